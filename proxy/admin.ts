@@ -1,0 +1,111 @@
+import { timingSafeEqual } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Config } from './config.js';
+import { type Flags, UnknownGroupError } from './flags.js';
+import type { Metrics } from './metrics.js';
+import { isStage, STAGES } from './stage.js';
+
+export interface AdminDependencies {
+  readonly config: Config;
+  readonly flags: Flags;
+  readonly metrics: Metrics;
+  readonly log: (line: string) => void;
+}
+
+function problem(res: Response, status: number, detail: string): void {
+  res.status(status).json({ error: detail });
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Mutating endpoints need the configured bearer token; with none configured they are refused. */
+function requireToken(token: string | undefined) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (!token) return problem(res, 403, 'no admin token is configured (admin.token or CUTOVER_ADMIN_TOKEN), so changes are refused');
+    const header = req.headers.authorization ?? '';
+    if (!header.startsWith('Bearer ') || !sameSecret(header.slice('Bearer '.length), token)) {
+      res.setHeader('www-authenticate', 'Bearer');
+      return problem(res, 401, 'a valid "Authorization: Bearer <token>" header is required');
+    }
+    next();
+  };
+}
+
+/** The admin port: metrics, health, decisions, and the kill switch. */
+export function createAdminApp(deps: AdminDependencies): express.Express {
+  const { config, flags, metrics } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  const authorized = requireToken(config.admin.token);
+
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    res.json({ status: 'ready' });
+  });
+
+  app.get('/api/groups', (_req, res) => {
+    res.json({
+      groups: config.groups.map((group) => ({
+        name: group.name,
+        flag: group.flag,
+        function: group.function,
+        routes: group.routes.map((route) => route.key),
+        override: flags.overrideOf(group.name) ?? null,
+      })),
+    });
+  });
+
+  app.get('/api/decide', (req, res) => {
+    const { group, caller } = req.query;
+    if (typeof group !== 'string' || typeof caller !== 'string' || caller === '') {
+      return problem(res, 400, 'query parameters "group" and "caller" are required');
+    }
+    try {
+      res.json(flags.decide(group, caller));
+    } catch (error) {
+      if (error instanceof UnknownGroupError) return problem(res, 404, error.message);
+      throw error;
+    }
+  });
+
+  app.put('/api/overrides/:group', authorized, express.json({ limit: '4kb' }), (req: Request<{ group: string }>, res) => {
+    const stage: unknown = req.body?.stage;
+    if (!isStage(stage)) return problem(res, 400, `body must be {"stage": one of ${STAGES.join(', ')}}`);
+    try {
+      flags.override(req.params.group, stage);
+    } catch (error) {
+      if (error instanceof UnknownGroupError) return problem(res, 404, error.message);
+      throw error;
+    }
+    deps.log(`admin: group ${req.params.group} forced to stage ${stage}`);
+    res.json({ group: req.params.group, stage });
+  });
+
+  app.delete('/api/overrides/:group', authorized, (req: Request<{ group: string }>, res) => {
+    try {
+      const removed = flags.clearOverride(req.params.group);
+      if (removed) deps.log(`admin: override of group ${req.params.group} cleared`);
+      res.json({ group: req.params.group, override: null, cleared: removed });
+    } catch (error) {
+      if (error instanceof UnknownGroupError) return problem(res, 404, error.message);
+      throw error;
+    }
+  });
+
+  app.use((_req: Request, res: Response) => problem(res, 404, 'no such admin endpoint'));
+  app.use((error: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    if (error.type === 'entity.parse.failed') return problem(res, 400, `body is not JSON: ${error.message}`);
+    deps.log(`admin: ${error.stack ?? error.message}`);
+    problem(res, error.status ?? 500, error.message);
+  });
+  return app;
+}

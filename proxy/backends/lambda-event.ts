@@ -1,0 +1,120 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { RouteMatch } from '../route.js';
+
+export interface HttpRequestFacts {
+  readonly method: string;
+  /** The request target as received: path and query. */
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly httpVersion: string;
+  readonly sourceIp: string;
+  readonly body: Buffer;
+  readonly requestId: string;
+  readonly receivedAt: Date;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: OutgoingHttpHeaders;
+  readonly body: Buffer;
+}
+
+export class InvalidFunctionResult extends Error {}
+
+const TEXT_MEDIA = /^(text\/|application\/([\w.+-]*\+)?(json|xml|x-www-form-urlencoded|javascript)\b)/i;
+
+function joined(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+/** API Gateway's log-style request time, e.g. `12/Mar/2020:19:03:58 +0000`. */
+function clfTime(date: Date): string {
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(date.getUTCDate())}/${months[date.getUTCMonth()]}/${date.getUTCFullYear()}:${two(date.getUTCHours())}:${two(date.getUTCMinutes())}:${two(date.getUTCSeconds())} +0000`;
+}
+
+function queryParameters(rawQuery: string): Record<string, string> | undefined {
+  if (rawQuery === '') return undefined;
+  const parameters: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(rawQuery)) {
+    parameters[name] = name in parameters ? `${parameters[name]},${value}` : value;
+  }
+  return parameters;
+}
+
+/** The API Gateway HTTP API (payload format 2.0) event for a request that matched a route. */
+export function toHttpEvent(request: HttpRequestFacts, match: RouteMatch): APIGatewayProxyEventV2 {
+  const queryAt = request.url.indexOf('?');
+  const rawPath = queryAt === -1 ? request.url : request.url.slice(0, queryAt);
+  const rawQueryString = queryAt === -1 ? '' : request.url.slice(queryAt + 1);
+
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    const text = joined(value);
+    if (name !== 'cookie' && text !== undefined) headers[name] = text;
+  }
+  const cookieHeader = joined(request.headers.cookie);
+  const cookies = cookieHeader ? cookieHeader.split(/;\s*/).filter((cookie) => cookie !== '') : undefined;
+  const contentType = joined(request.headers['content-type']) ?? '';
+  const text = request.body.length === 0 || TEXT_MEDIA.test(contentType);
+  const host = headers.host ?? 'localhost';
+
+  return {
+    version: '2.0',
+    routeKey: match.route.key,
+    rawPath,
+    rawQueryString,
+    ...(cookies ? { cookies } : {}),
+    headers,
+    ...(queryParameters(rawQueryString) ? { queryStringParameters: queryParameters(rawQueryString) } : {}),
+    ...(Object.keys(match.params).length > 0 ? { pathParameters: { ...match.params } } : {}),
+    requestContext: {
+      accountId: 'cutover',
+      apiId: 'cutover',
+      domainName: host,
+      domainPrefix: host.split('.')[0] ?? host,
+      http: {
+        method: request.method,
+        path: rawPath,
+        protocol: `HTTP/${request.httpVersion}`,
+        sourceIp: request.sourceIp,
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: request.requestId,
+      routeKey: match.route.key,
+      stage: '$default',
+      time: clfTime(request.receivedAt),
+      timeEpoch: request.receivedAt.getTime(),
+    },
+    ...(request.body.length > 0 ? { body: text ? request.body.toString('utf8') : request.body.toString('base64') } : {}),
+    isBase64Encoded: !text,
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Maps a function's result back to HTTP as API Gateway does: a result with a `statusCode` is a
+ * structured response; anything else is the JSON body of a 200.
+ */
+export function fromFunctionResult(result: unknown): HttpResponse {
+  if (!isRecord(result) || !('statusCode' in result)) {
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(result)) };
+  }
+  const { statusCode, headers = {}, cookies = [], body = '', isBase64Encoded = false } = result;
+  if (typeof statusCode !== 'number' || !Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599) {
+    throw new InvalidFunctionResult(`statusCode ${JSON.stringify(statusCode)} is not an HTTP status`);
+  }
+  if (!isRecord(headers)) throw new InvalidFunctionResult('headers is not an object');
+  if (!Array.isArray(cookies) || !cookies.every((cookie) => typeof cookie === 'string')) throw new InvalidFunctionResult('cookies is not a list of strings');
+  if (typeof body !== 'string') throw new InvalidFunctionResult('body is not a string');
+
+  const outgoing: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) outgoing[name.toLowerCase()] = String(value);
+  if (cookies.length > 0) outgoing['set-cookie'] = cookies;
+  return { status: statusCode, headers: outgoing, body: Buffer.from(body, isBase64Encoded === true ? 'base64' : 'utf8') };
+}

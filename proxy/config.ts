@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { parseRoute, type Route, RouteSyntaxError } from './route.js';
+
+/** A group of endpoints (a bounded context) that moves between the two sides as one. */
+export interface Group {
+  readonly name: string;
+  /** The Optimizely flag whose variation is the group's stage. */
+  readonly flag: string;
+  /** The Lambda function that serves the group on the new side. */
+  readonly function: string;
+  readonly routes: readonly Route[];
+  readonly timeoutMs: number;
+}
+
+export interface Listen { readonly host: string; readonly port: number }
+
+export interface Config {
+  readonly traffic: Listen;
+  readonly admin: Listen & { readonly token: string | undefined };
+  readonly legacy: { readonly url: URL; readonly timeoutMs: number };
+  readonly lambda: { readonly region: string; readonly endpoint: URL | undefined };
+  readonly flags: { readonly datafile: string };
+  readonly caller: { readonly header: string | undefined; readonly cookie: string };
+  readonly groups: readonly Group[];
+}
+
+export class ConfigError extends Error {}
+
+const port = z.number().int().min(0).max(65535);
+const timeoutMs = z.number().int().positive();
+const groupName = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a group name is lower-case letters, digits, "-" and "_"');
+
+const schema = z.strictObject({
+  traffic: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(8080) }).prefault({}),
+  admin: z.strictObject({
+    host: z.string().default('127.0.0.1'),
+    port: port.default(9901),
+    token: z.string().min(16, 'the admin token needs at least 16 characters').optional(),
+  }).prefault({}),
+  legacy: z.strictObject({ url: z.url({ protocol: /^https?$/ }), timeoutMs: timeoutMs.default(10_000) }),
+  lambda: z.strictObject({
+    region: z.string().default('us-east-1'),
+    endpoint: z.url({ protocol: /^https?$/ }).optional(),
+  }).prefault({}),
+  flags: z.strictObject({ datafile: z.string().min(1) }),
+  caller: z.strictObject({
+    header: z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name').optional(),
+    cookie: z.string().regex(/^[A-Za-z0-9_-]+$/, 'a cookie name').default('cutover_caller'),
+  }).prefault({}),
+  groups: z.record(groupName, z.strictObject({
+    flag: z.string().min(1),
+    function: z.string().min(1),
+    routes: z.array(z.string()).min(1),
+    timeoutMs: timeoutMs.default(10_000),
+  })).refine((groups) => Object.keys(groups).length > 0, 'at least one group is needed'),
+});
+
+function where(issuePath: readonly PropertyKey[]): string {
+  return issuePath.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), '') || '(top level)';
+}
+
+function parseGroups(groups: z.output<typeof schema>['groups']): Group[] {
+  const owners = new Map<string, string>();
+  return Object.entries(groups).map(([name, group]) => ({
+    name,
+    flag: group.flag,
+    function: group.function,
+    timeoutMs: group.timeoutMs,
+    routes: group.routes.map((spec, index) => {
+      let route: Route;
+      try {
+        route = parseRoute(spec, name);
+      } catch (error) {
+        if (error instanceof RouteSyntaxError) throw new ConfigError(`groups.${name}.routes[${index}]: ${error.message}`);
+        throw error;
+      }
+      const owner = owners.get(route.key);
+      if (owner) throw new ConfigError(`groups.${name}.routes[${index}]: "${route.key}" is already a route of group ${owner}`);
+      owners.set(route.key, name);
+      return route;
+    }),
+  }));
+}
+
+/** Validates a parsed configuration document; relative file names resolve against `baseDir`. */
+export function parseConfig(document: unknown, baseDir: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const result = schema.safeParse(document);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ConfigError(issue ? `${where(issue.path)}: ${issue.message}` : 'invalid configuration');
+  }
+  const raw = result.data;
+  return {
+    traffic: raw.traffic,
+    admin: { host: raw.admin.host, port: raw.admin.port, token: env.CUTOVER_ADMIN_TOKEN || raw.admin.token },
+    legacy: { url: new URL(raw.legacy.url), timeoutMs: raw.legacy.timeoutMs },
+    lambda: { region: raw.lambda.region, endpoint: raw.lambda.endpoint ? new URL(raw.lambda.endpoint) : undefined },
+    flags: { datafile: path.resolve(baseDir, raw.flags.datafile) },
+    caller: { header: raw.caller.header?.toLowerCase(), cookie: raw.caller.cookie },
+    groups: parseGroups(raw.groups),
+  };
+}
+
+/** Reads a YAML or JSON configuration file; every problem is a ConfigError naming the file and the key. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${file}: cannot read the configuration (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  let document: unknown;
+  try {
+    document = parseYaml(text, { prettyErrors: false });
+  } catch (error) {
+    throw new ConfigError(`${file}: not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`);
+  }
+  try {
+    return parseConfig(document, path.dirname(path.resolve(file)), env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(`${file}: ${error.message}`);
+    throw error;
+  }
+}

@@ -1,0 +1,43 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The metrics of DESIGN.md's contract, on a registry of the proxy's own. */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly requests = new Counter({
+    name: 'cutover_requests_total',
+    help: 'Client requests answered by the proxy',
+    labelNames: ['group', 'route', 'stage', 'served_by', 'status_class'] as const,
+    registers: [this.registry],
+  });
+
+  readonly upstreamDuration = new Histogram({
+    name: 'cutover_upstream_duration_seconds',
+    help: 'Time from sending a request upstream to its response headers',
+    labelNames: ['group', 'backend', 'role'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly upstreamErrors = new Counter({
+    name: 'cutover_upstream_errors_total',
+    help: 'Upstream requests that failed without a usable response',
+    labelNames: ['group', 'backend', 'role', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly flagDecisions = new Counter({
+    name: 'cutover_flag_decisions_total',
+    help: 'Stage decisions per group, by where the stage came from',
+    labelNames: ['group', 'stage', 'source'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}
+
+export function statusClass(status: number): string {
+  return `${Math.floor(status / 100)}xx`;
+}

@@ -1,0 +1,72 @@
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdminApp } from './admin.js';
+import { LambdaBackend } from './backends/lambda.js';
+import { LegacyBackend } from './backends/legacy.js';
+import type { Config } from './config.js';
+import { Flags } from './flags.js';
+import { Metrics } from './metrics.js';
+import { RouteTable } from './route.js';
+import { createTrafficHandler } from './traffic.js';
+
+export interface RunningProxy {
+  readonly trafficUrl: string;
+  readonly adminUrl: string;
+  readonly flags: Flags;
+  readonly metrics: Metrics;
+  /** Stops accepting, lets in-flight requests finish within the deadline, then cuts the rest. */
+  close(deadlineMs?: number): Promise<void>;
+}
+
+async function listen(server: http.Server, host: string, port: number): Promise<string> {
+  server.listen(port, host);
+  await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => { throw error; })]);
+  const address = server.address() as AddressInfo;
+  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${shown}:${address.port}`;
+}
+
+async function shutdown(server: http.Server, deadlineMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const deadline = setTimeout(() => server.closeAllConnections(), deadlineMs);
+  await closed;
+  clearTimeout(deadline);
+}
+
+/** Starts the traffic and admin servers for a parsed configuration. */
+export async function startProxy(config: Config, log: (line: string) => void = (line) => console.error(line)): Promise<RunningProxy> {
+  const flags = await Flags.fromDatafile(config.flags.datafile, config.groups);
+  const metrics = new Metrics();
+  const legacy = new LegacyBackend(config.legacy.url);
+  const lambda = new LambdaBackend(config.lambda, config.groups);
+  const routes = new RouteTable(config.groups.flatMap((group) => group.routes));
+
+  const traffic = http.createServer(createTrafficHandler({ config, routes, flags, backends: { legacy, new: lambda }, metrics, log }));
+  // Above a load balancer's 60 s idle timeout, so that the balancer, not the proxy, closes idle connections.
+  traffic.keepAliveTimeout = 65_000;
+  traffic.headersTimeout = 66_000;
+  const admin = http.createServer(createAdminApp({ config, flags, metrics, log }));
+
+  try {
+    const trafficUrl = await listen(traffic, config.traffic.host, config.traffic.port);
+    const adminUrl = await listen(admin, config.admin.host, config.admin.port);
+    return {
+      trafficUrl, adminUrl, flags, metrics,
+      async close(deadlineMs = 10_000) {
+        await Promise.all([shutdown(traffic, deadlineMs), shutdown(admin, 1_000)]);
+        legacy.close();
+        lambda.close();
+        await flags.close();
+      },
+    };
+  } catch (error) {
+    traffic.close();
+    admin.close();
+    legacy.close();
+    lambda.close();
+    await flags.close();
+    throw error;
+  }
+}

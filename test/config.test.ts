@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig, parseConfig } from '../proxy/config.js';
+
+const minimal = () => ({
+  legacy: { url: 'http://127.0.0.1:4001' },
+  flags: { datafile: 'datafile.json' },
+  groups: { catalog: { flag: 'catalog_migration', function: 'catalog', routes: ['GET /products', 'GET /products/{id}'] } },
+});
+
+function rejection(document: unknown): string {
+  try {
+    parseConfig(document, '/etc/cutover', {});
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+    assert.doesNotMatch(error.message, /\n/, 'the message is one line');
+    return error.message;
+  }
+  assert.fail('the configuration was accepted');
+}
+
+describe('configuration', () => {
+  it('fills in the documented defaults and resolves the datafile next to the config', () => {
+    const config = parseConfig(minimal(), '/etc/cutover', {});
+    assert.deepEqual(config.traffic, { host: '0.0.0.0', port: 8080 });
+    assert.deepEqual({ host: config.admin.host, port: config.admin.port, token: config.admin.token }, { host: '127.0.0.1', port: 9901, token: undefined });
+    assert.equal(config.flags.datafile, '/etc/cutover/datafile.json');
+    assert.equal(config.caller.cookie, 'cutover_caller');
+    assert.deepEqual(config.groups[0]?.routes.map((route) => route.key), ['GET /products', 'GET /products/{id}']);
+  });
+
+  it('takes the admin token from CUTOVER_ADMIN_TOKEN over the file', () => {
+    const config = parseConfig({ ...minimal(), admin: { token: 'from-the-file-0123456789' } }, '/', { CUTOVER_ADMIN_TOKEN: 'from-the-environment-0123' });
+    assert.equal(config.admin.token, 'from-the-environment-0123');
+  });
+
+  const cases: Array<[string, (doc: ReturnType<typeof minimal> & Record<string, unknown>) => unknown, RegExp]> = [
+    ['an unknown key', (doc) => ({ ...doc, tarffic: { port: 1 } }), /tarffic/],
+    ['an unknown nested key', (doc) => ({ ...doc, legacy: { url: 'http://x', timeout: 5 } }), /legacy.*timeout/],
+    ['a wrong type', (doc) => ({ ...doc, traffic: { port: '8080' } }), /traffic\.port: .*number/],
+    ['a missing required value', (doc) => ({ ...doc, legacy: undefined }), /legacy: .*(object|required)/],
+    ['a port out of range', (doc) => ({ ...doc, admin: { port: 70000 } }), /admin\.port/],
+    ['a legacy URL that is not http', (doc) => ({ ...doc, legacy: { url: 'ftp://legacy' } }), /legacy\.url/],
+    ['a malformed route', (doc) => ({ ...doc, groups: { catalog: { ...doc.groups.catalog, routes: ['FETCH /products'] } } }), /groups\.catalog\.routes\[0\]: expected "METHOD/],
+    ['a route owned twice', (doc) => ({ ...doc, groups: { ...doc.groups, orders: { flag: 'f', function: 'orders', routes: ['GET /products'] } } }), /groups\.orders\.routes\[0\]: "GET \/products" is already a route of group catalog/],
+    ['no groups', (doc) => ({ ...doc, groups: {} }), /groups: at least one group/],
+    ['a short admin token', (doc) => ({ ...doc, admin: { token: 'short' } }), /admin\.token: .*16 characters/],
+  ];
+  for (const [name, mutate, expected] of cases) {
+    it(`rejects ${name} with one line that names the key`, () => {
+      assert.match(rejection(mutate(minimal())), expected);
+    });
+  }
+
+  describe('from a file', () => {
+    let dir: string;
+    before(() => { dir = mkdtempSync(path.join(tmpdir(), 'cutover-config-')); });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('names the file when it cannot be read or parsed', () => {
+      assert.throws(() => loadConfig(path.join(dir, 'absent.yaml')), (error: Error) => error instanceof ConfigError && /absent\.yaml: cannot read the configuration \(ENOENT\)/.test(error.message));
+      const broken = path.join(dir, 'broken.yaml');
+      writeFileSync(broken, 'groups: [unclosed');
+      assert.throws(() => loadConfig(broken), (error: Error) => error instanceof ConfigError && /broken\.yaml: not valid YAML or JSON/.test(error.message));
+    });
+
+    it('loads the demo configuration', () => {
+      const config = loadConfig('demo/cutover.yaml', {});
+      assert.equal(config.groups.length > 0, true);
+      assert.equal(config.lambda.endpoint?.href, 'http://127.0.0.1:4002/');
+    });
+  });
+});
+
+describe('cutover start', () => {
+  let dir: string;
+  before(() => { dir = mkdtempSync(path.join(tmpdir(), 'cutover-cli-')); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  function start(config: unknown): { status: number | null; stderr: string } {
+    const file = path.join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify(config));
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'proxy/cli.ts', 'start', '--config', file], { encoding: 'utf8', timeout: 20_000 });
+    return { status: result.status, stderr: result.stderr.split('\n').filter((line) => line.startsWith('cutover:')).join('\n') };
+  }
+
+  it('exits 2 with one line for a bad configuration', () => {
+    const result = start({ ...minimal(), traffic: { port: 'eighty' } });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /^cutover: .*config-.*\.json: traffic\.port: .*expected number.*$/);
+  });
+
+  it('exits 2 with one line for an unreadable datafile', () => {
+    const result = start({ ...minimal(), traffic: { host: '127.0.0.1', port: 0 }, admin: { port: 0 }, flags: { datafile: path.join(dir, 'missing.json') } });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /^cutover: .*missing\.json: cannot read the Optimizely datafile \(ENOENT\)$/);
+  });
+
+  it('exits 2 with one line for a datafile that is not JSON', () => {
+    const datafile = path.join(dir, 'garbage.json');
+    writeFileSync(datafile, '{"version": "4", ');
+    const result = start({ ...minimal(), traffic: { host: '127.0.0.1', port: 0 }, admin: { port: 0 }, flags: { datafile } });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /^cutover: .*garbage\.json: the Optimizely datafile is not JSON: .*$/);
+  });
+
+  it('exits 2 with one line for JSON that Optimizely rejects', () => {
+    const datafile = path.join(dir, 'not-a-datafile.json');
+    writeFileSync(datafile, '{"hello": "world"}');
+    const result = start({ ...minimal(), traffic: { host: '127.0.0.1', port: 0 }, admin: { port: 0 }, flags: { datafile } });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /^cutover: .*not-a-datafile\.json: Optimizely rejected the datafile: .*$/);
+  });
+});

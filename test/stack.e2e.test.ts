@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startStack, type Stack } from '../demo/stack.js';
+import { parseConfig } from '../proxy/config.js';
+import { writeDatafile } from './support/datafile.js';
+import { sample } from './support/metrics.js';
+
+const TOKEN = 'e2e-admin-token-0123456789';
+
+function stackConfig(datafile: string) {
+  return parseConfig({
+    traffic: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0, token: TOKEN },
+    legacy: { url: 'http://127.0.0.1:1' },
+    lambda: { endpoint: 'http://127.0.0.1:1' },
+    flags: { datafile },
+    caller: { header: 'x-customer-id' },
+    groups: { catalog: { flag: 'catalog_migration', function: 'catalog', routes: ['GET /products', 'GET /products/{id}', 'GET /categories'] } },
+  }, process.cwd(), {});
+}
+
+async function served(stack: Stack, route: string, servedBy: string): Promise<number> {
+  const text = await (await fetch(`${stack.adminUrl}/metrics`)).text();
+  return sample(text, 'cutover_requests_total', { group: 'catalog', route, served_by: servedBy, status_class: '2xx' });
+}
+
+describe('the demo stack, end to end', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let stack: Stack;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'cutover-e2e-'));
+    const datafile = writeDatafile(path.join(dir, 'datafile.json'), [{ key: 'catalog_migration', rules: [{ key: 'all', variation: 'legacy', percent: 100 }] }]);
+    stack = await startStack(stackConfig(datafile), { log: () => undefined });
+  });
+
+  after(async () => {
+    await stack?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves the catalog from legacy, then from the new service once the decision changes', async () => {
+    const before = await fetch(`${stack.trafficUrl}/products/1001`, { headers: { 'x-customer-id': 'c-1' } });
+    assert.equal(before.status, 200);
+    const legacyBody = await before.json() as { data: { id: string; attributes: { createdAt: string } }; meta?: unknown };
+    assert.equal(legacyBody.data.id, '1001');
+    assert.ok(legacyBody.meta, 'the legacy monolith adds meta.generatedAt');
+    assert.equal(await served(stack, 'GET /products/{id}', 'legacy'), 1);
+    assert.equal(await served(stack, 'GET /products/{id}', 'new'), 0);
+
+    const forced = await fetch(`${stack.adminUrl}/api/overrides/catalog`, {
+      method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ stage: 'live' }),
+    });
+    assert.equal(forced.status, 200);
+
+    const after = await fetch(`${stack.trafficUrl}/products/1001`, { headers: { 'x-customer-id': 'c-1' } });
+    assert.equal(after.status, 200);
+    const newBody = await after.json() as { data: { id: string; attributes: { createdAt: string } }; meta?: unknown };
+    assert.equal(newBody.data.id, '1001');
+    assert.equal(newBody.meta, undefined, 'the new service has no meta.generatedAt');
+    assert.equal(await served(stack, 'GET /products/{id}', 'new'), 1);
+    assert.equal(await served(stack, 'GET /products/{id}', 'legacy'), 1);
+  });
+
+  it('sends traffic outside the route table to legacy under the unmatched label', async () => {
+    const response = await fetch(`${stack.trafficUrl}/no-such-page`);
+    assert.equal(response.status, 404);
+    const text = await (await fetch(`${stack.adminUrl}/metrics`)).text();
+    assert.equal(sample(text, 'cutover_requests_total', { group: 'unmatched', route: 'unmatched', served_by: 'legacy', status_class: '4xx' }), 1);
+  });
+});
+
+describe('the demo stack with a datafile that puts the catalog live', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let stack: Stack;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'cutover-e2e-'));
+    const datafile = writeDatafile(path.join(dir, 'datafile.json'), [{ key: 'catalog_migration', rules: [{ key: 'all', variation: 'live', percent: 100 }] }]);
+    stack = await startStack(stackConfig(datafile), { log: () => undefined });
+  });
+
+  after(async () => {
+    await stack?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves every catalog route from the new service', async () => {
+    for (const url of ['/products', '/products/1002', '/categories']) {
+      const response = await fetch(`${stack.trafficUrl}${url}`, { headers: { 'x-customer-id': 'c-2' } });
+      assert.equal(response.status, 200, url);
+      assert.match(response.headers.get('content-type') ?? '', /application\/vnd\.api\+json/);
+      await response.arrayBuffer();
+    }
+    assert.equal(await served(stack, 'GET /products', 'new'), 1);
+    assert.equal(await served(stack, 'GET /categories', 'new'), 1);
+    assert.equal(await served(stack, 'GET /products', 'legacy'), 0);
+  });
+});

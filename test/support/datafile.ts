@@ -1,0 +1,72 @@
+import { writeFileSync } from 'node:fs';
+import { STAGES, type Stage } from '../../proxy/stage.js';
+
+/** A variation key of a migration flag: a stage, or Optimizely's disabled `off`. */
+export type VariationKey = Stage | 'off';
+
+export interface RuleSpec { key: string; variation: VariationKey; percent: number }
+
+export interface FlagSpec {
+  key: string;
+  /** Delivery rules, evaluated in order; a caller outside a rule's traffic falls through to "everyone else". */
+  rules?: RuleSpec[];
+  everyoneElse?: VariationKey;
+  /** Variations to leave out, to test datafiles that lack a stage. */
+  without?: VariationKey[];
+}
+
+const VARIATIONS: VariationKey[] = [...STAGES, 'off'];
+
+/** An Optimizely datafile (version 4) with one rollout per migration flag, as the Optimizely UI exports it. */
+export function buildDatafile(flags: FlagSpec[], revision = 1): Record<string, unknown> {
+  const featureFlags: unknown[] = [];
+  const rollouts: unknown[] = [];
+  flags.forEach((flag, flagIndex) => {
+    const base = 10_000 * (flagIndex + 1);
+    const variationIds = new Map(VARIATIONS.filter((key) => !flag.without?.includes(key)).map((key, index) => [key, String(base + 100 + index)]));
+    const variation = (key: VariationKey) => {
+      const id = variationIds.get(key);
+      if (!id) throw new Error(`flag ${flag.key} has no variation ${key}`);
+      return { id, key, featureEnabled: key !== 'off', variables: [] };
+    };
+    const rollout = String(base + 1);
+    const rule = (id: string, key: string, variationKey: VariationKey, percent: number) => ({
+      id, key, layerId: rollout, status: 'Running', audienceIds: [], audienceConditions: [], forcedVariations: {},
+      variations: [variation(variationKey)],
+      trafficAllocation: [{ entityId: variation(variationKey).id, endOfRange: Math.round(percent * 100) }],
+    });
+    featureFlags.push({ id: String(base), key: flag.key, rolloutId: rollout, experimentIds: [], variables: [] });
+    rollouts.push({
+      id: rollout,
+      experiments: [
+        ...(flag.rules ?? []).map((spec, index) => rule(String(base + 10 + index), spec.key, spec.variation, spec.percent)),
+        rule(String(base + 99), `default-rollout-${base}`, flag.everyoneElse ?? 'off', 100),
+      ],
+    });
+  });
+  return {
+    version: '4',
+    accountId: '10000',
+    projectId: '20000',
+    revision: String(revision),
+    environmentKey: 'production',
+    sdkKey: 'cutover-local',
+    anonymizeIP: true,
+    botFiltering: false,
+    sendFlagDecisions: true,
+    attributes: [],
+    audiences: [],
+    typedAudiences: [],
+    events: [],
+    experiments: [],
+    groups: [],
+    integrations: [],
+    featureFlags,
+    rollouts,
+  };
+}
+
+export function writeDatafile(file: string, flags: FlagSpec[], revision = 1): string {
+  writeFileSync(file, `${JSON.stringify(buildDatafile(flags, revision), null, 2)}\n`);
+  return file;
+}
