@@ -53,7 +53,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
       ...config,
       legacy: { ...config.legacy, url: new URL(legacy.url) },
       lambda: { ...config.lambda, endpoint: new URL(lambda.url) },
-    }, options.log);
+    }, { log: options.log });
     closers.push(() => proxy.close(2_000));
 
     return { databaseUrl, legacyUrl: legacy.url, lambdaUrl: lambda.url, trafficUrl: proxy.trafficUrl, adminUrl: proxy.adminUrl, close };

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { CircuitState } from './circuit.js';
 import type { Config } from './config.js';
 import { type Flags, UnknownGroupError } from './flags.js';
 import type { Metrics } from './metrics.js';
@@ -9,6 +10,7 @@ export interface AdminDependencies {
   readonly config: Config;
   readonly flags: Flags;
   readonly metrics: Metrics;
+  readonly circuits: () => ReadonlyMap<string, CircuitState>;
   readonly log: (line: string) => void;
 }
 
@@ -48,11 +50,13 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // Ready even without flags: then every group is served by legacy, which is a safe way to serve.
   app.get('/readyz', (_req, res) => {
-    res.json({ status: 'ready' });
+    res.json({ status: 'ready', flags: flags.ready ? 'loaded' : 'unavailable: every group is served by legacy' });
   });
 
   app.get('/api/groups', (_req, res) => {
+    const circuits = deps.circuits();
     res.json({
       groups: config.groups.map((group) => ({
         name: group.name,
@@ -60,6 +64,8 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
         function: group.function,
         routes: group.routes.map((route) => route.key),
         override: flags.overrideOf(group.name) ?? null,
+        fallback: group.fallback,
+        circuit: circuits.get(group.name) ?? 'closed',
       })),
     });
   });

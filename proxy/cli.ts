@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
-import { DatafileError } from './flags.js';
+import { DatafileError } from './flag-source.js';
 import { startProxy } from './server.js';
 
 const USAGE = `usage: cutover start [--config FILE]

@@ -13,6 +13,20 @@ export interface Group {
   readonly function: string;
   readonly routes: readonly Route[];
   readonly timeoutMs: number;
+  /** Whether a failed idempotent request on the new side is answered by legacy instead. */
+  readonly fallback: boolean;
+  readonly circuit: CircuitConfig;
+}
+
+/** The breaker around a group's new side: open after `failures` in a row, probe after `openMs`. */
+export interface CircuitConfig { readonly failures: number; readonly openMs: number }
+
+export interface FlagsConfig {
+  readonly source:
+    | { readonly kind: 'file'; readonly path: string; readonly watchIntervalMs: number }
+    | { readonly kind: 'polling'; readonly sdkKey: string; readonly urlTemplate?: string; readonly intervalMs: number };
+  /** A/B events; absent means none are sent. */
+  readonly events: { readonly batchSize: number; readonly flushIntervalMs: number } | undefined;
 }
 
 export interface Listen { readonly host: string; readonly port: number }
@@ -22,7 +36,7 @@ export interface Config {
   readonly admin: Listen & { readonly token: string | undefined };
   readonly legacy: { readonly url: URL; readonly timeoutMs: number };
   readonly lambda: { readonly region: string; readonly endpoint: URL | undefined };
-  readonly flags: { readonly datafile: string };
+  readonly flags: FlagsConfig;
   readonly caller: { readonly header: string | undefined; readonly cookie: string };
   readonly groups: readonly Group[];
 }
@@ -45,7 +59,14 @@ const schema = z.strictObject({
     region: z.string().default('us-east-1'),
     endpoint: z.url({ protocol: /^https?$/ }).optional(),
   }).prefault({}),
-  flags: z.strictObject({ datafile: z.string().min(1) }),
+  flags: z.strictObject({
+    datafile: z.string().min(1).optional(),
+    watchIntervalMs: timeoutMs.default(1_000),
+    sdkKey: z.string().min(1).optional(),
+    urlTemplate: z.url({ protocol: /^https?$/ }).optional(),
+    pollIntervalMs: timeoutMs.default(60_000),
+    events: z.strictObject({ batchSize: z.number().int().min(1).default(10), flushIntervalMs: timeoutMs.default(1_000) }).optional(),
+  }).refine((flags) => (flags.datafile === undefined) !== (flags.sdkKey === undefined), 'set exactly one of flags.datafile (local file) and flags.sdkKey (polling)'),
   caller: z.strictObject({
     header: z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name').optional(),
     cookie: z.string().regex(/^[A-Za-z0-9_-]+$/, 'a cookie name').default('cutover_caller'),
@@ -53,8 +74,10 @@ const schema = z.strictObject({
   groups: z.record(groupName, z.strictObject({
     flag: z.string().min(1),
     function: z.string().min(1),
-    routes: z.array(z.string()).min(1),
+    routes: z.array(z.union([z.string(), z.strictObject({ route: z.string(), conversion: z.string().min(1) })])).min(1),
     timeoutMs: timeoutMs.default(10_000),
+    fallback: z.boolean().default(true),
+    circuit: z.strictObject({ failures: z.number().int().min(1).default(5), openMs: timeoutMs.default(30_000) }).prefault({}),
   })).refine((groups) => Object.keys(groups).length > 0, 'at least one group is needed'),
 });
 
@@ -69,10 +92,13 @@ function parseGroups(groups: z.output<typeof schema>['groups']): Group[] {
     flag: group.flag,
     function: group.function,
     timeoutMs: group.timeoutMs,
-    routes: group.routes.map((spec, index) => {
+    fallback: group.fallback,
+    circuit: group.circuit,
+    routes: group.routes.map((entry, index) => {
+      const spec = typeof entry === 'string' ? { route: entry, conversion: undefined } : entry;
       let route: Route;
       try {
-        route = parseRoute(spec, name);
+        route = parseRoute(spec.route, name, spec.conversion);
       } catch (error) {
         if (error instanceof RouteSyntaxError) throw new ConfigError(`groups.${name}.routes[${index}]: ${error.message}`);
         throw error;
@@ -98,7 +124,12 @@ export function parseConfig(document: unknown, baseDir: string, env: NodeJS.Proc
     admin: { host: raw.admin.host, port: raw.admin.port, token: env.CUTOVER_ADMIN_TOKEN || raw.admin.token },
     legacy: { url: new URL(raw.legacy.url), timeoutMs: raw.legacy.timeoutMs },
     lambda: { region: raw.lambda.region, endpoint: raw.lambda.endpoint ? new URL(raw.lambda.endpoint) : undefined },
-    flags: { datafile: path.resolve(baseDir, raw.flags.datafile) },
+    flags: {
+      source: raw.flags.sdkKey !== undefined
+        ? { kind: 'polling', sdkKey: raw.flags.sdkKey, intervalMs: raw.flags.pollIntervalMs, ...(raw.flags.urlTemplate ? { urlTemplate: raw.flags.urlTemplate } : {}) }
+        : { kind: 'file', path: path.resolve(baseDir, raw.flags.datafile ?? ''), watchIntervalMs: raw.flags.watchIntervalMs },
+      events: raw.flags.events,
+    },
     caller: { header: raw.caller.header?.toLowerCase(), cookie: raw.caller.cookie },
     groups: parseGroups(raw.groups),
   };

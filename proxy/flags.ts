@@ -1,10 +1,6 @@
-import { readFileSync } from 'node:fs';
-import {
-  type Client,
-  createInstance,
-  createStaticProjectConfigManager,
-  OptimizelyDecideOption,
-} from '@optimizely/optimizely-sdk';
+import type { EventDispatcher } from '@optimizely/optimizely-sdk';
+import type { FlagsConfig } from './config.js';
+import { type FlagSource, PolledDatafile, WatchedDatafile } from './flag-source.js';
 import { isStage, type Stage } from './stage.js';
 
 /** Where a stage came from: the flag, the admin API's kill switch, or the safe default. */
@@ -22,57 +18,34 @@ export interface Decision {
   readonly reasons: readonly string[];
 }
 
-export class DatafileError extends Error {}
-
 export class UnknownGroupError extends Error {}
-
-const DECIDE_OPTIONS = [OptimizelyDecideOption.INCLUDE_REASONS, OptimizelyDecideOption.DISABLE_DECISION_EVENT];
-
-function readDatafile(file: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new DatafileError(`${file}: cannot read the Optimizely datafile (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  try {
-    JSON.parse(text);
-  } catch (error) {
-    throw new DatafileError(`${file}: the Optimizely datafile is not JSON: ${(error as Error).message}`);
-  }
-  return text;
-}
 
 /**
  * Decides each group's stage per caller from its Optimizely flag. The stage is the key of the
  * variation the caller is bucketed into; a disabled flag means `legacy`. Variables are never
  * read for the stage, because a variation with `featureEnabled: false` answers the flag's
  * default variables, which could otherwise send a caller to the new side unnoticed.
+ * Anything wrong with the flags themselves decides `legacy`, never an error.
  */
 export class Flags {
   private readonly overrides = new Map<string, Stage>();
+  private readonly flagOf: ReadonlyMap<string, string>;
 
-  private constructor(
-    private readonly client: Client,
-    private readonly flagOf: ReadonlyMap<string, string>,
-  ) {}
-
-  /** Loads a local datafile (the offline default); an unreadable or invalid one is a DatafileError. */
-  static async fromDatafile(file: string, groups: ReadonlyArray<{ name: string; flag: string }>): Promise<Flags> {
-    const datafile = readDatafile(file);
-    const client = createInstance({ projectConfigManager: createStaticProjectConfigManager({ datafile }), defaultDecideOptions: DECIDE_OPTIONS });
-    try {
-      await client.onReady({ timeout: 5_000 });
-    } catch (error) {
-      // Not awaited: the SDK's close() of a client that never became ready does not settle.
-      client.close().catch(() => undefined);
-      throw new DatafileError(`${file}: Optimizely rejected the datafile: ${(error as Error).message}`);
-    }
-    return new Flags(client, new Map(groups.map((group) => [group.name, group.flag])));
+  constructor(private readonly source: FlagSource, groups: ReadonlyArray<{ name: string; flag: string }>) {
+    this.flagOf = new Map(groups.map((group) => [group.name, group.flag]));
   }
 
-  get groups(): string[] {
-    return [...this.flagOf.keys()];
+  /** Opens the configured datafile source; a local datafile that cannot be loaded is a DatafileError. */
+  static async open(config: FlagsConfig, groups: ReadonlyArray<{ name: string; flag: string }>, options: { log: (line: string) => void; dispatcher?: EventDispatcher }): Promise<Flags> {
+    const events = config.events ? { ...config.events, ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}) } : undefined;
+    const source = config.source.kind === 'file'
+      ? await WatchedDatafile.open(config.source.path, { watchIntervalMs: config.source.watchIntervalMs, events, log: options.log })
+      : new PolledDatafile({ ...config.source, events, log: options.log });
+    return new Flags(source, groups);
+  }
+
+  get ready(): boolean {
+    return this.source.state().ready;
   }
 
   decide(group: string, caller: string): Decision {
@@ -83,8 +56,11 @@ export class Flags {
     const forced = this.overrides.get(group);
     if (forced) return { ...base, stage: forced, source: 'override', reasons: [`stage ${forced} forced through the admin API`] };
 
-    const decision = this.client.createUserContext(caller)?.decide(flag);
-    if (!decision) return { ...base, stage: 'legacy', source: 'fallback', reasons: ['the Optimizely client is not ready'] };
+    const state = this.source.state();
+    if (!state.ready) return { ...base, stage: 'legacy', source: 'fallback', reasons: [state.why] };
+    const decision = state.client.createUserContext(caller)?.decide(flag);
+    if (!decision) return { ...base, stage: 'legacy', source: 'fallback', reasons: ['the Optimizely client refused the caller'] };
+
     const found = { ...base, variation: decision.variationKey, rule: decision.ruleKey };
     if (decision.variationKey === null) {
       return { ...found, stage: 'legacy', source: 'fallback', reasons: [`flag "${flag}" gave no variation`, ...decision.reasons] };
@@ -96,6 +72,12 @@ export class Flags {
       return { ...found, stage: 'legacy', source: 'fallback', reasons: [`variation "${decision.variationKey}" of flag "${flag}" is not a stage`, ...decision.reasons] };
     }
     return { ...found, stage: decision.variationKey, source: 'optimizely', reasons: decision.reasons };
+  }
+
+  /** Records a conversion for an A/B test; batched by the SDK, and a no-op while flags are not ready. */
+  track(caller: string, event: string): void {
+    const state = this.source.state();
+    if (state.ready) state.client.createUserContext(caller)?.trackEvent(event);
   }
 
   /** The kill switch: a stage for every caller of the group, until cleared. */
@@ -113,7 +95,7 @@ export class Flags {
     return this.overrides.get(group);
   }
 
-  async close(): Promise<void> {
-    await this.client.close();
+  close(): Promise<void> {
+    return this.source.close();
   }
 }

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The metrics of DESIGN.md's contract, on a registry of the proxy's own. */
 export class Metrics {
@@ -30,6 +30,20 @@ export class Metrics {
     name: 'cutover_flag_decisions_total',
     help: 'Stage decisions per group, by where the stage came from',
     labelNames: ['group', 'stage', 'source'] as const,
+    registers: [this.registry],
+  });
+
+  readonly fallbacks = new Counter({
+    name: 'cutover_fallbacks_total',
+    help: 'Requests the new side failed that legacy answered instead',
+    labelNames: ['group', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly circuitState = new Gauge({
+    name: 'cutover_circuit_state',
+    help: 'State of the breaker around a group\'s new side: 0 closed, 1 half-open, 2 open',
+    labelNames: ['group'] as const,
     registers: [this.registry],
   });
 

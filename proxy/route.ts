@@ -5,6 +5,8 @@ export interface Route {
   readonly group: string;
   /** `METHOD template`: the metric label, and the routeKey of the Lambda event. */
   readonly key: string;
+  /** An Optimizely event to track when this route answers 2xx (an A/B conversion). */
+  readonly conversion: string | undefined;
 }
 
 export interface RouteMatch {
@@ -22,7 +24,7 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 export class RouteSyntaxError extends Error {}
 
 /** Parses `GET /products/{id}`; `{name+}` as the last segment takes the rest of the path. */
-export function parseRoute(spec: string, group: string): Route {
+export function parseRoute(spec: string, group: string, conversion?: string): Route {
   const [method, template, ...rest] = spec.trim().split(/\s+/);
   if (!method || !template || rest.length > 0 || !METHODS.includes(method)) {
     throw new RouteSyntaxError(`expected "METHOD /path/{param}" with METHOD one of ${METHODS.join(', ')}, got "${spec}"`);
@@ -30,7 +32,7 @@ export function parseRoute(spec: string, group: string): Route {
   if (!TEMPLATE.test(template) || /\{[^}]+\+\}\/./.test(template)) {
     throw new RouteSyntaxError(`"${template}" is not a path template (segments, {param}, and {rest+} only last)`);
   }
-  return { method, template, group, key: `${method} ${template}` };
+  return { method, template, group, key: `${method} ${template}`, conversion };
 }
 
 function pathSegments(path: string): string[] {

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { EventDispatcher } from '@optimizely/optimizely-sdk';
 import { createAdminApp } from './admin.js';
 import { LambdaBackend } from './backends/lambda.js';
 import { LegacyBackend } from './backends/legacy.js';
@@ -36,18 +37,26 @@ async function shutdown(server: http.Server, deadlineMs: number): Promise<void> 
 }
 
 /** Starts the traffic and admin servers for a parsed configuration. */
-export async function startProxy(config: Config, log: (line: string) => void = (line) => console.error(line)): Promise<RunningProxy> {
-  const flags = await Flags.fromDatafile(config.flags.datafile, config.groups);
+export interface ProxyOptions {
+  readonly log?: (line: string) => void;
+  /** Where A/B event batches go instead of Optimizely (tests capture them here). */
+  readonly eventDispatcher?: EventDispatcher;
+}
+
+export async function startProxy(config: Config, options: ProxyOptions = {}): Promise<RunningProxy> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const flags = await Flags.open(config.flags, config.groups, { log, ...(options.eventDispatcher ? { dispatcher: options.eventDispatcher } : {}) });
   const metrics = new Metrics();
   const legacy = new LegacyBackend(config.legacy.url);
   const lambda = new LambdaBackend(config.lambda, config.groups);
   const routes = new RouteTable(config.groups.flatMap((group) => group.routes));
 
-  const traffic = http.createServer(createTrafficHandler({ config, routes, flags, backends: { legacy, new: lambda }, metrics, log }));
+  const handler = createTrafficHandler({ config, routes, flags, legacy, lambda, metrics, log });
+  const traffic = http.createServer(handler);
   // Above a load balancer's 60 s idle timeout, so that the balancer, not the proxy, closes idle connections.
   traffic.keepAliveTimeout = 65_000;
   traffic.headersTimeout = 66_000;
-  const admin = http.createServer(createAdminApp({ config, flags, metrics, log }));
+  const admin = http.createServer(createAdminApp({ config, flags, metrics, circuits: handler.circuits, log }));
 
   try {
     const trafficUrl = await listen(traffic, config.traffic.host, config.traffic.port);

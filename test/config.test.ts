@@ -27,7 +27,7 @@ describe('configuration', () => {
     const config = parseConfig(minimal(), '/etc/cutover', {});
     assert.deepEqual(config.traffic, { host: '0.0.0.0', port: 8080 });
     assert.deepEqual({ host: config.admin.host, port: config.admin.port, token: config.admin.token }, { host: '127.0.0.1', port: 9901, token: undefined });
-    assert.equal(config.flags.datafile, '/etc/cutover/datafile.json');
+    assert.deepEqual(config.flags.source, { kind: 'file', path: '/etc/cutover/datafile.json', watchIntervalMs: 1000 });
     assert.equal(config.caller.cookie, 'cutover_caller');
     assert.deepEqual(config.groups[0]?.routes.map((route) => route.key), ['GET /products', 'GET /products/{id}']);
   });

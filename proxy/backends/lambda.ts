@@ -1,9 +1,9 @@
 import http from 'node:http';
 import { InvokeCommand, LambdaClient, LambdaServiceException } from '@aws-sdk/client-lambda';
 import type { Config, Group } from '../config.js';
-import { sendProblem } from '../problem.js';
+import { removeHopByHop } from '../headers.js';
 import { fromFunctionResult, type HttpResponse, InvalidFunctionResult, toHttpEvent } from './lambda-event.js';
-import type { Backend, Exchange, FailureReason, UpstreamOutcome } from './upstream.js';
+import type { Exchange, Failure } from './upstream.js';
 
 /** Lambda's limit on a synchronous invocation's payload. */
 export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
@@ -12,23 +12,13 @@ class PayloadTooLarge extends Error {}
 
 class FunctionFailed extends Error {}
 
-async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  if (Number(req.headers['content-length'] ?? 0) > limit) throw new PayloadTooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new PayloadTooLarge();
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-interface Failure { reason: FailureReason; status: number; detail: string; headers?: Record<string, string> }
+export type LambdaAnswer =
+  | { readonly seconds: number; readonly response: HttpResponse; readonly failure?: undefined }
+  | { readonly seconds: number; readonly response?: undefined; readonly failure: Failure };
 
 function failureOf(error: unknown, timeoutMs: number): Failure {
-  if (error instanceof PayloadTooLarge) return { reason: 'too_large', status: 413, detail: `The request is larger than the ${MAX_PAYLOAD_BYTES} bytes a Lambda invocation takes.` };
   if (error instanceof FunctionFailed) return { reason: 'function_error', status: 502, detail: `The new service failed (${error.message}).` };
+  if (error instanceof PayloadTooLarge) return { reason: 'too_large', status: 413, detail: `The request is larger than the ${MAX_PAYLOAD_BYTES} bytes a Lambda invocation takes.` };
   if (error instanceof InvalidFunctionResult) return { reason: 'invalid_response', status: 502, detail: `The new service answered something that is not an HTTP response: ${error.message}.` };
   if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) {
     return { reason: 'timeout', status: 504, detail: `The new service did not answer within ${timeoutMs} ms.` };
@@ -39,14 +29,15 @@ function failureOf(error: unknown, timeoutMs: number): Failure {
   if (error instanceof LambdaServiceException && error.name === 'ResourceNotFoundException') {
     return { reason: 'not_found', status: 502, detail: 'The function of the new service does not exist.' };
   }
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ECONNREFUSED') return { reason: 'refused', status: 502, detail: 'The Lambda endpoint refused the connection.' };
+  if ((error as NodeJS.ErrnoException).code === 'ECONNREFUSED') return { reason: 'refused', status: 502, detail: 'The Lambda endpoint refused the connection.' };
   return { reason: 'sdk_error', status: 502, detail: `Invoking the new service failed: ${(error as Error).message}` };
 }
 
-/** The rewritten APIs: one Lambda Invoke per request, through one keep-alive LambdaClient. */
-export class LambdaBackend implements Backend {
-  readonly side = 'new' as const;
+/**
+ * The rewritten APIs: one Lambda Invoke per request, through one keep-alive LambdaClient.
+ * No retries (`maxAttempts: 1`): a write must not run twice, and a failed read falls back to legacy.
+ */
+export class LambdaBackend {
   private readonly client: LambdaClient;
   private readonly functionOf: ReadonlyMap<string, string>;
 
@@ -62,33 +53,21 @@ export class LambdaBackend implements Backend {
     });
   }
 
-  async serve(exchange: Exchange): Promise<UpstreamOutcome> {
-    const { req, res, match, timeoutMs } = exchange;
+  /** Invokes the group's function with the buffered request; the answer is not written yet. */
+  async invoke(exchange: Exchange & { readonly body: Buffer }): Promise<LambdaAnswer> {
     const started = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
-    const functionName = this.functionOf.get(exchange.group);
-    if (!match || !functionName) throw new Error(`the new side serves only routed requests, not group ${exchange.group}`);
     try {
-      const response = await this.invoke(exchange, functionName, await readBody(req, MAX_PAYLOAD_BYTES));
-      const setCookie = [...[response.headers['set-cookie'] ?? []].flat().map(String), ...exchange.setCookies];
-      res.writeHead(response.status, {
-        ...response.headers,
-        ...(setCookie.length > 0 ? { 'set-cookie': setCookie } : {}),
-        'content-length': response.body.length,
-        'x-request-id': exchange.requestId,
-      });
-      res.end(response.body);
-      return { side: 'new', seconds: seconds(), failure: undefined };
+      return { seconds: seconds(), response: await this.call(exchange) };
     } catch (error) {
-      const failure = failureOf(error, timeoutMs);
-      sendProblem(res, failure.status, failure.reason, failure.detail, failure.headers);
-      return { side: 'new', seconds: seconds(), failure: failure.reason };
+      return { seconds: seconds(), failure: failureOf(error, exchange.timeoutMs) };
     }
   }
 
-  private async invoke(exchange: Exchange, functionName: string, body: Buffer): Promise<HttpResponse> {
-    const { req, match, requestId, timeoutMs } = exchange;
-    if (!match) throw new Error('unreachable: checked by serve');
+  private async call(exchange: Exchange & { readonly body: Buffer }): Promise<HttpResponse> {
+    const { req, match, requestId, timeoutMs, body } = exchange;
+    const functionName = this.functionOf.get(exchange.group);
+    if (!match || !functionName) throw new Error(`the new side serves only routed requests, not group ${exchange.group}`);
     const event = toHttpEvent({
       method: req.method ?? 'GET',
       url: req.url ?? '/',
@@ -103,17 +82,30 @@ export class LambdaBackend implements Backend {
     if (payload.length > MAX_PAYLOAD_BYTES) throw new PayloadTooLarge();
     const output = await this.client.send(new InvokeCommand({ FunctionName: functionName, Payload: payload }), { abortSignal: AbortSignal.timeout(timeoutMs) });
     if (output.FunctionError) throw new FunctionFailed(output.FunctionError);
-    const text = output.Payload ? Buffer.from(output.Payload).toString('utf8') : 'null';
     let result: unknown;
     try {
-      result = JSON.parse(text);
+      result = JSON.parse(output.Payload ? Buffer.from(output.Payload).toString('utf8') : 'null');
     } catch {
       throw new InvalidFunctionResult('the payload is not JSON');
     }
-    return fromFunctionResult(result);
+    const response = fromFunctionResult(result);
+    removeHopByHop(response.headers as Record<string, unknown>);
+    return response;
   }
 
   close(): void {
     this.client.destroy();
   }
+}
+
+/** Writes a function's answer to the client, with the proxy's own cookies and request id. */
+export function writeResponse(exchange: Exchange, response: HttpResponse): void {
+  const setCookie = [...[response.headers['set-cookie'] ?? []].flat().map(String), ...exchange.setCookies];
+  exchange.res.writeHead(response.status, {
+    ...response.headers,
+    ...(setCookie.length > 0 ? { 'set-cookie': setCookie } : {}),
+    'content-length': response.body.length,
+    'x-request-id': exchange.requestId,
+  });
+  exchange.res.end(exchange.req.method === 'HEAD' ? undefined : response.body);
 }

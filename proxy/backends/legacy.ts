@@ -1,29 +1,33 @@
 import http from 'node:http';
+import { Readable } from 'node:stream';
 import httpProxy from 'http-proxy';
-import { sendProblem } from '../problem.js';
-import type { Backend, Exchange, FailureReason, UpstreamOutcome } from './upstream.js';
+import { removeHopByHop } from '../headers.js';
+import type { Exchange, Failure } from './upstream.js';
 
 class UpstreamTimeout extends Error {
   readonly code = 'UPSTREAM_TIMEOUT';
 }
 
-function reasonOf(error: NodeJS.ErrnoException): FailureReason {
-  if (error instanceof UpstreamTimeout || error.code === 'ETIMEDOUT') return 'timeout';
-  if (error.code === 'ECONNREFUSED' || error.code === 'ENOTFOUND' || error.code === 'EHOSTUNREACH') return 'refused';
-  return 'reset';
+function failureOf(error: NodeJS.ErrnoException, timeoutMs: number): Failure {
+  if (error instanceof UpstreamTimeout) return { reason: 'timeout', status: 504, detail: `The legacy system did not answer within ${timeoutMs} ms.` };
+  if (error.code === 'ECONNREFUSED' || error.code === 'ENOTFOUND' || error.code === 'EHOSTUNREACH') {
+    return { reason: 'refused', status: 502, detail: `The legacy system could not be reached (${error.code}).` };
+  }
+  return { reason: 'reset', status: 502, detail: `The legacy system broke off the exchange (${error.code ?? error.message}).` };
 }
+
+export interface LegacyOutcome { readonly seconds: number; readonly failure: Failure | undefined }
 
 interface Pending { timeoutMs: number; setCookies: readonly string[]; answered(): void }
 
 /** The monolith over HTTP: streamed both ways through http-proxy on a keep-alive agent. */
-export class LegacyBackend implements Backend {
-  readonly side = 'legacy' as const;
+export class LegacyBackend {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
   private readonly proxy: httpProxy;
   private readonly pending = new WeakMap<http.IncomingMessage, Pending>();
 
   constructor(target: URL) {
-    this.proxy = httpProxy.createProxyServer({ target: target.href, agent: this.agent, xfwd: true, ws: false });
+    this.proxy = httpProxy.createProxyServer({ target: target.href, agent: this.agent, ws: false });
     // Errors go to each request's callback; this listener only keeps a stray one from ending the process.
     this.proxy.on('error', () => undefined);
     this.proxy.on('proxyReq', (proxyReq, req) => {
@@ -34,24 +38,25 @@ export class LegacyBackend implements Backend {
     this.proxy.on('proxyRes', (proxyRes, req) => {
       const pending = this.pending.get(req);
       if (!pending) return;
+      removeHopByHop(proxyRes.headers);
       if (pending.setCookies.length > 0) proxyRes.headers['set-cookie'] = [...(proxyRes.headers['set-cookie'] ?? []), ...pending.setCookies];
       pending.answered();
     });
   }
 
-  serve(exchange: Exchange): Promise<UpstreamOutcome> {
-    const { req, res, requestId, timeoutMs, setCookies } = exchange;
+  /** Streams the exchange to legacy and back; a failure before the response is returned, not written. */
+  serve(exchange: Exchange): Promise<LegacyOutcome> {
+    const { req, res, requestId, timeoutMs, setCookies, body } = exchange;
     const started = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     req.headers['x-request-id'] = requestId;
 
     return new Promise((resolve) => {
-      this.pending.set(req, { timeoutMs, setCookies, answered: () => resolve({ side: 'legacy', seconds: seconds(), failure: undefined }) });
-      this.proxy.web(req, res, {}, (error: NodeJS.ErrnoException) => {
-        const reason = reasonOf(error);
-        if (reason === 'timeout') sendProblem(res, 504, 'upstream_timeout', `The legacy system did not answer within ${timeoutMs} ms.`);
-        else sendProblem(res, 502, `upstream_${reason}`, `The legacy system failed (${error.code ?? error.message}).`);
-        resolve({ side: 'legacy', seconds: seconds(), failure: reason });
+      this.pending.set(req, { timeoutMs, setCookies, answered: () => resolve({ seconds: seconds(), failure: undefined }) });
+      const options = body ? { buffer: Readable.from([body]) } : {};
+      this.proxy.web(req, res, options, (error: NodeJS.ErrnoException) => {
+        if (res.headersSent) res.destroy();
+        resolve({ seconds: seconds(), failure: failureOf(error, timeoutMs) });
       });
     });
   }

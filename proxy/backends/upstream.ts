@@ -1,9 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RouteMatch } from '../route.js';
-import type { Side } from '../stage.js';
 
-/** Why an upstream gave no usable answer; a label value of `cutover_upstream_errors_total`. */
-export type FailureReason = 'refused' | 'timeout' | 'reset' | 'function_error' | 'throttled' | 'too_large' | 'not_found' | 'invalid_response' | 'sdk_error';
+/** Why an upstream gave no usable answer; a label value of the error and fallback counters. */
+export type FailureReason =
+  | 'refused' | 'timeout' | 'reset'
+  | 'function_error' | 'throttled' | 'not_found' | 'invalid_response' | 'sdk_error'
+  | 'status_5xx' | 'circuit_open' | 'too_large';
+
+/** An upstream failure, with the answer the client gets if nothing else can serve it. */
+export interface Failure {
+  readonly reason: FailureReason;
+  readonly status: number;
+  readonly detail: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
 
 /** One client request on its way to a side. */
 export interface Exchange {
@@ -16,16 +26,6 @@ export interface Exchange {
   readonly timeoutMs: number;
   /** Cookies the proxy adds to the response, such as a newly assigned caller id. */
   readonly setCookies: readonly string[];
-}
-
-/** What a side reports once it has answered or failed, for metrics and, later, comparison. */
-export interface UpstreamOutcome {
-  readonly side: Side;
-  readonly seconds: number;
-  readonly failure: FailureReason | undefined;
-}
-
-export interface Backend {
-  readonly side: Side;
-  serve(exchange: Exchange): Promise<UpstreamOutcome>;
+  /** The request body when the proxy has already read it; streamed from the client otherwise. */
+  readonly body: Buffer | undefined;
 }

@@ -1,0 +1,161 @@
+import { readFile } from 'node:fs/promises';
+import { unwatchFile, watchFile, type Stats } from 'node:fs';
+import {
+  type Client,
+  createBatchEventProcessor,
+  createInstance,
+  createPollingProjectConfigManager,
+  createStaticProjectConfigManager,
+  type EventDispatcher,
+  NOTIFICATION_TYPES,
+  OptimizelyDecideOption,
+} from '@optimizely/optimizely-sdk';
+
+/** Either an Optimizely client ready to decide, or why there is none (then every decision is `legacy`). */
+export type ClientState = { readonly ready: true; readonly client: Client } | { readonly ready: false; readonly why: string };
+
+/** Where the Optimizely client comes from, kept current as the datafile changes. */
+export interface FlagSource {
+  state(): ClientState;
+  close(): Promise<void>;
+}
+
+/** A/B events: impressions for decisions and conversions for declared routes, batched by the SDK. */
+export interface EventOptions {
+  readonly batchSize: number;
+  readonly flushIntervalMs: number;
+  /** Where batches go; the SDK's own HTTP dispatcher to Optimizely when absent. */
+  readonly dispatcher?: EventDispatcher;
+}
+
+export class DatafileError extends Error {}
+
+function clientOptions(events: EventOptions | undefined) {
+  return {
+    defaultDecideOptions: events
+      ? [OptimizelyDecideOption.INCLUDE_REASONS]
+      : [OptimizelyDecideOption.INCLUDE_REASONS, OptimizelyDecideOption.DISABLE_DECISION_EVENT],
+    ...(events ? { eventProcessor: createBatchEventProcessor({ batchSize: events.batchSize, flushInterval: events.flushIntervalMs, ...(events.dispatcher ? { eventDispatcher: events.dispatcher } : {}) }) } : {}),
+  };
+}
+
+async function clientFor(file: string, events: EventOptions | undefined): Promise<Client> {
+  let datafile: string;
+  try {
+    datafile = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new DatafileError(`${file}: cannot read the Optimizely datafile (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  try {
+    JSON.parse(datafile);
+  } catch (error) {
+    throw new DatafileError(`${file}: the Optimizely datafile is not JSON: ${(error as Error).message}`);
+  }
+  const client = createInstance({ projectConfigManager: createStaticProjectConfigManager({ datafile }), ...clientOptions(events) });
+  try {
+    await client.onReady({ timeout: 5_000 });
+  } catch (error) {
+    // Not awaited: the SDK's close() of a client that never became ready does not settle.
+    client.close().catch(() => undefined);
+    throw new DatafileError(`${file}: Optimizely rejected the datafile: ${(error as Error).message}`);
+  }
+  return client;
+}
+
+/**
+ * A local datafile, watched: a changed file takes effect within the watch interval. A file that
+ * becomes unreadable or invalid leaves no client, so traffic goes to legacy until it is fixed.
+ */
+export class WatchedDatafile implements FlagSource {
+  private current: ClientState;
+  private reloading: Promise<void> = Promise.resolve();
+  private readonly onChange = (now: Stats, before: Stats) => {
+    if (now.mtimeMs === before.mtimeMs && now.size === before.size && now.ino === before.ino) return;
+    this.reloading = this.reloading.then(() => this.reload());
+  };
+
+  private constructor(
+    private readonly file: string,
+    client: Client,
+    private readonly events: EventOptions | undefined,
+    private readonly log: (line: string) => void,
+  ) {
+    this.current = { ready: true, client };
+  }
+
+  /** The first load must succeed: a proxy that starts on a broken datafile is a configuration error. */
+  static async open(file: string, options: { watchIntervalMs: number; events?: EventOptions; log: (line: string) => void }): Promise<WatchedDatafile> {
+    const source = new WatchedDatafile(file, await clientFor(file, options.events), options.events, options.log);
+    watchFile(file, { interval: options.watchIntervalMs, persistent: false }, source.onChange);
+    return source;
+  }
+
+  state(): ClientState {
+    return this.current;
+  }
+
+  private async reload(): Promise<void> {
+    const previous = this.current;
+    try {
+      this.current = { ready: true, client: await clientFor(this.file, this.events) };
+      this.log(`flags: reloaded ${this.file}`);
+    } catch (error) {
+      this.current = { ready: false, why: (error as Error).message };
+      this.log(`flags: ${(error as Error).message}; every group is served by legacy until the datafile is fixed`);
+    }
+    if (previous.ready) await previous.client.close();
+  }
+
+  async close(): Promise<void> {
+    unwatchFile(this.file, this.onChange);
+    await this.reloading;
+    if (this.current.ready) await this.current.client.close();
+  }
+}
+
+/** Optimizely's CDN (or any `urlTemplate`), polled by the SDK: the production set-up. */
+export class PolledDatafile implements FlagSource {
+  private current: ClientState = { ready: false, why: 'the Optimizely datafile has not been fetched yet' };
+  private readonly client: Client;
+  private readonly readiness: Promise<void>;
+
+  constructor(options: { sdkKey: string; urlTemplate?: string; intervalMs: number; events?: EventOptions; log: (line: string) => void }) {
+    this.client = createInstance({
+      projectConfigManager: createPollingProjectConfigManager({
+        sdkKey: options.sdkKey,
+        autoUpdate: true,
+        updateInterval: options.intervalMs,
+        ...(options.urlTemplate ? { urlTemplate: options.urlTemplate } : {}),
+      }),
+      ...clientOptions(options.events),
+    });
+    // A datafile that arrives after onReady gave up still makes the client ready.
+    this.client.notificationCenter.addNotificationListener(NOTIFICATION_TYPES.OPTIMIZELY_CONFIG_UPDATE, () => {
+      this.current = { ready: true, client: this.client };
+    });
+    this.readiness = this.client.onReady({ timeout: 30_000 }).then(
+      () => {
+        this.current = { ready: true, client: this.client };
+        options.log(`flags: Optimizely datafile for sdkKey ${options.sdkKey} loaded`);
+      },
+      (error: unknown) => {
+        this.current = { ready: false, why: `the Optimizely datafile could not be fetched: ${(error as Error).message}` };
+        options.log(`flags: ${this.current.why}; every group is served by legacy`);
+      },
+    );
+  }
+
+  state(): ClientState {
+    return this.current;
+  }
+
+  /** Resolves once the first fetch has succeeded or failed. */
+  settled(): Promise<void> {
+    return this.readiness;
+  }
+
+  async close(): Promise<void> {
+    if (this.current.ready) await this.client.close();
+    else this.client.close().catch(() => undefined);
+  }
+}
