@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { EventDispatcher } from '@optimizely/optimizely-sdk';
 import { createAdminApp } from './admin.js';
 import { LambdaBackend } from './backends/lambda.js';
@@ -9,7 +10,7 @@ import type { Config } from './config.js';
 import { Flags } from './flags.js';
 import { Metrics } from './metrics.js';
 import { RouteTable } from './route.js';
-import { createTrafficHandler } from './traffic.js';
+import { createTrafficHandler, UNMATCHED } from './traffic.js';
 
 export interface RunningProxy {
   readonly trafficUrl: string;
@@ -30,9 +31,12 @@ async function listen(server: http.Server, host: string, port: number): Promise<
 
 async function shutdown(server: http.Server, deadlineMs: number): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // A keep-alive connection turns idle when its last response is done: close it then, not at the deadline.
+  const sweep = setInterval(() => server.closeIdleConnections(), 25);
   server.closeIdleConnections();
   const deadline = setTimeout(() => server.closeAllConnections(), deadlineMs);
   await closed;
+  clearInterval(sweep);
   clearTimeout(deadline);
 }
 
@@ -53,6 +57,14 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
 
   const handler = createTrafficHandler({ config, routes, flags, legacy, lambda, metrics, log });
   const traffic = http.createServer(handler);
+  // Tunnels and protocol upgrades are not proxied: say so instead of dropping the connection.
+  const refuseTunnel = (_req: http.IncomingMessage, socket: Duplex) => {
+    metrics.requests.inc({ group: UNMATCHED, route: UNMATCHED, stage: 'legacy', served_by: 'legacy', status_class: '4xx' });
+    const body = JSON.stringify({ errors: [{ status: '400', code: 'bad_request_target', title: 'Bad Request', detail: 'CONNECT and protocol upgrades are not proxied.' }] });
+    socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/vnd.api+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  };
+  traffic.on('connect', refuseTunnel);
+  traffic.on('upgrade', refuseTunnel);
   // Above a load balancer's 60 s idle timeout, so that the balancer, not the proxy, closes idle connections.
   traffic.keepAliveTimeout = 65_000;
   traffic.headersTimeout = 66_000;

@@ -35,10 +35,16 @@ export class LegacyBackend {
       if (!pending) return;
       proxyReq.setTimeout(pending.timeoutMs, () => proxyReq.destroy(new UpstreamTimeout(`no answer within ${pending.timeoutMs} ms`)));
     });
-    this.proxy.on('proxyRes', (proxyRes, req) => {
+    this.proxy.on('proxyRes', (proxyRes, req, res) => {
       const pending = this.pending.get(req);
       if (!pending) return;
+      // http-proxy does not watch the upstream response: cut the client off when it breaks mid-body.
+      proxyRes.once('close', () => {
+        if (!proxyRes.complete) res.destroy();
+      });
       removeHopByHop(proxyRes.headers);
+      // Ours to say, per client connection; http-proxy would otherwise promise keep-alive to a client that asked to close.
+      proxyRes.headers.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
       if (pending.setCookies.length > 0) proxyRes.headers['set-cookie'] = [...(proxyRes.headers['set-cookie'] ?? []), ...pending.setCookies];
       pending.answered();
     });

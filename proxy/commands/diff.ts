@@ -1,0 +1,95 @@
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { compare, type JsonValue, parseRules, type Response, type Rules, RulesError } from '../../compare/index.js';
+
+export interface DiffIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  readFile(path: string): Promise<string>;
+}
+
+export const DIFF_USAGE = 'usage: cutover diff [--rules FILE] LEGACY.json NEW.json';
+
+/** Input the command cannot use; its message is the one line printed after "cutover diff: ". */
+class UnusableInput extends Error {}
+
+const observationSchema = z.strictObject({
+  status: z.number().int().min(100).max(599),
+  headers: z.record(z.string(), z.union([z.string(), z.array(z.string())])).default({}),
+  body: z.json().optional(),
+});
+
+async function readJson(file: string, io: DiffIo): Promise<unknown> {
+  let text: string;
+  try {
+    text = await io.readFile(file);
+  } catch (error) {
+    throw new UnusableInput(`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UnusableInput(`${file}: not valid JSON: ${(error as Error).message.split('\n')[0]}`);
+  }
+}
+
+function where(path: readonly PropertyKey[]): string {
+  return path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('').replace(/^\./, '') || '(top level)';
+}
+
+async function readObservation(file: string, io: DiffIo): Promise<Response> {
+  const result = observationSchema.safeParse(await readJson(file, io));
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const message = issue?.code === 'unrecognized_keys' ? `unknown key "${issue.keys[0]}"` : issue?.message ?? 'invalid observation';
+    throw new UnusableInput(`${file}: ${issue ? where(issue.path) : '(top level)'}: ${message}`);
+  }
+  const { status, headers, body } = result.data;
+  // A string body is the raw body (parsed when Content-Type is JSON); anything else is parsed JSON.
+  return body === undefined ? { status, headers } : { status, headers, body: body as Exclude<JsonValue, undefined> };
+}
+
+async function readRules(file: string | undefined, io: DiffIo): Promise<Rules | undefined> {
+  if (file === undefined) return undefined;
+  try {
+    return parseRules(await readJson(file, io));
+  } catch (error) {
+    if (error instanceof RulesError) throw new UnusableInput(`${file}: ${error.message}`);
+    throw error;
+  }
+}
+
+function parse(args: string[]): { rules: string | undefined; legacy: string; candidate: string } {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { rules: { type: 'string' } }, allowPositionals: true, strict: true });
+  } catch (error) {
+    // Node's message goes on to explain "--"; its first sentence is the reason.
+    throw new UnusableInput(`${(error as Error).message.split(/\.\s|\n/)[0]} (${DIFF_USAGE})`);
+  }
+  const [legacy, candidate, ...extra] = parsed.positionals;
+  if (legacy === undefined || candidate === undefined || extra.length > 0) throw new UnusableInput(`two observation files are needed (${DIFF_USAGE})`);
+  return { rules: parsed.values.rules, legacy, candidate };
+}
+
+/**
+ * `cutover diff [--rules FILE] LEGACY.json NEW.json`: prints the comparison of two observations
+ * as JSON. Exit code 0 on match, 1 on mismatch, 2 on unusable input (one line on stderr).
+ */
+export async function diffCommand(args: string[], io: DiffIo): Promise<number> {
+  try {
+    const options = parse(args);
+    const rules = await readRules(options.rules, io);
+    const legacy = await readObservation(options.legacy, io);
+    const candidate = await readObservation(options.candidate, io);
+    const comparison = compare(legacy, candidate, rules);
+    if (comparison.verdict === 'error') throw new UnusableInput(comparison.reason ?? 'the bodies cannot be compared');
+    const differences = comparison.differences.map(({ path, kind, legacy, new: candidate }) => ({ path, kind, legacy, new: candidate }));
+    io.stdout(`${JSON.stringify({ verdict: comparison.verdict, differences }, null, 2)}\n`);
+    return comparison.verdict === 'match' ? 0 : 1;
+  } catch (error) {
+    if (!(error instanceof UnusableInput)) throw error;
+    io.stderr(`cutover diff: ${error.message}\n`);
+    return 2;
+  }
+}

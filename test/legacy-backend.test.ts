@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sample } from './support/metrics.js';
+import { startTestProxy, type TestProxy } from './support/proxy.js';
+import { closedPort, listen, type TestServer } from './support/servers.js';
+
+interface Seen { headers: http.IncomingHttpHeaders; bytes: number }
+
+/** Raw HTTP over a socket, for what fetch will not send: absolute-form targets, CONNECT, odd headers. */
+function raw(url: string, text: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => socket.write(text));
+    let answer = '';
+    socket.on('data', (chunk) => { answer += chunk.toString('latin1'); });
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}
+
+describe('the legacy backend and HTTP correctness', function () {
+  this.timeout(20_000);
+  let legacy: TestServer;
+  let stack: TestProxy;
+  const seen: Seen[] = [];
+
+  before(async () => {
+    legacy = await listen((req, res) => {
+      let bytes = 0;
+      req.on('data', (chunk: Buffer) => { bytes += chunk.length; });
+      req.on('end', () => {
+        seen.push({ headers: req.headers, bytes });
+        if (req.url === '/hang') return;
+        if (req.url === '/reset') return req.socket.destroy();
+        if (req.url === '/reset-mid-body') {
+          res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '1000' });
+          res.write('partial');
+          setTimeout(() => req.socket.destroy(), 20);
+          return;
+        }
+        if (req.url === '/slow') {
+          setTimeout(() => res.end('slow but complete'), 300);
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'text/plain', connection: 'keep-alive, x-hop', 'x-hop': 'secret', 'keep-alive': 'timeout=5', 'x-end': 'kept' });
+        res.end(`legacy ${req.method} ${req.url} ${bytes}`);
+      });
+    });
+    stack = await startTestProxy({
+      legacyUrl: legacy.url,
+      functions: {},
+      groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products'] } },
+      flags: [{ key: 'catalog_flag', everyoneElse: 'legacy' }],
+      extra: { legacy: { url: legacy.url, timeoutMs: 300 } },
+    });
+  });
+
+  after(async () => {
+    await stack?.close();
+    await legacy?.close();
+  });
+
+  beforeEach(() => { seen.length = 0; });
+
+  it('does not forward hop-by-hop headers either way, nor those named in Connection', async () => {
+    const answer = await raw(stack.proxy.trafficUrl, 'GET /products HTTP/1.1\r\nHost: shop.example\r\nConnection: close, x-client-hop\r\nX-Client-Hop: 1\r\nKeep-Alive: timeout=9\r\nTE: trailers\r\nUpgrade: websocket\r\nProxy-Authorization: Basic eA==\r\nX-Kept: yes\r\n\r\n');
+    assert.match(answer, /^HTTP\/1\.1 200/);
+    const headers = seen[0]?.headers ?? {};
+    for (const name of ['x-client-hop', 'keep-alive', 'te', 'upgrade', 'proxy-authorization']) assert.equal(headers[name], undefined, name);
+    assert.equal(headers['x-kept'], 'yes');
+    assert.doesNotMatch(answer, /x-hop/i);
+    assert.doesNotMatch(answer, /keep-alive: timeout=5/i);
+    assert.match(answer, /x-end: kept/i);
+  });
+
+  it('sets X-Forwarded-For, -Proto and -Host, appending to a chain a balancer started', async () => {
+    await (await fetch(`${stack.proxy.trafficUrl}/products`, { headers: { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https' } })).text();
+    await (await fetch(`${stack.proxy.trafficUrl}/products`)).text();
+    const [chained, direct] = seen;
+    assert.equal(chained?.headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
+    assert.equal(chained?.headers['x-forwarded-proto'], 'https');
+    assert.equal(direct?.headers['x-forwarded-for'], '127.0.0.1');
+    assert.equal(direct?.headers['x-forwarded-proto'], 'http');
+    assert.equal(direct?.headers['x-forwarded-host'], new URL(stack.proxy.trafficUrl).host);
+  });
+
+  it('keeps a well-formed x-request-id, mints one otherwise, and passes it on', async () => {
+    await (await fetch(`${stack.proxy.trafficUrl}/products`, { headers: { 'x-request-id': 'abc-12345678' } })).text();
+    await (await fetch(`${stack.proxy.trafficUrl}/products`, { headers: { 'x-request-id': 'bad id with spaces' } })).text();
+    assert.equal(seen[0]?.headers['x-request-id'], 'abc-12345678');
+    assert.match(String(seen[1]?.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+  });
+
+  it('refuses absolute-form targets and CONNECT with 400: the upstream is configuration', async () => {
+    const absolute = await raw(stack.proxy.trafficUrl, 'GET http://evil.example/products HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n');
+    assert.match(absolute, /^HTTP\/1\.1 400/);
+    const connect = await raw(stack.proxy.trafficUrl, 'CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\nConnection: close\r\n\r\n');
+    assert.match(connect, /^HTTP\/1\.1 400/);
+    assert.equal(seen.length, 0);
+  });
+
+  it('streams a large request body to legacy', async () => {
+    const body = Buffer.alloc(20 * 1024 * 1024, 1);
+    const response = await fetch(`${stack.proxy.trafficUrl}/upload`, { method: 'POST', body });
+    assert.equal(await response.text(), `legacy POST /upload ${body.length}`);
+  });
+
+  it('answers 504 when legacy sends nothing within its timeout, and 502 when it resets', async () => {
+    assert.equal((await fetch(`${stack.proxy.trafficUrl}/hang`)).status, 504);
+    assert.equal((await fetch(`${stack.proxy.trafficUrl}/reset`)).status, 502);
+    const metrics = await stack.metrics();
+    assert.equal(sample(metrics, 'cutover_upstream_errors_total', { group: 'unmatched', backend: 'legacy', reason: 'timeout' }), 1);
+    assert.equal(sample(metrics, 'cutover_upstream_errors_total', { group: 'unmatched', backend: 'legacy', reason: 'reset' }), 1);
+  });
+
+  it('survives an upstream reset mid-body and a client that goes away', async () => {
+    await assert.rejects(async () => (await fetch(`${stack.proxy.trafficUrl}/reset-mid-body`)).text());
+    const controller = new AbortController();
+    const pending = fetch(`${stack.proxy.trafficUrl}/slow`, { signal: controller.signal });
+    await sleep(50);
+    controller.abort();
+    await assert.rejects(pending);
+    const socket = net.connect(Number(new URL(stack.proxy.trafficUrl).port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\npartial');
+    await sleep(50);
+    socket.destroy();
+    await sleep(100);
+    const after = await fetch(`${stack.proxy.trafficUrl}/products`);
+    assert.equal(after.status, 200, 'the proxy still serves');
+  });
+
+  it('answers 502 when legacy refuses the connection', async () => {
+    const refused = await startTestProxy({
+      legacyUrl: `http://127.0.0.1:${await closedPort()}`,
+      functions: {},
+      groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products'] } },
+      flags: [{ key: 'catalog_flag', everyoneElse: 'legacy' }],
+    });
+    try {
+      const response = await fetch(`${refused.proxy.trafficUrl}/products`);
+      assert.equal(response.status, 502);
+      assert.equal(((await response.json()) as { errors: Array<{ code: string }> }).errors[0]?.code, 'refused');
+    } finally {
+      await refused.close();
+    }
+  });
+});
+
+describe('graceful shutdown', function () {
+  this.timeout(20_000);
+
+  it('stops accepting, and finishes the request in flight', async () => {
+    const legacy = await listen((_req, res) => { setTimeout(() => res.end('finished'), 300); });
+    const stack = await startTestProxy({
+      legacyUrl: legacy.url,
+      functions: {},
+      groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products'] } },
+      flags: [{ key: 'catalog_flag', everyoneElse: 'legacy' }],
+    });
+    try {
+      const inFlight = fetch(`${stack.proxy.trafficUrl}/products`).then(async (response) => [response.status, await response.text()]);
+      await sleep(100);
+      const closing = stack.close();
+      await sleep(20);
+      await assert.rejects(fetch(`${stack.proxy.trafficUrl}/products`), 'no new connections once closing');
+      assert.deepEqual(await inFlight, [200, 'finished']);
+      await closing;
+    } finally {
+      await legacy.close();
+    }
+  });
+});

@@ -1,0 +1,64 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { EventDispatcher } from '@optimizely/optimizely-sdk';
+import { type HostedFunction, type LambdaHost, startLambdaHost } from '../../new-services/lambda-host/server.js';
+import { parseConfig } from '../../proxy/config.js';
+import { type RunningProxy, startProxy } from '../../proxy/server.js';
+import { type FlagSpec, writeDatafile } from './datafile.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface TestProxy {
+  readonly proxy: RunningProxy;
+  readonly lambda: LambdaHost;
+  readonly datafile: string;
+  readonly logs: string[];
+  metrics(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface TestProxyOptions {
+  legacyUrl: string;
+  functions: Record<string, HostedFunction>;
+  /** Groups as in the configuration file; each flag gets a rollout from `flags`. */
+  groups: Record<string, unknown>;
+  flags: FlagSpec[];
+  extra?: Record<string, unknown>;
+  flagsConfig?: Record<string, unknown>;
+  eventDispatcher?: EventDispatcher;
+}
+
+/** The proxy in front of a given legacy server and a local Lambda host with the given functions. */
+export async function startTestProxy(options: TestProxyOptions): Promise<TestProxy> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cutover-proxy-'));
+  const datafile = writeDatafile(path.join(dir, 'datafile.json'), options.flags);
+  const logs: string[] = [];
+  const lambda = await startLambdaHost({ functions: options.functions, log: (line) => logs.push(line) });
+  try {
+    const config = parseConfig({
+      traffic: { host: '127.0.0.1', port: 0 },
+      admin: { host: '127.0.0.1', port: 0, token: ADMIN_TOKEN },
+      legacy: { url: options.legacyUrl, timeoutMs: 1_000 },
+      lambda: { endpoint: lambda.url },
+      flags: { datafile, watchIntervalMs: 50, ...options.flagsConfig },
+      caller: { header: 'x-customer-id' },
+      groups: options.groups,
+      ...options.extra,
+    }, dir, {});
+    const proxy = await startProxy(config, { log: (line) => logs.push(line), ...(options.eventDispatcher ? { eventDispatcher: options.eventDispatcher } : {}) });
+    return {
+      proxy, lambda, datafile, logs,
+      metrics: async () => (await fetch(`${proxy.adminUrl}/metrics`)).text(),
+      async close() {
+        await proxy.close(1_000);
+        await lambda.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await lambda.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
