@@ -1,0 +1,11 @@
+/** The comparison engine: pure (no I/O, no clock), so the proxy may run it anywhere, a worker included. */
+export { compare, DEFAULT_MAX_DECODED_BYTES, type CompareOptions, type Comparison, type Verdict } from './comparison.js';
+export type { Difference, DifferenceKind } from './diff.js';
+export {
+  DEFAULT_NOISE_THRESHOLDS, isNoisyField, NoiseModel, suggestRules,
+  type FieldCounts, type FieldNoise, type FieldTarget, type NoiseModelOptions, type NoiseSnapshot, type NoiseThresholds, type RouteNoise,
+} from './noise.js';
+export { failure, isFailure, response, type Failure, type Headers, type JsonValue, type Observation, type Response } from './observation.js';
+export { formatPointer, parsePointer, PointerError, type PointerPattern } from './pointer.js';
+export { DEFAULT_RULES, parseRules, RulesError, rulesToJson, type Rules, type UnorderedRule } from './rules.js';
+export { parseRfc3339, type Instant } from './timestamp.js';

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { compilePattern, type PointerPattern, PointerError } from './pointer.js';
+
+/** An array compared as a multiset; with a key, its elements are matched by that member. */
+export interface UnorderedRule {
+  readonly path: PointerPattern;
+  readonly key: string | undefined;
+}
+
+/**
+ * The comparison rules of a group (DESIGN.md, "Comparison rules"). Plain data throughout, so
+ * that parsed rules can be handed to a worker thread as they are.
+ */
+export interface Rules {
+  readonly ignore: readonly PointerPattern[];
+  readonly unordered: readonly UnorderedRule[];
+  /** Numbers within this absolute distance are equal; 0 means exactly equal. */
+  readonly numericTolerance: number;
+  readonly timestamps: 'exact' | 'instant';
+  /** Lower-case names of the response headers that are compared; all others are ignored. */
+  readonly headers: readonly string[];
+  readonly status: boolean;
+}
+
+export const DEFAULT_RULES: Rules = Object.freeze({
+  ignore: [],
+  unordered: [],
+  numericTolerance: 0,
+  timestamps: 'exact',
+  headers: [],
+  status: true,
+});
+
+/** Rules that cannot be used; the message is one line and names the key. */
+export class RulesError extends Error {}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+const pointer = z.string().transform((text, context) => {
+  try {
+    return compilePattern(text);
+  } catch (error) {
+    if (!(error instanceof PointerError)) throw error;
+    context.addIssue({ code: 'custom', message: error.message });
+    return z.NEVER;
+  }
+});
+
+const schema = z.strictObject({
+  ignore: z.array(pointer).optional(),
+  unordered: z.array(z.strictObject({ path: pointer, key: z.string().min(1).optional() })).optional(),
+  numericTolerance: z.number().nonnegative().refine(Number.isFinite, 'a finite number').optional(),
+  timestamps: z.literal('instant', { error: 'the only value is "instant"' }).optional(),
+  headers: z.array(z.string().regex(HEADER_NAME, 'a header name')).optional(),
+  status: z.boolean().optional(),
+});
+
+function where(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), '') || 'rules';
+}
+
+/** Validates a rules document (the JSON of DESIGN.md); every key is optional. */
+export function parseRules(document: unknown): Rules {
+  const result = schema.safeParse(document);
+  if (!result.success) {
+    // An unknown key explains the other issues of its object (a misspelt key is also a missing one).
+    const issues = [...result.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+    const issue = issues[0];
+    if (issue?.code === 'unrecognized_keys') throw new RulesError(`${where(issue.path)}: unknown key "${issue.keys[0]}"`);
+    throw new RulesError(issue ? `${where(issue.path)}: ${issue.message}` : 'invalid rules');
+  }
+  const raw = result.data;
+  return Object.freeze({
+    ignore: raw.ignore ?? [],
+    unordered: (raw.unordered ?? []).map((rule) => ({ path: rule.path, key: rule.key })),
+    numericTolerance: raw.numericTolerance ?? 0,
+    timestamps: raw.timestamps ?? 'exact',
+    headers: (raw.headers ?? []).map((name) => name.toLowerCase()),
+    status: raw.status ?? true,
+  });
+}
+
+/** The rules as the JSON document parseRules reads, with defaults left out. */
+export function rulesToJson(rules: Rules): Record<string, unknown> {
+  const json: Record<string, unknown> = {};
+  if (rules.ignore.length > 0) json.ignore = rules.ignore.map((pattern) => pattern.source);
+  if (rules.unordered.length > 0) json.unordered = rules.unordered.map((rule) => (rule.key === undefined ? { path: rule.path.source } : { path: rule.path.source, key: rule.key }));
+  if (rules.numericTolerance !== 0) json.numericTolerance = rules.numericTolerance;
+  if (rules.timestamps === 'instant') json.timestamps = 'instant';
+  if (rules.headers.length > 0) json.headers = [...rules.headers];
+  if (!rules.status) json.status = false;
+  return json;
+}
