@@ -2,11 +2,15 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
 import { DatafileError } from './flag-source.js';
+import { type CommandIo, flagsCheckCommand } from './commands/flags-check.js';
 import { startProxy } from './server.js';
 
-const USAGE = `usage: cutover start [--config FILE]
+const terminal: CommandIo = { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) };
 
-  start   run the proxy (traffic and admin ports) from a configuration file (default ./cutover.yaml)`;
+const USAGE = `usage: cutover <command>
+
+  start [--config FILE]                      run the proxy from a configuration file (default ./cutover.yaml)
+  flags check [--config FILE] [--datafile F]  check that every group's flag has the variations its stages need`;
 
 /** A problem the user can fix, printed as one line. */
 class UsageError extends Error {}
@@ -32,6 +36,10 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'start':
       return start(rest);
+    case 'flags':
+      if (rest[0] !== 'check') throw new UsageError(`unknown command "flags ${rest[0] ?? ''}"\n${USAGE}`);
+      process.exitCode = await flagsCheckCommand(rest.slice(1), terminal);
+      return;
     case undefined:
     case '--help':
     case '-h':

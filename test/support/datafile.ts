@@ -18,7 +18,7 @@ export interface FlagSpec {
 const VARIATIONS: VariationKey[] = [...STAGES, 'off'];
 
 /** An Optimizely datafile (version 4) with one rollout per migration flag, as the Optimizely UI exports it. */
-export function buildDatafile(flags: FlagSpec[], revision = 1): Record<string, unknown> {
+export function buildDatafile(flags: FlagSpec[], revision = 1, events: string[] = []): Record<string, unknown> {
   const featureFlags: unknown[] = [];
   const rollouts: unknown[] = [];
   flags.forEach((flag, flagIndex) => {
@@ -32,7 +32,8 @@ export function buildDatafile(flags: FlagSpec[], revision = 1): Record<string, u
     const rollout = String(base + 1);
     const rule = (id: string, key: string, variationKey: VariationKey, percent: number) => ({
       id, key, layerId: rollout, status: 'Running', audienceIds: [], audienceConditions: [], forcedVariations: {},
-      variations: [variation(variationKey)],
+      // Every rule lists all of the flag's variations, as the flag defines them; the allocation picks one.
+      variations: [...variationIds.keys()].map(variation),
       trafficAllocation: [{ entityId: variation(variationKey).id, endOfRange: Math.round(percent * 100) }],
     });
     featureFlags.push({ id: String(base), key: flag.key, rolloutId: rollout, experimentIds: [], variables: [] });
@@ -57,7 +58,7 @@ export function buildDatafile(flags: FlagSpec[], revision = 1): Record<string, u
     attributes: [],
     audiences: [],
     typedAudiences: [],
-    events: [],
+    events: events.map((key, index) => ({ id: String(90_000 + index), key, experimentIds: [] })),
     experiments: [],
     groups: [],
     integrations: [],
@@ -66,7 +67,7 @@ export function buildDatafile(flags: FlagSpec[], revision = 1): Record<string, u
   };
 }
 
-export function writeDatafile(file: string, flags: FlagSpec[], revision = 1): string {
-  writeFileSync(file, `${JSON.stringify(buildDatafile(flags, revision), null, 2)}\n`);
+export function writeDatafile(file: string, flags: FlagSpec[], revision = 1, events: string[] = []): string {
+  writeFileSync(file, `${JSON.stringify(buildDatafile(flags, revision, events), null, 2)}\n`);
   return file;
 }

@@ -24,6 +24,8 @@ export interface TestProxyOptions {
   /** Groups as in the configuration file; each flag gets a rollout from `flags`. */
   groups: Record<string, unknown>;
   flags: FlagSpec[];
+  /** Optimizely event keys the datafile defines, for conversions. */
+  events?: string[];
   extra?: Record<string, unknown>;
   flagsConfig?: Record<string, unknown>;
   eventDispatcher?: EventDispatcher;
@@ -32,7 +34,7 @@ export interface TestProxyOptions {
 /** The proxy in front of a given legacy server and a local Lambda host with the given functions. */
 export async function startTestProxy(options: TestProxyOptions): Promise<TestProxy> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cutover-proxy-'));
-  const datafile = writeDatafile(path.join(dir, 'datafile.json'), options.flags);
+  const datafile = writeDatafile(path.join(dir, 'datafile.json'), options.flags, 1, options.events);
   const logs: string[] = [];
   const lambda = await startLambdaHost({ functions: options.functions, log: (line) => logs.push(line) });
   try {

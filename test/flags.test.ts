@@ -1,0 +1,262 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { EventDispatcher, LogEvent } from '@optimizely/optimizely-sdk';
+import { checkDatafile, flagsCheckCommand } from '../proxy/commands/flags-check.js';
+import { parseConfig } from '../proxy/config.js';
+import { type Decision, Flags } from '../proxy/flags.js';
+import { buildDatafile, type FlagSpec, writeDatafile } from './support/datafile.js';
+import { sample } from './support/metrics.js';
+import { ADMIN_TOKEN, startTestProxy } from './support/proxy.js';
+import { listen } from './support/servers.js';
+
+const GROUPS = [{ name: 'catalog', flag: 'catalog_flag' }];
+const silent = () => undefined;
+
+async function until<T>(probe: () => T | Promise<T>, accept: (value: T) => boolean): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const value = await probe();
+    if (accept(value) || attempt > 200) return value;
+    await sleep(25);
+  }
+}
+
+describe('flags: the stage of a group for a caller', function () {
+  this.timeout(20_000);
+  let dir: string;
+  before(() => { dir = mkdtempSync(path.join(tmpdir(), 'cutover-flags-')); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function flagsFor(specs: FlagSpec[], mutate: (datafile: Record<string, unknown>) => void = () => undefined): Promise<Flags> {
+    const file = path.join(dir, `datafile-${Math.random().toString(36).slice(2)}.json`);
+    const datafile = buildDatafile(specs);
+    mutate(datafile);
+    writeFileSync(file, JSON.stringify(datafile));
+    const config = parseConfig({ legacy: { url: 'http://127.0.0.1:1' }, flags: { datafile: file }, groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products'] } } }, dir, {});
+    return Flags.open(config.flags, GROUPS, { log: silent });
+  }
+
+  for (const stage of ['legacy', 'shadow', 'live', 'complete'] as const) {
+    it(`is the variation key: ${stage}`, async () => {
+      const flags = await flagsFor([{ key: 'catalog_flag', rules: [{ key: 'everyone', variation: stage, percent: 100 }] }]);
+      const decision = flags.decide('catalog', 'alice');
+      assert.deepEqual([decision.stage, decision.source, decision.variation, decision.rule], [stage, 'optimizely', stage, 'everyone']);
+      await flags.close();
+    });
+  }
+
+  it('is legacy when the variation is disabled, even if its default variables say otherwise', async () => {
+    const flags = await flagsFor([{ key: 'catalog_flag', everyoneElse: 'off' }], (datafile) => {
+      const flag = (datafile.featureFlags as Array<{ variables: unknown[] }>)[0];
+      if (flag) flag.variables = [{ id: '1', key: 'stage', type: 'string', defaultValue: 'complete' }];
+    });
+    const decision = flags.decide('catalog', 'alice');
+    assert.deepEqual([decision.stage, decision.source, decision.variation], ['legacy', 'optimizely', 'off']);
+    assert.match(decision.reasons[0] ?? '', /disabled/);
+    await flags.close();
+  });
+
+  it('falls back to legacy for an enabled variation that names no stage, and for a flag missing from the datafile', async () => {
+    const renamed = await flagsFor([{ key: 'catalog_flag', everyoneElse: 'live' }], (datafile) => {
+      for (const rollout of datafile.rollouts as Array<{ experiments: Array<{ variations: Array<{ key: string }> }> }>) {
+        for (const rule of rollout.experiments) for (const variation of rule.variations) if (variation.key === 'live') variation.key = 'beta';
+      }
+    });
+    const decision = renamed.decide('catalog', 'alice');
+    assert.deepEqual([decision.stage, decision.source], ['legacy', 'fallback']);
+    assert.match(decision.reasons[0] ?? '', /"beta" .* is not a stage/);
+    await renamed.close();
+
+    const missing = await flagsFor([{ key: 'another_flag', everyoneElse: 'live' }]);
+    assert.deepEqual([missing.decide('catalog', 'alice').stage, missing.decide('catalog', 'alice').source], ['legacy', 'fallback']);
+    await missing.close();
+  });
+
+  it('lets an override beat Optimizely until it is cleared', async () => {
+    const flags = await flagsFor([{ key: 'catalog_flag', everyoneElse: 'live' }]);
+    flags.override('catalog', 'legacy');
+    assert.deepEqual([flags.decide('catalog', 'a').stage, flags.decide('catalog', 'a').source], ['legacy', 'override']);
+    assert.equal(flags.clearOverride('catalog'), true);
+    assert.equal(flags.decide('catalog', 'a').stage, 'live');
+    await flags.close();
+  });
+
+  it('splits 10,000 callers 25 % / 75 % within two points under a 25 % rule, and keeps each caller on one side', async () => {
+    const flags = await flagsFor([{ key: 'catalog_flag', rules: [{ key: 'quarter', variation: 'live', percent: 25 }], everyoneElse: 'legacy' }]);
+    const decisions: Decision[] = [];
+    for (let i = 0; i < 10_000; i++) decisions.push(flags.decide('catalog', `customer-${i}`));
+    const live = decisions.filter((decision) => decision.stage === 'live').length / decisions.length;
+    assert.ok(Math.abs(live - 0.25) <= 0.02, `live share ${live}`);
+    for (let i = 0; i < 100; i++) assert.equal(flags.decide('catalog', `customer-${i}`).stage, decisions[i]?.stage);
+    await flags.close();
+  });
+});
+
+describe('flags: datafile changes and failures', function () {
+  this.timeout(20_000);
+  let dir: string;
+  before(() => { dir = mkdtempSync(path.join(tmpdir(), 'cutover-flags-')); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('applies an edited datafile without a restart, and serves legacy while it is broken', async () => {
+    const file = writeDatafile(path.join(dir, 'watched.json'), [{ key: 'catalog_flag', everyoneElse: 'legacy' }]);
+    const logs: string[] = [];
+    const config = parseConfig({ legacy: { url: 'http://127.0.0.1:1' }, flags: { datafile: file, watchIntervalMs: 20 }, groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /x'] } } }, dir, {});
+    const flags = await Flags.open(config.flags, GROUPS, { log: (line) => logs.push(line) });
+    try {
+      assert.equal(flags.decide('catalog', 'a').stage, 'legacy');
+      writeDatafile(file, [{ key: 'catalog_flag', everyoneElse: 'live' }], 2);
+      assert.equal((await until(() => flags.decide('catalog', 'a'), (d) => d.stage === 'live')).stage, 'live');
+
+      writeFileSync(file, '{"truncated": ');
+      const broken = await until(() => flags.decide('catalog', 'a'), (d) => d.source === 'fallback');
+      assert.deepEqual([broken.stage, broken.source], ['legacy', 'fallback']);
+      assert.match(broken.reasons[0] ?? '', /not JSON/);
+      assert.equal(flags.ready, false);
+      assert.ok(logs.some((line) => /watched\.json: the Optimizely datafile is not JSON.*served by legacy/.test(line)), logs.join('\n'));
+
+      writeDatafile(file, [{ key: 'catalog_flag', everyoneElse: 'complete' }], 3);
+      assert.equal((await until(() => flags.decide('catalog', 'a'), (d) => d.stage === 'complete')).stage, 'complete');
+    } finally {
+      await flags.close();
+    }
+  });
+
+  it('polls a datafile URL (sdkKey and urlTemplate), deciding legacy until the first fetch', async () => {
+    let served = JSON.stringify(buildDatafile([{ key: 'catalog_flag', everyoneElse: 'shadow' }]));
+    let fetches = 0;
+    const cdn = await listen((req, res) => {
+      fetches += 1;
+      if (req.url !== '/datafiles/sdk-123.json') return res.writeHead(404).end();
+      // The first answer is late, so that the proxy is seen deciding before it has a datafile.
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(served), fetches === 1 ? 150 : 0);
+    });
+    const config = parseConfig({ legacy: { url: 'http://127.0.0.1:1' }, flags: { sdkKey: 'sdk-123', urlTemplate: `${cdn.url}/datafiles/%s.json`, pollIntervalMs: 100 }, groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /x'] } } }, dir, {});
+    const flags = await Flags.open(config.flags, GROUPS, { log: silent });
+    try {
+      assert.deepEqual([flags.decide('catalog', 'a').stage, flags.decide('catalog', 'a').source], ['legacy', 'fallback']);
+      assert.equal(flags.ready, false);
+      const first = await until(() => flags.decide('catalog', 'a'), (d) => d.source === 'optimizely');
+      assert.equal(first.stage, 'shadow');
+      assert.ok(fetches >= 1);
+      served = JSON.stringify(buildDatafile([{ key: 'catalog_flag', everyoneElse: 'live' }], 2));
+      assert.equal((await until(() => flags.decide('catalog', 'a'), (d) => d.stage === 'live')).stage, 'live');
+    } finally {
+      await flags.close();
+      await cdn.close();
+    }
+  });
+});
+
+describe('flags through the proxy: admin API, fallback counting and A/B events', function () {
+  this.timeout(20_000);
+
+  it('guards overrides with the bearer token and explains decisions', async () => {
+    const legacy = await listen((_req, res) => res.end('legacy'));
+    const stack = await startTestProxy({ legacyUrl: legacy.url, functions: {}, groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products'] } }, flags: [{ key: 'catalog_flag', rules: [{ key: 'all', variation: 'legacy', percent: 100 }] }] });
+    const admin = stack.proxy.adminUrl;
+    const put = (group: string, body: string, token?: string) => fetch(`${admin}/api/overrides/${group}`, { method: 'PUT', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body });
+    try {
+      assert.equal((await put('catalog', '{"stage":"live"}')).status, 401);
+      assert.equal((await put('catalog', '{"stage":"live"}', 'wrong-token-0123456789')).status, 401);
+      assert.equal((await put('catalog', '{"stage":"sideways"}', ADMIN_TOKEN)).status, 400);
+      assert.equal((await put('catalog', '{not json', ADMIN_TOKEN)).status, 400);
+      assert.equal((await put('payments', '{"stage":"live"}', ADMIN_TOKEN)).status, 404);
+      assert.equal((await put('catalog', '{"stage":"live"}', ADMIN_TOKEN)).status, 200);
+      const forced = await (await fetch(`${admin}/api/decide?group=catalog&caller=alice`)).json() as Decision;
+      assert.deepEqual([forced.stage, forced.source], ['live', 'override']);
+      assert.equal((await fetch(`${admin}/api/overrides/catalog`, { method: 'DELETE' })).status, 401);
+      assert.equal((await fetch(`${admin}/api/overrides/catalog`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status, 200);
+      const decided = await (await fetch(`${admin}/api/decide?group=catalog&caller=alice`)).json() as Decision;
+      assert.deepEqual([decided.stage, decided.source, decided.rule, decided.variation], ['legacy', 'optimizely', 'all', 'legacy']);
+      assert.ok(decided.reasons.length > 0);
+      assert.equal((await fetch(`${admin}/api/decide?group=catalog`)).status, 400);
+      assert.equal((await fetch(`${admin}/api/decide?group=nope&caller=a`)).status, 404);
+    } finally {
+      await stack.close();
+      await legacy.close();
+    }
+  });
+
+  it('serves legacy and counts source="fallback" when the datafile breaks at run time; never a 5xx', async () => {
+    const legacy = await listen((_req, res) => res.end('legacy'));
+    const stack = await startTestProxy({ legacyUrl: legacy.url, functions: {}, groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products'] } }, flags: [{ key: 'catalog_flag', everyoneElse: 'complete' }] });
+    try {
+      writeFileSync(stack.datafile, 'not json at all');
+      await until(async () => (await (await fetch(`${stack.proxy.adminUrl}/api/decide?group=catalog&caller=a`)).json() as Decision).source, (source) => source === 'fallback');
+      const response = await fetch(`${stack.proxy.trafficUrl}/products`);
+      assert.equal(response.status, 200);
+      assert.equal(await response.text(), 'legacy');
+      assert.equal(sample(await stack.metrics(), 'cutover_flag_decisions_total', { group: 'catalog', stage: 'legacy', source: 'fallback' }), 1);
+      assert.ok(stack.logs.some((line) => line.includes('every group is served by legacy')));
+    } finally {
+      await stack.close();
+      await legacy.close();
+    }
+  });
+
+  it('sends impressions and declared conversions, batched, through the event dispatcher', async () => {
+    const batches: LogEvent[] = [];
+    const dispatcher: EventDispatcher = { dispatchEvent: async (event) => { batches.push(event); return { statusCode: 204 }; } };
+    const legacy = await listen((req, res) => { req.resume(); req.on('end', () => res.writeHead(req.method === 'POST' ? 201 : 200).end()); });
+    const stack = await startTestProxy({
+      legacyUrl: legacy.url,
+      functions: {},
+      groups: { orders: { flag: 'orders_flag', function: 'orders', routes: ['GET /orders', { route: 'POST /orders', conversion: 'order_placed' }] } },
+      flags: [{ key: 'orders_flag', everyoneElse: 'legacy' }],
+      events: ['order_placed'],
+      flagsConfig: { events: { batchSize: 3, flushIntervalMs: 60_000 } },
+      eventDispatcher: dispatcher,
+    });
+    try {
+      await (await fetch(`${stack.proxy.trafficUrl}/orders`, { headers: { 'x-customer-id': 'buyer-1' } })).arrayBuffer();
+      await (await fetch(`${stack.proxy.trafficUrl}/orders`, { method: 'POST', headers: { 'x-customer-id': 'buyer-1' }, body: '{}' })).arrayBuffer();
+      await until(() => batches.length, (count) => count > 0);
+      const payload = JSON.stringify(batches.map((batch) => batch.params));
+      assert.match(payload, /"campaign_activated"/, 'impressions for decisions');
+      assert.match(payload, /"order_placed"/, 'the conversion of the 2xx POST /orders');
+      assert.match(payload, /buyer-1/);
+    } finally {
+      await stack.close();
+      await legacy.close();
+    }
+  });
+});
+
+describe('cutover flags check', () => {
+  let dir: string;
+  before(() => { dir = mkdtempSync(path.join(tmpdir(), 'cutover-check-')); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('accepts the demo configuration and datafile', async () => {
+    let out = '';
+    const code = await flagsCheckCommand(['--config', 'demo/cutover.yaml'], { stdout: (text) => { out += text; }, stderr: (text) => { out += text; } });
+    assert.equal(code, 0, out);
+  });
+
+  it('names a missing flag, a missing stage variation, and a disabled stage variation', () => {
+    const datafile = buildDatafile([{ key: 'catalog_flag', everyoneElse: 'legacy', without: ['complete'] }]);
+    const orders = JSON.parse(JSON.stringify(datafile).replace('"key":"shadow","featureEnabled":true', '"key":"shadow","featureEnabled":false'));
+    assert.deepEqual(checkDatafile(orders, [{ name: 'catalog', flag: 'catalog_flag' }, { name: 'orders', flag: 'orders_flag' }]), [
+      'group catalog: variation "shadow" of flag "catalog_flag" is disabled, so it would serve legacy',
+      'group catalog: flag "catalog_flag" has no variation for stage complete',
+      'group orders: flag "orders_flag" is not in the datafile',
+    ]);
+  });
+
+  it('exits 1 with the problems, and 2 on an unreadable datafile', async () => {
+    const config = path.join(dir, 'cutover.json');
+    const datafile = writeDatafile(path.join(dir, 'datafile.json'), [{ key: 'other_flag' }]);
+    writeFileSync(config, JSON.stringify({ legacy: { url: 'http://127.0.0.1:1' }, flags: { datafile }, groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /x'] } } }));
+    let errors = '';
+    const io = { stdout: () => undefined, stderr: (text: string) => { errors += text; } };
+    assert.equal(await flagsCheckCommand(['--config', config], io), 1);
+    assert.match(errors, /flag "catalog_flag" is not in the datafile/);
+    errors = '';
+    assert.equal(await flagsCheckCommand(['--config', config, '--datafile', path.join(dir, 'absent.json')], io), 2);
+    assert.match(errors, /^cutover flags check: .*absent\.json: ENOENT\n$/);
+    assert.ok(readFileSync(datafile, 'utf8').length > 0);
+  });
+});
