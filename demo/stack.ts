@@ -2,6 +2,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startLegacy } from '../legacy/server.js';
+import { migrate } from '../new-services/data/migrate.js';
+import { invokeQueue } from '../new-services/fulfillment/invoke-queue.js';
 import { petStoreFunctions } from '../new-services/functions.js';
 import { startLambdaHost } from '../new-services/lambda-host/server.js';
 import { type Config, loadConfig } from '../proxy/config.js';
@@ -41,12 +43,20 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     if (embedded) closers.push(() => embedded.close());
     const databaseUrl = options.databaseUrl ?? embedded?.url ?? '';
 
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 8 });
+    closers.push(() => pool.end());
+    // The new services own the shared schema's migrations; the monolith starts on a migrated database.
+    await migrate(pool);
+
     const legacy = await startLegacy({ databaseUrl, port: options.ports?.legacy });
     closers.push(() => legacy.close());
 
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: 8 });
-    closers.push(() => pool.end());
-    const lambda = await startLambdaHost({ functions: petStoreFunctions(pool), port: options.ports?.lambda, log: options.log });
+    // New orders reach the fulfillment function as SQS-shaped events, invoked asynchronously through the host.
+    const lambda = await startLambdaHost({
+      functions: (hostUrl) => petStoreFunctions(pool, { fulfillmentQueue: invokeQueue(hostUrl), log: options.log }),
+      port: options.ports?.lambda,
+      log: options.log,
+    });
     closers.push(() => lambda.close());
 
     const proxy = await startProxy({

@@ -58,8 +58,10 @@ export async function seedCatalog(db: pg.Pool): Promise<void> {
         [categoryId, category.slug, category.name, category.description]);
       for (const [name, priceCents] of category.products) {
         productId += 1;
-        const createdAt = new Date(created + (next() % 86_400_000) * 30 + 137);
-        const updatedAt = new Date(createdAt.getTime() + (next() % 86_400_000) * 60 + 421);
+        // Whole seconds: the monolith shows milliseconds and the new services do not, and both
+        // must still name the same instant.
+        const createdAt = new Date(created + (next() % 86_400) * 30_000);
+        const updatedAt = new Date(createdAt.getTime() + (next() % 86_400) * 60_000);
         await client.query(
           `INSERT INTO products (id, sku, name, description, category_id, price_cents, created_at, updated_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,

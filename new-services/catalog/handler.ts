@@ -1,68 +1,82 @@
 import type pg from 'pg';
-import { document, notFound } from '../shared/jsonapi.js';
+import { inclusions, paginationLinks, type Resource, sparseFieldsets, withFields } from '../shared/documents.js';
+import { answer, document, negotiate, notFound, problem } from '../shared/jsonapi.js';
 import type { HttpEvent, HttpHandler, HttpResult } from '../shared/lambda.js';
+import { Query } from '../shared/query.js';
+import { CATEGORY_FIELDS, categoryResource, type CategoryRow, PRODUCT_FIELDS, PRODUCT_SELECT, productResource, type ProductRow } from './resources.js';
 
-interface ProductRow {
-  id: number; sku: string; name: string; description: string; category_id: number;
-  price_cents: number; created_at: Date; updated_at: Date; in_stock: string;
+const FIELDSETS = { products: PRODUCT_FIELDS, categories: CATEGORY_FIELDS };
+const SORTABLE: Record<string, string> = { name: 'p.name', price: 'p.price_cents', createdAt: 'p.created_at', sku: 'p.sku' };
+const PAGE_SIZE = { default: 10, max: 100 };
+
+/** sort=-price,name as SQL; the id breaks ties so that pages never overlap. */
+function orderBy(query: Query): string {
+  const keys = (query.list('sort') ?? []).map((key) => {
+    const descending = key.startsWith('-');
+    const column = SORTABLE[descending ? key.slice(1) : key];
+    if (!column) throw problem(400, 'unknown_sort', `sort: products cannot be sorted by ${key} (only ${Object.keys(SORTABLE).join(', ')}).`, '?sort');
+    return `${column} ${descending ? 'DESC' : 'ASC'}`;
+  });
+  return [...keys, 'p.id ASC'].join(', ');
 }
 
-/** RFC 3339 to the second: the new services do not promise sub-second timestamps. */
-function instant(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+async function categoriesOf(db: pg.Pool, rows: ProductRow[]): Promise<CategoryRow[]> {
+  const ids = [...new Set(rows.map((row) => row.category_id))];
+  const { rows: categories } = await db.query<CategoryRow>('SELECT * FROM categories WHERE id = ANY($1) ORDER BY id', [ids]);
+  return categories;
 }
 
-function productResource(row: ProductRow) {
-  return {
-    type: 'products',
-    id: String(row.id),
-    attributes: {
-      sku: row.sku,
-      name: row.name,
-      description: row.description,
-      price: Math.round(row.price_cents) / 100,
-      currency: 'USD',
-      inStock: Number(row.in_stock),
-      createdAt: instant(row.created_at),
-      updatedAt: instant(row.updated_at),
-    },
-    relationships: { category: { data: { type: 'categories', id: String(row.category_id) } } },
-    links: { self: `/products/${row.id}` },
-  };
+async function compound(db: pg.Pool, rows: ProductRow[], query: Query): Promise<{ data: Resource[]; included?: Resource[] }> {
+  const fieldsets = sparseFieldsets(query, FIELDSETS);
+  const include = inclusions(query, ['category']);
+  const data = rows.map((row) => withFields(productResource(row), fieldsets));
+  if (!include.has('category')) return { data };
+  return { data, included: (await categoriesOf(db, rows)).map((row) => withFields(categoryResource(row), fieldsets)) };
 }
-
-const PRODUCT_SELECT = `
-  SELECT p.*, coalesce((SELECT sum(quantity) FROM stock s WHERE s.product_id = p.id), 0) AS in_stock
-  FROM products p`;
 
 /** The catalog bounded context as one Lambda function behind an HTTP API. */
 export function createCatalogHandler(db: pg.Pool): HttpHandler {
   const routes: Record<string, (event: HttpEvent) => Promise<HttpResult>> = {
-    'GET /products': async () => {
-      const { rows } = await db.query<ProductRow>(`${PRODUCT_SELECT} ORDER BY p.name`);
-      return document(200, { data: rows.map(productResource), links: { self: '/products' } });
+    'GET /products': async (event) => {
+      const query = new Query(event.rawQueryString, [/^page\[(number|size)\]$/, /^filter\[category\]$/, /^sort$/, /^include$/, /^fields\[[^\]]+\]$/]);
+      const size = query.positiveInteger('page[size]', PAGE_SIZE.default, PAGE_SIZE.max);
+      const number = query.positiveInteger('page[number]', 1, 1_000_000);
+      const category = query.get('filter[category]');
+      const { rows } = await db.query<ProductRow & { total: string }>(
+        `SELECT *, count(*) OVER () AS total FROM (${PRODUCT_SELECT}
+           WHERE $1::text IS NULL OR p.category_id = (SELECT id FROM categories WHERE slug = $1)) p
+         ORDER BY ${orderBy(query)} LIMIT $2 OFFSET $3`,
+        [category ?? null, size, (number - 1) * size]);
+      const total = rows[0] ? Number(rows[0].total) : await countProducts(db, category);
+      const { data, included } = await compound(db, rows, query);
+      return document(200, { data, ...(included ? { included } : {}), links: paginationLinks('/products', event.rawQueryString, { number, size, total }) });
     },
     'GET /products/{id}': async (event) => {
+      const query = new Query(event.rawQueryString, [/^include$/, /^fields\[[^\]]+\]$/]);
       const id = event.pathParameters?.id ?? '';
-      const { rows } = /^\d+$/.test(id) ? await db.query<ProductRow>(`${PRODUCT_SELECT} WHERE p.id = $1`, [Number(id)]) : { rows: [] };
-      const row = rows[0];
-      if (!row) return notFound(`No product with id ${id}.`);
-      return document(200, { data: productResource(row), links: { self: `/products/${row.id}` } });
+      const { rows } = /^\d{1,9}$/.test(id) ? await db.query<ProductRow>(`${PRODUCT_SELECT} WHERE p.id = $1`, [Number(id)]) : { rows: [] };
+      if (!rows[0]) return notFound(`No product with id ${id}.`);
+      const { data, included } = await compound(db, rows, query);
+      return document(200, { data: data[0], ...(included ? { included } : {}), links: { self: `/products/${id}` } });
     },
-    'GET /categories': async () => {
-      const { rows } = await db.query<{ id: number; slug: string; name: string; description: string }>('SELECT * FROM categories ORDER BY name');
-      return document(200, {
-        data: rows.map((row) => ({
-          type: 'categories', id: String(row.id),
-          attributes: { slug: row.slug, name: row.name, description: row.description },
-          links: { self: `/categories/${row.id}` },
-        })),
-        links: { self: '/categories' },
-      });
+    'GET /categories': async (event) => {
+      const query = new Query(event.rawQueryString, [/^fields\[[^\]]+\]$/]);
+      const fieldsets = sparseFieldsets(query, FIELDSETS);
+      const { rows } = await db.query<CategoryRow>('SELECT * FROM categories ORDER BY name, id');
+      return document(200, { data: rows.map((row) => withFields(categoryResource(row), fieldsets)), links: { self: '/categories' } });
     },
   };
-  return async (event) => {
+  return async (event) => answer(async () => {
     const route = routes[event.routeKey];
-    return route ? route(event) : notFound(`The catalog does not serve ${event.routeKey}.`);
-  };
+    if (!route) return notFound(`The catalog does not serve ${event.routeKey}.`);
+    negotiate(event);
+    return route(event);
+  });
+}
+
+/** A page past the end has no rows to carry the window count, so the total is counted apart. */
+async function countProducts(db: pg.Pool, category: string | undefined): Promise<number> {
+  const { rows } = await db.query<{ count: string }>(
+    'SELECT count(*) FROM products p WHERE $1::text IS NULL OR p.category_id = (SELECT id FROM categories WHERE slug = $1)', [category ?? null]);
+  return Number(rows[0]?.count ?? 0);
 }

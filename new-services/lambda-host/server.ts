@@ -14,7 +14,18 @@ export interface HostedFunction {
   reservedConcurrency?: number;
 }
 
-export interface LambdaHost { url: string; close(): Promise<void> }
+export interface LambdaHost {
+  url: string;
+  /** Resolves once every asynchronous (Event) invocation accepted so far has finished. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The functions to serve, or a factory that receives the host's own URL once it listens: a
+ * function that invokes another through the host (orders hands work to fulfillment) needs it.
+ */
+export type HostedFunctions = Record<string, HostedFunction> | ((hostUrl: URL) => Record<string, HostedFunction>);
 
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
@@ -76,7 +87,8 @@ async function readBody(req: http.IncomingMessage): Promise<Buffer> {
  * Serves the Lambda Invoke REST API for the given functions, so that the proxy talks to local
  * handlers through the same AWS SDK calls it makes in production.
  */
-export async function startLambdaHost(options: { functions: Record<string, HostedFunction>; host?: string; port?: number; log?: (line: string) => void }): Promise<LambdaHost> {
+export async function startLambdaHost(options: { functions: HostedFunctions; host?: string; port?: number; log?: (line: string) => void }): Promise<LambdaHost> {
+  let functions: Record<string, HostedFunction> = {};
   const inFlight = new Map<string, number>();
   const background = new Set<Promise<unknown>>();
   const log = options.log ?? ((line: string) => console.error(line));
@@ -85,7 +97,7 @@ export async function startLambdaHost(options: { functions: Record<string, Hoste
     const match = req.method === 'POST' ? INVOKE_PATH.exec(req.url?.split('?')[0] ?? '') : null;
     if (!match?.[1]) return serviceError(res, 404, 'UnknownOperationException', `Unknown operation ${req.method} ${req.url}`);
     const name = functionName(match[1]);
-    const fn = options.functions[name];
+    const fn = functions[name];
     const payload = await readBody(req);
     if (!fn) return serviceError(res, 404, 'ResourceNotFoundException', `Function not found: arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`);
 
@@ -139,12 +151,18 @@ export async function startLambdaHost(options: { functions: Record<string, Hoste
   server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
   await once(server, 'listening');
   const { address, port } = server.address() as AddressInfo;
+  const url = `http://${address}:${port}`;
+  functions = typeof options.functions === 'function' ? options.functions(new URL(url)) : options.functions;
+  const idle = async (): Promise<void> => {
+    while (background.size > 0) await Promise.allSettled([...background]);
+  };
   return {
-    url: `http://${address}:${port}`,
+    url,
+    idle,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.allSettled(background);
+      await idle();
     },
   };
 }
