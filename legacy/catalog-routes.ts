@@ -80,7 +80,7 @@ function pageParam(params: Map<string, string>, name: string, fallback: number, 
 
 function link(path: string, query: URLSearchParams): string {
   const parts: string[] = [];
-  query.forEach((value, name) => parts.push(`${encodeURIComponent(name).replace(/%5B/g, '[').replace(/%5D/g, ']')}=${encodeURIComponent(value)}`));
+  query.forEach((value, name) => parts.push(`${encodeURIComponent(name).replace(/%5B/g, '[').replace(/%5D/g, ']')}=${encodeURIComponent(value).replace(/%2C/g, ',')}`));
   return parts.length ? `${path}?${parts.join('&')}` : path;
 }
 

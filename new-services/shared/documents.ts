@@ -51,7 +51,7 @@ export function inclusions(query: Query, offered: readonly string[]): Set<string
 /** A link with its query, brackets left readable as in the JSON:API examples. */
 export function linkTo(path: string, parameters: URLSearchParams): string {
   const query = [...parameters]
-    .map(([name, value]) => `${encodeURIComponent(name).replace(/%5B/g, '[').replace(/%5D/g, ']')}=${encodeURIComponent(value)}`)
+    .map(([name, value]) => `${encodeURIComponent(name).replace(/%5B/g, '[').replace(/%5D/g, ']')}=${encodeURIComponent(value).replace(/%2C/g, ',')}`)
     .join('&');
   return query === '' ? path : `${path}?${query}`;
 }
