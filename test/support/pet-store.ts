@@ -33,8 +33,8 @@ export async function openPetStore(kind: 'embedded' | 'server', poolSize = 10): 
 }
 
 /** Row counts of every table an order touches, to show that a shadow write left no trace. */
-export async function rowCounts(pool: pg.Pool): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
+export async function rowCounts(pool: pg.Pool): Promise<{ [table: string]: number; stockUnits: number }> {
+  const counts: { [table: string]: number; stockUnits: number } = { stockUnits: 0 };
   for (const table of ['orders', 'order_lines', 'reservations', 'shipments', 'shipment_lines']) {
     const { rows } = await pool.query<{ count: string }>(`SELECT count(*) FROM ${table}`);
     counts[table] = Number(rows[0]?.count);
