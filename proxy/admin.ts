@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { CircuitState } from './circuit.js';
+import type { Comparator } from './comparator.js';
 import type { Config } from './config.js';
 import { type Flags, UnknownGroupError } from './flags.js';
 import type { Metrics } from './metrics.js';
@@ -11,6 +12,7 @@ export interface AdminDependencies {
   readonly flags: Flags;
   readonly metrics: Metrics;
   readonly circuits: () => ReadonlyMap<string, CircuitState>;
+  readonly comparator: Comparator;
   readonly log: (line: string) => void;
 }
 
@@ -68,6 +70,14 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
         circuit: circuits.get(group.name) ?? 'closed',
       })),
     });
+  });
+
+  // What calibration learned: per route and field, A/B and A/A difference rates, and the rules that would ignore the noise.
+  app.get('/api/noise', (req, res) => {
+    const { group } = req.query;
+    const wanted = typeof group === 'string' ? config.groups.filter((candidate) => candidate.name === group) : config.groups;
+    if (wanted.length === 0) return problem(res, 404, `no group named "${String(group)}"`);
+    res.json({ groups: wanted.map((candidate) => deps.comparator.noiseOf(candidate.name)) });
   });
 
   app.get('/api/decide', (req, res) => {

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { PassThrough, type Readable } from 'node:stream';
 
 export class BodyTooLarge extends Error {}
 
@@ -13,4 +14,51 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/** A body read whole, or, when it passed the limit, a stream of all of it for the primary alone. */
+export type BufferedBody = { readonly body: Buffer } | { readonly stream: Readable };
+
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+}
+
+/**
+ * Buffers a body for mirroring without losing any of it for the primary: past `limit` the bytes
+ * read so far and the rest of the request continue as one stream.
+ */
+export function bufferUpTo(req: IncomingMessage, limit: number): Promise<BufferedBody> {
+  if (!hasBody(req)) return Promise.resolve({ body: Buffer.alloc(0) });
+  if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.resolve({ stream: req });
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const detach = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size <= limit) return;
+      detach();
+      req.pause();
+      const whole = new PassThrough();
+      for (const read of chunks) whole.write(read);
+      req.pipe(whole);
+      resolve({ stream: whole });
+    };
+    const onEnd = () => {
+      detach();
+      resolve({ body: Buffer.concat(chunks) });
+    };
+    const onError = (error: Error) => {
+      detach();
+      reject(error);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
 }

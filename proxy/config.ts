@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_RULES, type NoiseThresholds, parseRules, type Rules, RulesError } from '../compare/index.js';
 import { parseRoute, type Route, RouteSyntaxError } from './route.js';
 
 /** A group of endpoints (a bounded context) that moves between the two sides as one. */
@@ -16,6 +17,22 @@ export interface Group {
   /** Whether a failed idempotent request on the new side is answered by legacy instead. */
   readonly fallback: boolean;
   readonly circuit: CircuitConfig;
+  readonly shadow: ShadowConfig;
+  readonly rules: Rules;
+}
+
+/** How a group mirrors in `shadow` and `live`. */
+export interface ShadowConfig {
+  /** Share of eligible requests mirrored when the flag has no `shadowPercent` variable. */
+  readonly percent: number;
+  /** `dry-run`: writes are mirrored too, marked so that the other side persists nothing. */
+  readonly writes: 'off' | 'dry-run';
+  readonly timeoutMs: number;
+  /** A larger request body is not mirrored (counted as body_too_large). */
+  readonly maxBodyBytes: number;
+  /** Share of idempotent requests also sent twice to the primary's side, to learn noise (A/A). */
+  readonly calibrationPercent: number;
+  readonly noise: NoiseThresholds;
 }
 
 /** The breaker around a group's new side: open after `failures` in a row, probe after `openMs`. */
@@ -33,6 +50,8 @@ export interface Listen { readonly host: string; readonly port: number }
 
 export interface Config {
   readonly traffic: Listen;
+  /** Shadow requests in flight at most, over all groups; beyond it they are dropped. */
+  readonly mirror: { readonly maxInFlight: number; readonly captureBytes: number };
   readonly admin: Listen & { readonly token: string | undefined };
   readonly legacy: { readonly url: URL; readonly timeoutMs: number };
   readonly lambda: { readonly region: string; readonly endpoint: URL | undefined };
@@ -45,10 +64,12 @@ export class ConfigError extends Error {}
 
 const port = z.number().int().min(0).max(65535);
 const timeoutMs = z.number().int().positive();
+const percent = z.number().min(0).max(100);
 const groupName = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a group name is lower-case letters, digits, "-" and "_"');
 
 const schema = z.strictObject({
   traffic: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(8080) }).prefault({}),
+  mirror: z.strictObject({ maxInFlight: z.number().int().min(1).default(64), captureBytes: z.number().int().min(1024).default(1024 * 1024) }).prefault({}),
   admin: z.strictObject({
     host: z.string().default('127.0.0.1'),
     port: port.default(9901),
@@ -78,6 +99,15 @@ const schema = z.strictObject({
     timeoutMs: timeoutMs.default(10_000),
     fallback: z.boolean().default(true),
     circuit: z.strictObject({ failures: z.number().int().min(1).default(5), openMs: timeoutMs.default(30_000) }).prefault({}),
+    shadow: z.strictObject({
+      percent: percent.default(100),
+      writes: z.enum(['off', 'dry-run']).default('off'),
+      timeoutMs: timeoutMs.default(5_000),
+      maxBodyBytes: z.number().int().min(0).default(1024 * 1024),
+      calibrationPercent: percent.default(0),
+      noise: z.strictObject({ relative: z.number().min(0).default(0.2), absolute: z.number().min(0).default(0.0003) }).prefault({}),
+    }).prefault({}),
+    rules: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
   })).refine((groups) => Object.keys(groups).length > 0, 'at least one group is needed'),
 });
 
@@ -85,7 +115,27 @@ function where(issuePath: readonly PropertyKey[]): string {
   return issuePath.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), '') || '(top level)';
 }
 
-function parseGroups(groups: z.output<typeof schema>['groups']): Group[] {
+/** A group's comparison rules: inline, or a JSON file named relative to the configuration. */
+function parseGroupRules(name: string, rules: string | Record<string, unknown> | undefined, baseDir: string): Rules {
+  if (rules === undefined) return DEFAULT_RULES;
+  let document: unknown = rules;
+  if (typeof rules === 'string') {
+    const file = path.resolve(baseDir, rules);
+    try {
+      document = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new ConfigError(`groups.${name}.rules: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+  try {
+    return parseRules(document);
+  } catch (error) {
+    if (error instanceof RulesError) throw new ConfigError(`groups.${name}.rules: ${error.message}`);
+    throw error;
+  }
+}
+
+function parseGroups(groups: z.output<typeof schema>['groups'], baseDir: string): Group[] {
   const owners = new Map<string, string>();
   return Object.entries(groups).map(([name, group]) => ({
     name,
@@ -94,6 +144,8 @@ function parseGroups(groups: z.output<typeof schema>['groups']): Group[] {
     timeoutMs: group.timeoutMs,
     fallback: group.fallback,
     circuit: group.circuit,
+    shadow: group.shadow,
+    rules: parseGroupRules(name, group.rules, baseDir),
     routes: group.routes.map((entry, index) => {
       const spec = typeof entry === 'string' ? { route: entry, conversion: undefined } : entry;
       let route: Route;
@@ -121,6 +173,7 @@ export function parseConfig(document: unknown, baseDir: string, env: NodeJS.Proc
   const raw = result.data;
   return {
     traffic: raw.traffic,
+    mirror: raw.mirror,
     admin: { host: raw.admin.host, port: raw.admin.port, token: env.CUTOVER_ADMIN_TOKEN || raw.admin.token },
     legacy: { url: new URL(raw.legacy.url), timeoutMs: raw.legacy.timeoutMs },
     lambda: { region: raw.lambda.region, endpoint: raw.lambda.endpoint ? new URL(raw.lambda.endpoint) : undefined },
@@ -131,7 +184,7 @@ export function parseConfig(document: unknown, baseDir: string, env: NodeJS.Proc
       events: raw.flags.events,
     },
     caller: { header: raw.caller.header?.toLowerCase(), cookie: raw.caller.cookie },
-    groups: parseGroups(raw.groups),
+    groups: parseGroups(raw.groups, baseDir),
   };
 }
 

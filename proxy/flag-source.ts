@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { unwatchFile, watchFile, type Stats } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import {
   type Client,
   createBatchEventProcessor,
@@ -68,33 +67,41 @@ async function clientFor(file: string, events: EventOptions | undefined): Promis
  */
 export class WatchedDatafile implements FlagSource {
   private current: ClientState;
+  private seen: string;
   private reloading: Promise<void> = Promise.resolve();
-  private readonly onChange = (now: Stats, before: Stats) => {
-    if (now.mtimeMs === before.mtimeMs && now.size === before.size && now.ino === before.ino) return;
-    this.reloading = this.reloading.then(() => this.reload());
-  };
+  private readonly timer: NodeJS.Timeout;
 
   private constructor(
     private readonly file: string,
-    client: Client,
+    loaded: { client: Client; version: string },
     private readonly events: EventOptions | undefined,
     private readonly log: (line: string) => void,
+    watchIntervalMs: number,
   ) {
-    this.current = { ready: true, client };
+    this.current = { ready: true, client: loaded.client };
+    this.seen = loaded.version;
+    this.timer = setInterval(() => {
+      this.reloading = this.reloading.then(() => this.reloadIfChanged());
+    }, watchIntervalMs);
+    this.timer.unref();
   }
 
   /** The first load must succeed: a proxy that starts on a broken datafile is a configuration error. */
   static async open(file: string, options: { watchIntervalMs: number; events?: EventOptions; log: (line: string) => void }): Promise<WatchedDatafile> {
-    const source = new WatchedDatafile(file, await clientFor(file, options.events), options.events, options.log);
-    watchFile(file, { interval: options.watchIntervalMs, persistent: false }, source.onChange);
-    return source;
+    const version = await versionOf(file);
+    const client = await clientFor(file, options.events);
+    return new WatchedDatafile(file, { client, version }, options.events, options.log, options.watchIntervalMs);
   }
 
   state(): ClientState {
     return this.current;
   }
 
-  private async reload(): Promise<void> {
+  /** Compares the file's identity with the one loaded last, taken before that read, so no write goes unseen. */
+  private async reloadIfChanged(): Promise<void> {
+    const version = await versionOf(this.file);
+    if (version === this.seen) return;
+    this.seen = version;
     const previous = this.current;
     try {
       this.current = { ready: true, client: await clientFor(this.file, this.events) };
@@ -107,9 +114,19 @@ export class WatchedDatafile implements FlagSource {
   }
 
   async close(): Promise<void> {
-    unwatchFile(this.file, this.onChange);
+    clearInterval(this.timer);
     await this.reloading;
     if (this.current.ready) await this.current.client.close();
+  }
+}
+
+/** What tells one version of a file from the next without reading it; `missing` when it is gone. */
+async function versionOf(file: string): Promise<string> {
+  try {
+    const stats = await stat(file);
+    return `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+  } catch {
+    return 'missing';
   }
 }
 

@@ -16,6 +16,8 @@ export interface Decision {
   readonly variation: string | null;
   readonly rule: string | null;
   readonly reasons: readonly string[];
+  /** The share of this caller's requests to mirror, from the flag variable `shadowPercent`, when it has one. */
+  readonly shadowPercent: number | undefined;
 }
 
 export class UnknownGroupError extends Error {}
@@ -51,7 +53,7 @@ export class Flags {
   decide(group: string, caller: string): Decision {
     const flag = this.flagOf.get(group);
     if (flag === undefined) throw new UnknownGroupError(`no group named "${group}"`);
-    const base = { group, caller, flag, variation: null, rule: null };
+    const base = { group, caller, flag, variation: null, rule: null, shadowPercent: undefined };
 
     const forced = this.overrides.get(group);
     if (forced) return { ...base, stage: forced, source: 'override', reasons: [`stage ${forced} forced through the admin API`] };
@@ -71,7 +73,12 @@ export class Flags {
     if (!isStage(decision.variationKey)) {
       return { ...found, stage: 'legacy', source: 'fallback', reasons: [`variation "${decision.variationKey}" of flag "${flag}" is not a stage`, ...decision.reasons] };
     }
-    return { ...found, stage: decision.variationKey, source: 'optimizely', reasons: decision.reasons };
+    // Variables are read only here, from an enabled variation, where they are the variation's own.
+    const shadowPercent = decision.variables.shadowPercent;
+    return {
+      ...found, stage: decision.variationKey, source: 'optimizely', reasons: decision.reasons,
+      shadowPercent: typeof shadowPercent === 'number' && shadowPercent >= 0 && shadowPercent <= 100 ? shadowPercent : undefined,
+    };
   }
 
   /** Records a conversion for an A/B test; batched by the SDK, and a no-op while flags are not ready. */

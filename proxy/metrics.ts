@@ -47,6 +47,33 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly comparisons = new Counter({
+    name: 'cutover_comparisons_total',
+    help: 'Comparisons of a legacy and a new response to the same request, by verdict',
+    labelNames: ['group', 'route', 'verdict'] as const,
+    registers: [this.registry],
+  });
+
+  readonly mismatchedFields = new Counter({
+    name: 'cutover_mismatched_fields_total',
+    help: 'Fields that differed in mismatched comparisons (a capped set per route, the rest _other)',
+    labelNames: ['group', 'route', 'field'] as const,
+    registers: [this.registry],
+  });
+
+  readonly shadowSkipped = new Counter({
+    name: 'cutover_shadow_skipped_total',
+    help: 'Requests of a comparing stage that were not mirrored, by reason',
+    labelNames: ['group', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly shadowInFlight = new Gauge({
+    name: 'cutover_shadow_inflight',
+    help: 'Shadow requests under way',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -10,6 +10,9 @@ import type { Config } from './config.js';
 import { Flags } from './flags.js';
 import { Metrics } from './metrics.js';
 import { RouteTable } from './route.js';
+import { Comparator } from './comparator.js';
+import { Mirror } from './shadow.js';
+import { ShadowPool } from './shadow-pool.js';
 import { createTrafficHandler, UNMATCHED } from './traffic.js';
 
 export interface RunningProxy {
@@ -45,6 +48,8 @@ export interface ProxyOptions {
   readonly log?: (line: string) => void;
   /** Where A/B event batches go instead of Optimizely (tests capture them here). */
   readonly eventDispatcher?: EventDispatcher;
+  /** Sampling's source of chance (shadow share, calibration); tests make it predictable. */
+  readonly random?: () => number;
 }
 
 export async function startProxy(config: Config, options: ProxyOptions = {}): Promise<RunningProxy> {
@@ -55,7 +60,10 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   const lambda = new LambdaBackend(config.lambda, config.groups);
   const routes = new RouteTable(config.groups.flatMap((group) => group.routes));
 
-  const handler = createTrafficHandler({ config, routes, flags, legacy, lambda, metrics, log });
+  const pool = new ShadowPool(config.mirror.maxInFlight, (inFlight) => metrics.shadowInFlight.set(inFlight), log);
+  const comparator = new Comparator(config.groups, metrics);
+  const mirror = new Mirror(config, legacy, lambda, pool, comparator, metrics);
+  const handler = createTrafficHandler({ config, routes, flags, legacy, lambda, mirror, pool, metrics, log, ...(options.random ? { random: options.random } : {}) });
   const traffic = http.createServer(handler);
   // Tunnels and protocol upgrades are not proxied: say so instead of dropping the connection.
   const refuseTunnel = (_req: http.IncomingMessage, socket: Duplex) => {
@@ -68,7 +76,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   // Above a load balancer's 60 s idle timeout, so that the balancer, not the proxy, closes idle connections.
   traffic.keepAliveTimeout = 65_000;
   traffic.headersTimeout = 66_000;
-  const admin = http.createServer(createAdminApp({ config, flags, metrics, circuits: handler.circuits, log }));
+  const admin = http.createServer(createAdminApp({ config, flags, metrics, circuits: handler.circuits, comparator, log }));
 
   try {
     const trafficUrl = await listen(traffic, config.traffic.host, config.traffic.port);
@@ -76,7 +84,10 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     return {
       trafficUrl, adminUrl, flags, metrics,
       async close(deadlineMs = 10_000) {
-        await Promise.all([shutdown(traffic, deadlineMs), shutdown(admin, 1_000)]);
+        await shutdown(traffic, deadlineMs);
+        // Shadows already under way finish (each has its own timeout), so no started comparison is lost.
+        await pool.drained();
+        await shutdown(admin, 1_000);
         legacy.close();
         lambda.close();
         await flags.close();

@@ -1,19 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type LambdaBackend, MAX_PAYLOAD_BYTES, writeResponse } from './backends/lambda.js';
+import { finished } from 'node:stream/promises';
+import { failure as failed, type Observation, response as observed } from '../compare/index.js';
+import { type LambdaAnswer, type LambdaBackend, MAX_PAYLOAD_BYTES, writeResponse } from './backends/lambda.js';
 import type { HttpResponse } from './backends/lambda-event.js';
 import type { LegacyBackend } from './backends/legacy.js';
-import type { Exchange, Failure } from './backends/upstream.js';
-import { BodyTooLarge, readBody } from './body.js';
+import { type Exchange, type Failure, type UpstreamRequest, upstreamRequest } from './backends/upstream.js';
+import { BodyTooLarge, bufferUpTo, readBody } from './body.js';
 import { identifyCaller } from './caller.js';
 import { CircuitBreaker, type CircuitState } from './circuit.js';
 import type { Config, Group } from './config.js';
-import type { Flags } from './flags.js';
+import type { Decision, Flags } from './flags.js';
 import { addForwarded, removeHopByHop } from './headers.js';
 import { type Metrics, statusClass } from './metrics.js';
 import { sendProblem } from './problem.js';
 import { requestIdOf } from './request-id.js';
-import type { RouteTable } from './route.js';
-import { primarySide, type Side, type Stage } from './stage.js';
+import type { RouteMatch, RouteTable } from './route.js';
+import { type Mirror, SAFE_METHODS, shadowChoice } from './shadow.js';
+import type { ShadowPool } from './shadow-pool.js';
+import { primarySide, type Side, type Stage, shadowSide } from './stage.js';
 
 export interface TrafficDependencies {
   readonly config: Config;
@@ -21,20 +25,31 @@ export interface TrafficDependencies {
   readonly flags: Flags;
   readonly legacy: LegacyBackend;
   readonly lambda: LambdaBackend;
+  readonly mirror: Mirror;
+  readonly pool: ShadowPool;
   readonly metrics: Metrics;
   readonly log: (line: string) => void;
+  /** Sampling's source of chance; tests make it predictable. */
+  readonly random?: () => number;
 }
 
 /** The label of traffic that no route matched: it goes to legacy, untouched and never mirrored. */
 export const UNMATCHED = 'unmatched';
 
-/** Methods whose failed answer from the new side may be answered by legacy instead: never a write. */
-const FALLBACK_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
 const CIRCUIT_GAUGE: Record<CircuitState, number> = { closed: 0, half_open: 1, open: 2 };
 
 /** The labels of `cutover_requests_total`; `servedBy` changes when legacy answers for a failed new side. */
 interface Served { readonly group: string; readonly route: string; readonly stage: Stage; servedBy: Side }
+
+/** A routed request on its way: what it needs beyond the exchange to be served and mirrored. */
+interface Routed {
+  readonly exchange: Exchange;
+  readonly match: RouteMatch;
+  readonly group: Group;
+  readonly served: Served;
+  /** Set when this request is mirrored. */
+  readonly mirrored: boolean;
+}
 
 export interface TrafficHandler {
   (req: IncomingMessage, res: ServerResponse): void;
@@ -42,9 +57,19 @@ export interface TrafficHandler {
   circuits(): ReadonlyMap<string, CircuitState>;
 }
 
-/** The request path of the proxy: identify, route, decide, serve (falling back when allowed), account. */
+function observationOf(answer: LambdaAnswer): Observation {
+  return answer.failure ? failed(`${answer.failure.reason}: ${answer.failure.detail}`) : observed(answer.response.status, answer.response.headers, answer.response.body);
+}
+
+/** Settles once the response is done or abandoned; a client that went away is not an error here. */
+function delivered(res: ServerResponse): Promise<void> {
+  return finished(res).catch(() => undefined);
+}
+
+/** The request path of the proxy: identify, route, decide, mirror, serve (falling back when allowed), account. */
 export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler {
-  const { config, routes, flags, legacy, lambda, metrics } = deps;
+  const { config, routes, flags, legacy, lambda, mirror, pool, metrics } = deps;
+  const random = deps.random ?? Math.random;
   const groups = new Map<string, Group>(config.groups.map((group) => [group.name, group]));
   const breakers = new Map(config.groups.map((group) => {
     metrics.circuitState.set({ group: group.name }, 0);
@@ -75,13 +100,59 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
     sendProblem(res, failure.status, failure.reason, failure.detail, failure.headers);
   }
 
-  async function serveLegacy(exchange: Exchange): Promise<void> {
-    const outcome = await legacy.serve(exchange);
-    observe(exchange.group, 'legacy', outcome.seconds, outcome.failure);
-    if (outcome.failure) fail(exchange.res, outcome.failure);
+  /** Whether to mirror this request; a skip is counted. Nothing is mirrored in `legacy` and `complete`. */
+  function wantsMirror(group: Group, decision: Decision, method: string): boolean {
+    if (!shadowSide(decision.stage)) return false;
+    const choice = pool.size >= config.mirror.maxInFlight ? 'capacity' : shadowChoice(group, decision, method, random);
+    if (choice === 'mirror') return true;
+    metrics.shadowSkipped.inc({ group: group.name, reason: choice });
+    return false;
   }
 
-  async function serveNew(exchange: Exchange, group: Group, served: Served): Promise<void> {
+  function dispatchMirror(routed: Routed, request: UpstreamRequest, primary: Promise<Observation>): void {
+    const { group, match, exchange } = routed;
+    const dispatched = mirror.dispatch({
+      group, route: match.route.key, request, primarySide: routed.served.servedBy, primary,
+      delivered: delivered(exchange.res),
+      calibrate: SAFE_METHODS.has(request.method) && random() * 100 < group.shadow.calibrationPercent,
+    });
+    if (!dispatched) metrics.shadowSkipped.inc({ group: group.name, reason: 'capacity' });
+  }
+
+  async function serveLegacy(exchange: Exchange, captureLimit?: number): Promise<Promise<Observation> | undefined> {
+    const outcome = await legacy.serve(exchange, captureLimit);
+    observe(exchange.group, 'legacy', outcome.seconds, outcome.failure);
+    if (outcome.failure) fail(exchange.res, outcome.failure);
+    return outcome.captured;
+  }
+
+  /** Legacy answers; a mirrored request's body is buffered first (up to the group's cap) so both sides get it. */
+  async function primaryLegacy(routed: Routed): Promise<void> {
+    const { exchange, group, match } = routed;
+    if (!routed.mirrored) {
+      await serveLegacy(exchange);
+      return;
+    }
+    const buffered = await bufferUpTo(exchange.req, group.shadow.maxBodyBytes);
+    if ('stream' in buffered) {
+      metrics.shadowSkipped.inc({ group: group.name, reason: 'body_too_large' });
+      await serveLegacy({ ...exchange, body: buffered.stream });
+      return;
+    }
+    let settle: (primary: Observation | PromiseLike<Observation>) => void = () => undefined;
+    const primary = new Promise<Observation>((resolve) => { settle = resolve; });
+    dispatchMirror(routed, upstreamRequest(exchange, match, buffered.body), primary);
+    try {
+      settle(await serveLegacy({ ...exchange, body: buffered.body }, config.mirror.captureBytes) ?? failed('legacy gave no response'));
+    } catch (error) {
+      settle(failed('the proxy failed while serving legacy'));
+      throw error;
+    }
+  }
+
+  /** The new side answers; a failed idempotent request falls back to legacy when the group allows it. */
+  async function primaryNew(routed: Routed): Promise<void> {
+    const { exchange, group, match, served } = routed;
     const { req, res } = exchange;
     let body: Buffer;
     try {
@@ -91,31 +162,33 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
       res.destroy();
       return;
     }
-    const buffered = { ...exchange, body };
+    const request = upstreamRequest(exchange, match, body);
     const breaker = breakers.get(group.name);
-    let failure: Failure;
-    let response: HttpResponse | undefined;
-    if (breaker && !breaker.permit()) {
-      failure = { reason: 'circuit_open', status: 503, detail: 'The new service is failing; its circuit is open.', headers: { 'retry-after': String(Math.ceil(group.circuit.openMs / 1000)) } };
-    } else {
-      const answer = await lambda.invoke(buffered);
-      observe(group.name, 'new', answer.seconds, answer.failure);
-      if (!answer.failure && answer.response.status < 500) {
-        breaker?.success();
-        return writeResponse(buffered, answer.response);
-      }
-      response = answer.response;
-      failure = answer.failure ?? { reason: 'status_5xx', status: answer.response.status, detail: `The new service answered ${answer.response.status}.` };
-      // An oversized request says nothing about the new side's health.
-      if (failure.reason === 'too_large') breaker?.success();
-      else breaker?.failure();
+    const answering: Promise<LambdaAnswer> = breaker && !breaker.permit()
+      ? Promise.resolve({ seconds: 0, failure: { reason: 'circuit_open', status: 503, detail: 'The new service is failing; its circuit is open.', headers: { 'retry-after': String(Math.ceil(group.circuit.openMs / 1000)) } } })
+      : lambda.invoke(request).then((answer) => {
+        observe(group.name, 'new', answer.seconds, answer.failure);
+        // An oversized request says nothing about the new side's health.
+        if (answer.failure?.reason === 'too_large' || (!answer.failure && answer.response.status < 500)) breaker?.success();
+        else breaker?.failure();
+        return answer;
+      });
+    if (routed.mirrored) {
+      if (body.length > group.shadow.maxBodyBytes) metrics.shadowSkipped.inc({ group: group.name, reason: 'body_too_large' });
+      else dispatchMirror(routed, request, answering.then(observationOf));
     }
-    if (group.fallback && FALLBACK_METHODS.has(req.method ?? '') && failure.reason !== 'too_large') {
+
+    const answer = await answering;
+    if (!answer.failure && answer.response.status < 500) return writeResponse(exchange, answer.response);
+    const response: HttpResponse | undefined = answer.response;
+    const failure: Failure = answer.failure ?? { reason: 'status_5xx', status: answer.response.status, detail: `The new service answered ${answer.response.status}.` };
+    if (group.fallback && SAFE_METHODS.has(req.method ?? '') && failure.reason !== 'too_large') {
       metrics.fallbacks.inc({ group: group.name, reason: failure.reason });
       served.servedBy = 'legacy';
-      return serveLegacy({ ...buffered, timeoutMs: config.legacy.timeoutMs });
+      await serveLegacy({ ...exchange, body, timeoutMs: config.legacy.timeoutMs });
+      return;
     }
-    if (response) writeResponse(buffered, response);
+    if (response) writeResponse(exchange, response);
     else fail(res, failure);
   }
 
@@ -127,12 +200,14 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
     }
     removeHopByHop(req.headers);
     addForwarded(req);
-    const match = routes.match(req.method ?? 'GET', req.url.split('?')[0] ?? '/');
+    const method = req.method ?? 'GET';
+    const match = routes.match(method, req.url.split('?')[0] ?? '/');
     const group = match ? groups.get(match.route.group) : undefined;
 
     if (!match || !group) {
       account(res, { group: UNMATCHED, route: UNMATCHED, stage: 'legacy', servedBy: 'legacy' });
-      return serveLegacy({ req, res, requestId, group: UNMATCHED, match: undefined, timeoutMs: config.legacy.timeoutMs, setCookies: [], body: undefined });
+      await serveLegacy({ req, res, requestId, group: UNMATCHED, match: undefined, timeoutMs: config.legacy.timeoutMs, setCookies: [], body: undefined });
+      return;
     }
 
     const caller = identifyCaller(req.headers, config.caller);
@@ -148,13 +223,16 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
       });
     }
 
-    const exchange: Exchange = {
-      req, res, requestId, group: group.name, match, body: undefined,
-      timeoutMs: side === 'legacy' ? config.legacy.timeoutMs : group.timeoutMs,
-      setCookies: caller.setCookie ? [caller.setCookie] : [],
+    const routed: Routed = {
+      match, group, served,
+      mirrored: wantsMirror(group, decision, method),
+      exchange: {
+        req, res, requestId, group: group.name, match, body: undefined,
+        timeoutMs: side === 'legacy' ? config.legacy.timeoutMs : group.timeoutMs,
+        setCookies: caller.setCookie ? [caller.setCookie] : [],
+      },
     };
-    if (side === 'legacy') return serveLegacy(exchange);
-    return serveNew(exchange, group, served);
+    return side === 'legacy' ? primaryLegacy(routed) : primaryNew(routed);
   }
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {

@@ -3,7 +3,7 @@ import { InvokeCommand, LambdaClient, LambdaServiceException } from '@aws-sdk/cl
 import type { Config, Group } from '../config.js';
 import { removeHopByHop } from '../headers.js';
 import { fromFunctionResult, type HttpResponse, InvalidFunctionResult, toHttpEvent } from './lambda-event.js';
-import type { Exchange, Failure } from './upstream.js';
+import type { Exchange, Failure, UpstreamRequest } from './upstream.js';
 
 /** Lambda's limit on a synchronous invocation's payload. */
 export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
@@ -53,31 +53,22 @@ export class LambdaBackend {
     });
   }
 
-  /** Invokes the group's function with the buffered request; the answer is not written yet. */
-  async invoke(exchange: Exchange & { readonly body: Buffer }): Promise<LambdaAnswer> {
+  /** Invokes the group's function; the answer is returned, not written. */
+  async invoke(request: UpstreamRequest): Promise<LambdaAnswer> {
     const started = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     try {
-      return { seconds: seconds(), response: await this.call(exchange) };
+      return { seconds: seconds(), response: await this.call(request) };
     } catch (error) {
-      return { seconds: seconds(), failure: failureOf(error, exchange.timeoutMs) };
+      return { seconds: seconds(), failure: failureOf(error, request.timeoutMs) };
     }
   }
 
-  private async call(exchange: Exchange & { readonly body: Buffer }): Promise<HttpResponse> {
-    const { req, match, requestId, timeoutMs, body } = exchange;
-    const functionName = this.functionOf.get(exchange.group);
-    if (!match || !functionName) throw new Error(`the new side serves only routed requests, not group ${exchange.group}`);
-    const event = toHttpEvent({
-      method: req.method ?? 'GET',
-      url: req.url ?? '/',
-      headers: { ...req.headers, 'x-request-id': requestId },
-      httpVersion: req.httpVersion,
-      sourceIp: req.socket.remoteAddress ?? '',
-      body,
-      requestId,
-      receivedAt: new Date(),
-    }, match);
+  private async call(request: UpstreamRequest): Promise<HttpResponse> {
+    const functionName = this.functionOf.get(request.group);
+    if (!functionName) throw new Error(`group ${request.group} has no function on the new side`);
+    const { timeoutMs } = request;
+    const event = toHttpEvent({ ...request, receivedAt: new Date() }, request.match);
     const payload = Buffer.from(JSON.stringify(event));
     if (payload.length > MAX_PAYLOAD_BYTES) throw new PayloadTooLarge();
     const output = await this.client.send(new InvokeCommand({ FunctionName: functionName, Payload: payload }), { abortSignal: AbortSignal.timeout(timeoutMs) });

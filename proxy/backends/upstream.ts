@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { RouteMatch } from '../route.js';
 
 /** Why an upstream gave no usable answer; a label value of the error and fallback counters. */
@@ -26,6 +27,38 @@ export interface Exchange {
   readonly timeoutMs: number;
   /** Cookies the proxy adds to the response, such as a newly assigned caller id. */
   readonly setCookies: readonly string[];
-  /** The request body when the proxy has already read it; streamed from the client otherwise. */
-  readonly body: Buffer | undefined;
+  /** The request body when the proxy has already read (some of) it; streamed from the client otherwise. */
+  readonly body: Buffer | Readable | undefined;
+}
+
+/** A request as a value, for a side that needs it whole: a Lambda invocation, or any shadow. */
+export interface UpstreamRequest {
+  readonly method: string;
+  /** Path and query, as received. */
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly httpVersion: string;
+  readonly sourceIp: string;
+  readonly body: Buffer;
+  readonly requestId: string;
+  readonly group: string;
+  readonly match: RouteMatch;
+  readonly timeoutMs: number;
+}
+
+/** The buffered form of a routed exchange; the headers carry the request id the upstreams see. */
+export function upstreamRequest(exchange: Exchange, match: RouteMatch, body: Buffer): UpstreamRequest {
+  const { req } = exchange;
+  return {
+    method: req.method ?? 'GET',
+    url: req.url ?? '/',
+    headers: { ...req.headers, 'x-request-id': exchange.requestId },
+    httpVersion: req.httpVersion,
+    sourceIp: req.socket.remoteAddress ?? '',
+    body,
+    requestId: exchange.requestId,
+    group: exchange.group,
+    match,
+    timeoutMs: exchange.timeoutMs,
+  };
 }

@@ -1,0 +1,71 @@
+import { compare, type Comparison, type Difference, NoiseModel, type NoiseSnapshot, type Observation, type Rules, rulesToJson, suggestRules } from '../compare/index.js';
+import type { Group } from './config.js';
+import type { Metrics } from './metrics.js';
+
+/** Label values of `cutover_mismatched_fields_total` a route may use before the rest count as `_other`. */
+const FIELD_LABELS_PER_ROUTE = 25;
+
+export interface GroupNoise {
+  readonly group: string;
+  readonly snapshot: NoiseSnapshot;
+  /** The group's rules with the learned noise ignored: for a person to review and adopt, never applied. */
+  readonly suggestedRules: Record<string, unknown>;
+}
+
+interface Judge { readonly rules: Rules; readonly noise: NoiseModel }
+
+/**
+ * Compares the two sides' observations with each group's rules, learns noise from A/A pairs,
+ * and turns every comparison into metrics with bounded labels.
+ */
+export class Comparator {
+  private readonly judges: ReadonlyMap<string, Judge>;
+  private readonly fieldLabels = new Map<string, Set<string>>();
+
+  constructor(groups: readonly Group[], private readonly metrics: Metrics) {
+    this.judges = new Map(groups.map((group) => [group.name, { rules: group.rules, noise: new NoiseModel({ thresholds: group.shadow.noise }) }]));
+  }
+
+  /** Legacy against new for one request: counted, learned from, and classified against the noise. */
+  recordAB(group: string, route: string, legacy: Observation, candidate: Observation): Comparison {
+    const { rules, noise } = this.judge(group);
+    const comparison = compare(legacy, candidate, rules);
+    noise.recordAB(route, comparison);
+    const classified = noise.classify(route, comparison);
+    this.metrics.comparisons.inc({ group, route, verdict: classified.verdict });
+    if (classified.verdict === 'mismatch') {
+      for (const field of new Set(classified.differences.map((difference) => this.fieldLabel(group, route, difference)))) {
+        this.metrics.mismatchedFields.inc({ group, route, field });
+      }
+    }
+    return classified;
+  }
+
+  /** Two answers of the same side to the same request: what differs here is noise. */
+  recordAA(group: string, route: string, first: Observation, second: Observation): void {
+    const { rules, noise } = this.judge(group);
+    noise.recordAA(route, compare(first, second, rules));
+  }
+
+  noiseOf(group: string): GroupNoise {
+    const { rules, noise } = this.judge(group);
+    const snapshot = noise.snapshot();
+    return { group, snapshot, suggestedRules: rulesToJson(suggestRules(snapshot.routes.flatMap((route) => route.fields), rules)) };
+  }
+
+  private judge(group: string): Judge {
+    const judge = this.judges.get(group);
+    if (!judge) throw new Error(`no group named "${group}"`);
+    return judge;
+  }
+
+  private fieldLabel(group: string, route: string, difference: Difference): string {
+    const key = `${group} ${route}`;
+    let labels = this.fieldLabels.get(key);
+    if (!labels) this.fieldLabels.set(key, labels = new Set());
+    if (labels.has(difference.field)) return difference.field;
+    if (labels.size >= FIELD_LABELS_PER_ROUTE) return '_other';
+    labels.add(difference.field);
+    return difference.field;
+  }
+}

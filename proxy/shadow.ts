@@ -1,0 +1,98 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { failure, type Observation, response } from '../compare/index.js';
+import type { LambdaBackend } from './backends/lambda.js';
+import type { LegacyBackend } from './backends/legacy.js';
+import type { UpstreamRequest } from './backends/upstream.js';
+import type { Comparator } from './comparator.js';
+import type { Config, Group } from './config.js';
+import type { Decision } from './flags.js';
+import type { Metrics } from './metrics.js';
+import type { ShadowPool } from './shadow-pool.js';
+import type { Side } from './stage.js';
+
+/** Why a request of a comparing stage was not mirrored: label values of `cutover_shadow_skipped_total`. */
+export type SkipReason = 'capacity' | 'body_too_large' | 'unsafe_method' | 'sampled_out';
+
+/** Methods that change nothing, and so may be sent twice. */
+export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The header every shadow request carries: the side that sees it must persist nothing. */
+export const SHADOW_HEADER = 'x-cutover-shadow';
+
+/** Whether a request is mirrored: writes only in dry-run groups, then the flag's or the group's share. */
+export function shadowChoice(group: Group, decision: Decision, method: string, random: () => number): 'mirror' | SkipReason {
+  if (!SAFE_METHODS.has(method) && group.shadow.writes !== 'dry-run') return 'unsafe_method';
+  const percent = decision.shadowPercent ?? group.shadow.percent;
+  return random() * 100 < percent ? 'mirror' : 'sampled_out';
+}
+
+export interface MirrorInput {
+  readonly group: Group;
+  readonly route: string;
+  readonly request: UpstreamRequest;
+  readonly primarySide: Side;
+  /** What the client got, once it has been captured. */
+  readonly primary: Promise<Observation>;
+  /** Settles when the client has its answer: comparisons wait for it. */
+  readonly delivered: Promise<void>;
+  /** Also send the request a second time to the primary's side, to learn noise. */
+  readonly calibrate: boolean;
+}
+
+/**
+ * Sends shadows and compares. Everything here runs in the pool, after dispatch returns, so the
+ * primary path never waits on the other side, and a shadow's failure never reaches the client.
+ */
+export class Mirror {
+  constructor(
+    private readonly config: Config,
+    private readonly legacy: LegacyBackend,
+    private readonly lambda: LambdaBackend,
+    private readonly pool: ShadowPool,
+    private readonly comparator: Comparator,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** False when the pool is full: the shadow is dropped, not queued. */
+  dispatch(input: MirrorInput): boolean {
+    return this.pool.run(() => this.mirror(input));
+  }
+
+  private async mirror(input: MirrorInput): Promise<void> {
+    const { group, route, primarySide } = input;
+    const request: UpstreamRequest = {
+      ...input.request,
+      headers: { ...input.request.headers, [SHADOW_HEADER]: '1' },
+      timeoutMs: group.shadow.timeoutMs,
+    };
+    const shadowSide: Side = primarySide === 'legacy' ? 'new' : 'legacy';
+    const [shadow, primary, second] = await Promise.all([
+      this.call(shadowSide, request),
+      input.primary,
+      input.calibrate ? this.call(primarySide, request) : undefined,
+    ]);
+    await input.delivered;
+    // Compare on a later turn of the event loop than the one that answered the client.
+    await nextTurn();
+    const [legacy, candidate] = shadowSide === 'new' ? [primary, shadow] : [shadow, primary];
+    this.comparator.recordAB(group.name, route, legacy, candidate);
+    if (second) this.comparator.recordAA(group.name, route, primary, second);
+  }
+
+  private async call(side: Side, request: UpstreamRequest): Promise<Observation> {
+    const labels = { group: request.group, backend: side, role: 'shadow' };
+    if (side === 'legacy') {
+      const answer = await this.legacy.fetch(request, this.config.mirror.captureBytes);
+      this.metrics.upstreamDuration.observe(labels, answer.seconds);
+      if (answer.failure) this.metrics.upstreamErrors.inc({ ...labels, reason: answer.failure });
+      return answer.observation;
+    }
+    const answer = await this.lambda.invoke(request);
+    this.metrics.upstreamDuration.observe(labels, answer.seconds);
+    if (answer.failure) {
+      this.metrics.upstreamErrors.inc({ ...labels, reason: answer.failure.reason });
+      return failure(`${answer.failure.reason}: ${answer.failure.detail}`);
+    }
+    return response(answer.response.status, answer.response.headers, answer.response.body);
+  }
+}
