@@ -4,7 +4,11 @@ import pg from 'pg';
 export function poolFromEnvironment(): pg.Pool {
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error('DATABASE_URL is not set: the function needs the pet-store database');
-  return new pg.Pool({ connectionString: url, max: 2 });
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  // An idle connection that the server drops (failover, restart) must not end the container:
+  // the pool discards it and the next query opens a new one.
+  pool.on('error', (error) => console.error(`database: idle connection lost: ${error.message}`));
+  return pool;
 }
 
 /**

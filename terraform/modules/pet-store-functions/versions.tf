@@ -1,0 +1,7 @@
+terraform {
+  required_version = ">= 1.6"
+  required_providers {
+    aws     = { source = "hashicorp/aws", version = "~> 5.70" }
+    archive = { source = "hashicorp/archive", version = "~> 2.6" }
+  }
+}
