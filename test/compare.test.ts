@@ -288,6 +288,16 @@ describe('compare: transport failures', () => {
   }
 });
 
+describe('compare: across a thread boundary', () => {
+  it('rules, observations and comparisons are plain data that structured clone keeps', () => {
+    const rules = parseRules({ ignore: ['/meta'], unordered: [{ path: '/data', key: 'id' }], timestamps: 'instant', headers: ['etag'] });
+    const legacy = json({ data: [{ id: '1' }, { id: '2' }], meta: 1 }), candidate = json({ data: [{ id: '2' }, { id: '3' }] });
+    const comparison = compare(legacy, candidate, rules);
+    assert.deepEqual(compare(structuredClone(legacy), structuredClone(candidate), structuredClone(rules)), comparison);
+    assert.deepEqual(structuredClone(comparison), comparison);
+  });
+});
+
 describe('compare: properties', () => {
   const rules = parseRules({
     ignore: ['/**/id'], unordered: [{ path: '/*' }, { path: '/**/items', key: 'k' }], numericTolerance: 0.01, timestamps: 'instant',
