@@ -13,6 +13,8 @@ export interface FlagSpec {
   everyoneElse?: VariationKey;
   /** Variations to leave out, to test datafiles that lack a stage. */
   without?: VariationKey[];
+  /** The `shadowPercent` variable: its value in every enabled variation (the flag's default is 0). */
+  shadowPercent?: number;
 }
 
 const VARIATIONS: VariationKey[] = [...STAGES, 'off'];
@@ -27,7 +29,8 @@ export function buildDatafile(flags: FlagSpec[], revision = 1, events: string[] 
     const variation = (key: VariationKey) => {
       const id = variationIds.get(key);
       if (!id) throw new Error(`flag ${flag.key} has no variation ${key}`);
-      return { id, key, featureEnabled: key !== 'off', variables: [] };
+      const variables = flag.shadowPercent === undefined || key === 'off' ? [] : [{ id: `${base}7`, value: String(flag.shadowPercent) }];
+      return { id, key, featureEnabled: key !== 'off', variables };
     };
     const rollout = String(base + 1);
     const rule = (id: string, key: string, variationKey: VariationKey, percent: number) => ({
@@ -36,7 +39,8 @@ export function buildDatafile(flags: FlagSpec[], revision = 1, events: string[] 
       variations: [...variationIds.keys()].map(variation),
       trafficAllocation: [{ entityId: variation(variationKey).id, endOfRange: Math.round(percent * 100) }],
     });
-    featureFlags.push({ id: String(base), key: flag.key, rolloutId: rollout, experimentIds: [], variables: [] });
+    const variables = flag.shadowPercent === undefined ? [] : [{ id: `${base}7`, key: 'shadowPercent', type: 'integer', defaultValue: '0' }];
+    featureFlags.push({ id: String(base), key: flag.key, rolloutId: rollout, experimentIds: [], variables });
     rollouts.push({
       id: rollout,
       experiments: [
