@@ -11,7 +11,7 @@ export type Body =
 /** A body that cannot be read: unknown or corrupt Content-Encoding, too large once decoded, unknown charset. */
 export class BodyError extends Error {}
 
-/** A header's value by case-insensitive name; repeated headers are joined as HTTP does, with ", ". */
+/** A header's value by its lower-case name, in headers named in any case; repeated headers are joined with ", " as HTTP does. */
 export function headerValue(headers: Headers, name: string): string | undefined {
   for (const [key, value] of Object.entries(headers)) {
     if (key.toLowerCase() !== name || value === undefined) continue;
