@@ -2,15 +2,22 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
 import { DatafileError } from './flag-source.js';
-import { type CommandIo, flagsCheckCommand } from './commands/flags-check.js';
+import { readFile } from 'node:fs/promises';
+import { diffCommand, type DiffIo } from './commands/diff.js';
+import { flagsCheckCommand } from './commands/flags-check.js';
 import { startProxy } from './server.js';
 
-const terminal: CommandIo = { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) };
+const terminal: DiffIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  readFile: (file) => readFile(file, 'utf8'),
+};
 
 const USAGE = `usage: cutover <command>
 
   start [--config FILE]                      run the proxy from a configuration file (default ./cutover.yaml)
-  flags check [--config FILE] [--datafile F]  check that every group's flag has the variations its stages need`;
+  flags check [--config FILE] [--datafile F]  check that every group's flag has the variations its stages need
+  diff [--rules FILE] LEGACY.json NEW.json    compare two observations; exit 0 match, 1 mismatch, 2 unusable input`;
 
 /** A problem the user can fix, printed as one line. */
 class UsageError extends Error {}
@@ -36,6 +43,9 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'start':
       return start(rest);
+    case 'diff':
+      process.exitCode = await diffCommand(rest, terminal);
+      return;
     case 'flags':
       if (rest[0] !== 'check') throw new UsageError(`unknown command "flags ${rest[0] ?? ''}"\n${USAGE}`);
       process.exitCode = await flagsCheckCommand(rest.slice(1), terminal);
