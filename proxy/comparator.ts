@@ -1,9 +1,20 @@
 import { compare, type Comparison, type Difference, NoiseModel, type NoiseSnapshot, type Observation, type Rules, rulesToJson, suggestRules } from '../compare/index.js';
+import type { ComparePool } from './compare-pool.js';
 import type { Group } from './config.js';
 import type { Metrics } from './metrics.js';
 
 /** Label values of `cutover_mismatched_fields_total` a route may use before the rest count as `_other`. */
 const FIELD_LABELS_PER_ROUTE = 25;
+
+/** Bodies together larger than this are compared in a worker: about 0.1 ms per 2 KB on the main thread, 7 ms per 200 KB. */
+const INLINE_COMPARE_BYTES = 32 * 1024;
+
+function bodyBytes(observation: Observation): number {
+  if (!('body' in observation) || observation.body === undefined) return 0;
+  const { body } = observation;
+  if (body instanceof Uint8Array) return body.length;
+  return typeof body === 'string' ? body.length : INLINE_COMPARE_BYTES;
+}
 
 export interface GroupNoise {
   readonly group: string;
@@ -22,14 +33,14 @@ export class Comparator {
   private readonly judges: ReadonlyMap<string, Judge>;
   private readonly fieldLabels = new Map<string, Set<string>>();
 
-  constructor(groups: readonly Group[], private readonly metrics: Metrics) {
+  constructor(groups: readonly Group[], private readonly metrics: Metrics, private readonly workers: ComparePool) {
     this.judges = new Map(groups.map((group) => [group.name, { rules: group.rules, noise: new NoiseModel({ thresholds: group.shadow.noise }) }]));
   }
 
   /** Legacy against new for one request: counted, learned from, and classified against the noise. */
-  recordAB(group: string, route: string, legacy: Observation, candidate: Observation): Comparison {
+  async recordAB(group: string, route: string, legacy: Observation, candidate: Observation): Promise<Comparison> {
     const { rules, noise } = this.judge(group);
-    const comparison = compare(legacy, candidate, rules);
+    const comparison = await this.compare(legacy, candidate, rules);
     noise.recordAB(route, comparison);
     const classified = noise.classify(route, comparison);
     this.metrics.comparisons.inc({ group, route, verdict: classified.verdict });
@@ -42,9 +53,14 @@ export class Comparator {
   }
 
   /** Two answers of the same side to the same request: what differs here is noise. */
-  recordAA(group: string, route: string, first: Observation, second: Observation): void {
+  async recordAA(group: string, route: string, first: Observation, second: Observation): Promise<void> {
     const { rules, noise } = this.judge(group);
-    noise.recordAA(route, compare(first, second, rules));
+    noise.recordAA(route, await this.compare(first, second, rules));
+  }
+
+  private compare(legacy: Observation, candidate: Observation, rules: Rules): Promise<Comparison> {
+    if (bodyBytes(legacy) + bodyBytes(candidate) < INLINE_COMPARE_BYTES) return Promise.resolve(compare(legacy, candidate, rules));
+    return this.workers.compare(legacy, candidate, rules);
   }
 
   noiseOf(group: string): GroupNoise {

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { EventDispatcher } from '@optimizely/optimizely-sdk';
 import { createAdminApp } from './admin.js';
@@ -10,6 +11,7 @@ import type { Config } from './config.js';
 import { Flags } from './flags.js';
 import { Metrics } from './metrics.js';
 import { RouteTable } from './route.js';
+import { ComparePool } from './compare-pool.js';
 import { Comparator } from './comparator.js';
 import { Mirror } from './shadow.js';
 import { ShadowPool } from './shadow-pool.js';
@@ -61,7 +63,8 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   const routes = new RouteTable(config.groups.flatMap((group) => group.routes));
 
   const pool = new ShadowPool(config.mirror.maxInFlight, (inFlight) => metrics.shadowInFlight.set(inFlight), log);
-  const comparator = new Comparator(config.groups, metrics);
+  const workers = new ComparePool(Math.max(1, availableParallelism() - 1));
+  const comparator = new Comparator(config.groups, metrics, workers);
   const mirror = new Mirror(config, legacy, lambda, pool, comparator, metrics);
   const handler = createTrafficHandler({ config, routes, flags, legacy, lambda, mirror, pool, metrics, log, ...(options.random ? { random: options.random } : {}) });
   const traffic = http.createServer(handler);
@@ -87,6 +90,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
         await shutdown(traffic, deadlineMs);
         // Shadows already under way finish (each has its own timeout), so no started comparison is lost.
         await pool.drained();
+        await workers.close();
         await shutdown(admin, 1_000);
         legacy.close();
         lambda.close();

@@ -75,8 +75,8 @@ export class Mirror {
     // Compare on a later turn of the event loop than the one that answered the client.
     await nextTurn();
     const [legacy, candidate] = shadowSide === 'new' ? [primary, shadow] : [shadow, primary];
-    this.comparator.recordAB(group.name, route, legacy, candidate);
-    if (second) this.comparator.recordAA(group.name, route, primary, second);
+    await this.comparator.recordAB(group.name, route, legacy, candidate);
+    if (second) await this.comparator.recordAA(group.name, route, primary, second);
   }
 
   private async call(side: Side, request: UpstreamRequest): Promise<Observation> {
