@@ -1,0 +1,112 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+/**
+ * `npm run demo:traffic`: a bounded, realistic mix of pet-store browsing and ordering from many
+ * callers, sent through the proxy so that the groups, their match rates and their diffs fill up
+ * within a minute of `npm start`. Deterministic for a given seed.
+ */
+export interface TrafficOptions { url: string; requests: number; callers: number; concurrency: number; seed: number }
+
+interface Call { method: 'GET' | 'POST' | 'PATCH'; path: string; body?: unknown }
+
+const CATEGORIES = ['dog-food', 'cat-food', 'toys', 'aquarium', 'birds', 'small-pets'];
+const SORTS = ['name', '-price', 'price', '-createdAt'];
+const ZONES = ['west', 'mountain', 'central', 'east'];
+const FIRST_PRODUCT = 1001;
+const PRODUCTS = 30;
+
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+/** What one caller does next: mostly browsing, sometimes an order, now and then a mistake. */
+function nextCall(roll: () => number, customer: string, placed: string[]): Call {
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(roll() * items.length)] as T;
+  const product = () => String(FIRST_PRODUCT + Math.floor(roll() * PRODUCTS));
+  const r = roll();
+  if (r < 0.25) return { method: 'GET', path: `/products?page[number]=${1 + Math.floor(roll() * 3)}&page[size]=10` };
+  if (r < 0.4) return { method: 'GET', path: `/products?filter[category]=${pick(CATEGORIES)}&sort=${pick(SORTS)}&include=category` };
+  if (r < 0.55) return { method: 'GET', path: `/products/${product()}${roll() < 0.3 ? '?include=category' : ''}` };
+  if (r < 0.62) return { method: 'GET', path: '/categories' };
+  if (r < 0.75) {
+    const lines = Array.from({ length: 1 + Math.floor(roll() * 3) }, product).filter((id, index, all) => all.indexOf(id) === index);
+    return { method: 'POST', path: '/orders', body: { data: { type: 'orders', attributes: { customer, shippingZone: pick(ZONES), lines: lines.map((id) => ({ product: id, quantity: 1 + Math.floor(roll() * 3) })) } } } };
+  }
+  if (r < 0.85 && placed.length > 0) return { method: 'GET', path: `/orders/${pick(placed)}${roll() < 0.5 ? '/shipments' : ''}` };
+  if (r < 0.92) return { method: 'GET', path: `/orders?filter[customer]=${customer}` };
+  if (r < 0.95 && placed.length > 0) {
+    const id = placed.splice(Math.floor(roll() * placed.length), 1)[0];
+    return { method: 'PATCH', path: `/orders/${id}`, body: { data: { type: 'orders', id, attributes: { status: 'cancelled' } } } };
+  }
+  if (r < 0.97) return { method: 'POST', path: '/orders', body: { data: { type: 'orders', attributes: { customer, shippingZone: 'west', lines: [{ product: '9999', quantity: 1 }] } } } };
+  if (r < 0.99) return { method: 'GET', path: '/products?include=reviews' };
+  return { method: 'GET', path: `/products/${FIRST_PRODUCT + 500}` };
+}
+
+export async function sendTraffic(options: TrafficOptions, log: (line: string) => void = console.log): Promise<Map<string, number>> {
+  const roll = random(options.seed);
+  const placed = new Map<string, string[]>();
+  const outcomes = new Map<string, number>();
+  let sent = 0;
+  const count = (key: string) => outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+
+  const caller = async (): Promise<void> => {
+    while (sent < options.requests) {
+      sent += 1;
+      const customer = `customer-${1 + Math.floor(roll() * options.callers)}`;
+      const orders = placed.get(customer) ?? [];
+      placed.set(customer, orders);
+      const call = nextCall(roll, customer, orders);
+      try {
+        const response = await fetch(`${options.url}${call.path}`, {
+          method: call.method,
+          headers: { 'x-customer-id': customer, accept: 'application/vnd.api+json', ...(call.body ? { 'content-type': 'application/vnd.api+json' } : {}) },
+          ...(call.body ? { body: JSON.stringify(call.body) } : {}),
+        });
+        const text = await response.text();
+        if (call.method === 'POST' && response.status === 201) orders.push((JSON.parse(text) as { data: { id: string } }).data.id);
+        count(`${call.method} ${response.status}`);
+      } catch (error) {
+        count(`${call.method} failed: ${(error as Error).message}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, caller));
+  for (const [outcome, total] of [...outcomes].sort()) log(`  ${outcome.padEnd(16)} ${total}`);
+  return outcomes;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      url: { type: 'string', default: process.env.CUTOVER_TRAFFIC_URL ?? 'http://127.0.0.1:8080' },
+      requests: { type: 'string', default: '600' },
+      callers: { type: 'string', default: '40' },
+      concurrency: { type: 'string', default: '8' },
+      seed: { type: 'string', default: '7' },
+    },
+  });
+  const number = (name: keyof typeof values) => {
+    const value = Number(values[name]);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer (got ${values[name]})`);
+    return value;
+  };
+  const options = { url: String(values.url).replace(/\/$/, ''), requests: number('requests'), callers: number('callers'), concurrency: number('concurrency'), seed: number('seed') };
+  console.log(`demo:traffic: ${options.requests} requests from ${options.callers} callers to ${options.url}`);
+  const started = Date.now();
+  await sendTraffic(options);
+  console.log(`demo:traffic: done in ${((Date.now() - started) / 1000).toFixed(1)} s; see the groups at http://127.0.0.1:9901/api/groups`);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    console.error(`demo:traffic: ${(error as Error).message}`);
+    process.exit(1);
+  });
+}
