@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { ProtocolQueue } from './pglite-protocol-queue.js';
 
 export interface EmbeddedPostgres { url: string; close(): Promise<void> }
 
@@ -13,6 +14,8 @@ export async function startEmbeddedPostgres(options: { dataDir?: string; host?: 
   const db = await PGlite.create(options.dataDir);
   const host = options.host ?? '127.0.0.1';
   const server = new PGLiteSocketServer({ db, host, port: options.port ?? 0, maxConnections: 100 });
+  // Handlers take the server's queue when they attach: ours must be in place before start().
+  Object.assign(server, { queryQueue: new ProtocolQueue(db) });
   try {
     await server.start();
   } catch (error) {

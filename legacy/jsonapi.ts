@@ -15,7 +15,8 @@ const TITLES: Record<number, string> = {
 
 /** Every monolith response carries meta.generatedAt, a habit of the old reporting code. */
 export function send(res: Response, status: number, body: object): void {
-  res.status(status).type(JSON_API).send(JSON.stringify({ ...body, meta: { generatedAt: new Date().toISOString() } }));
+  // A Buffer, so that express adds no charset: JSON:API forbids media type parameters.
+  res.status(status).set('content-type', JSON_API).send(Buffer.from(JSON.stringify({ ...body, meta: { generatedAt: new Date().toISOString() } })));
 }
 
 export function sendError(res: Response, error: ApiError): void {
