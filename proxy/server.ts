@@ -17,6 +17,9 @@ import { Mirror } from './shadow.js';
 import { ShadowPool } from './shadow-pool.js';
 import { createTrafficHandler, UNMATCHED } from './traffic.js';
 
+/** Above a load balancer's 60 s idle timeout, so that the balancer, not the proxy, closes idle connections. */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 export interface RunningProxy {
   readonly trafficUrl: string;
   readonly adminUrl: string;
@@ -58,7 +61,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   const log = options.log ?? ((line: string) => console.error(line));
   const flags = await Flags.open(config.flags, config.groups, { log, ...(options.eventDispatcher ? { dispatcher: options.eventDispatcher } : {}) });
   const metrics = new Metrics();
-  const legacy = new LegacyBackend(config.legacy.url);
+  const legacy = new LegacyBackend(config.legacy.url, KEEP_ALIVE_TIMEOUT_MS);
   const lambda = new LambdaBackend(config.lambda, config.groups);
   const routes = new RouteTable(config.groups.flatMap((group) => group.routes));
 
@@ -76,9 +79,8 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   };
   traffic.on('connect', refuseTunnel);
   traffic.on('upgrade', refuseTunnel);
-  // Above a load balancer's 60 s idle timeout, so that the balancer, not the proxy, closes idle connections.
-  traffic.keepAliveTimeout = 65_000;
-  traffic.headersTimeout = 66_000;
+  traffic.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  traffic.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
   const admin = http.createServer(createAdminApp({ config, flags, metrics, circuits: handler.circuits, comparator, log }));
 
   try {

@@ -75,6 +75,19 @@ describe('the legacy backend and HTTP correctness', function () {
     assert.match(answer, /x-end: kept/i);
   });
 
+  it('keeps idle client connections longer than a load balancer\'s 60 s, so the balancer closes them first', async () => {
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      const headers = await new Promise<http.IncomingHttpHeaders>((resolve, reject) => {
+        http.get(`${stack.proxy.trafficUrl}/products`, { agent }, (res) => res.resume().on('end', () => resolve(res.headers))).on('error', reject);
+      });
+      assert.equal(headers.connection, 'keep-alive');
+      assert.equal(headers['keep-alive'], 'timeout=65');
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it('sets X-Forwarded-For, -Proto and -Host, appending to a chain a balancer started', async () => {
     await (await fetch(`${stack.proxy.trafficUrl}/products`, { headers: { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https' } })).text();
     await (await fetch(`${stack.proxy.trafficUrl}/products`)).text();

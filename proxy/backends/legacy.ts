@@ -60,7 +60,7 @@ export class LegacyBackend {
   private readonly proxy: httpProxy;
   private readonly pending = new WeakMap<http.IncomingMessage, Pending>();
 
-  constructor(private readonly target: URL) {
+  constructor(private readonly target: URL, private readonly keepAliveTimeoutMs: number) {
     this.proxy = httpProxy.createProxyServer({ target: target.href, agent: this.agent, ws: false });
     // Errors go to each request's callback; this listener only keeps a stray one from ending the process.
     this.proxy.on('error', () => undefined);
@@ -78,8 +78,14 @@ export class LegacyBackend {
       });
       removeHopByHop(proxyRes.headers);
       const captured = pending.captureLimit === undefined ? undefined : capture(proxyRes, pending.captureLimit);
-      // Ours to say, per client connection; http-proxy would otherwise promise keep-alive to a client that asked to close.
-      proxyRes.headers.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
+      // Ours to say, per client connection: http-proxy would otherwise promise keep-alive to a client
+      // that asked to close, and a Connection header set here stops Node from announcing its timeout.
+      if (res.shouldKeepAlive) {
+        proxyRes.headers.connection = 'keep-alive';
+        proxyRes.headers['keep-alive'] = `timeout=${Math.floor(this.keepAliveTimeoutMs / 1000)}`;
+      } else {
+        proxyRes.headers.connection = 'close';
+      }
       if (pending.setCookies.length > 0) proxyRes.headers['set-cookie'] = [...(proxyRes.headers['set-cookie'] ?? []), ...pending.setCookies];
       pending.answered(captured);
     });
