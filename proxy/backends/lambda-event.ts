@@ -1,18 +1,10 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { RouteMatch } from '../route.js';
+import type { UpstreamRequest } from './upstream.js';
 
-export interface HttpRequestFacts {
-  readonly method: string;
-  /** The request target as received: path and query. */
-  readonly url: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly httpVersion: string;
-  readonly sourceIp: string;
-  readonly body: Buffer;
-  readonly requestId: string;
-  readonly receivedAt: Date;
-}
+/** What the event is made of: the request as a value, and when it arrived. */
+export type HttpRequestFacts = Omit<UpstreamRequest, 'group' | 'match' | 'timeoutMs'> & { readonly receivedAt: Date };
 
 export interface HttpResponse {
   readonly status: number;
