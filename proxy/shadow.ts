@@ -1,6 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { failure, type Observation, response } from '../compare/index.js';
 import type { LambdaBackend } from './backends/lambda.js';
+import type { HttpResponse } from './backends/lambda-event.js';
 import type { LegacyBackend } from './backends/legacy.js';
 import type { UpstreamRequest } from './backends/upstream.js';
 import type { Comparator } from './comparator.js';
@@ -93,6 +94,11 @@ export class Mirror {
       this.metrics.upstreamErrors.inc({ ...labels, reason: answer.failure.reason });
       return failure(`${answer.failure.reason}: ${answer.failure.detail}`);
     }
-    return response(answer.response.status, answer.response.headers, answer.response.body);
+    return observedResponse(request.method, answer.response);
   }
+}
+
+/** A function's answer as the client sees it: an answer to HEAD has no body, whatever the function returned. */
+export function observedResponse(method: string, answer: HttpResponse): Observation {
+  return response(answer.status, answer.headers, method === 'HEAD' ? undefined : answer.body);
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { finished } from 'node:stream/promises';
-import { failure as failed, type Observation, response as observed } from '../compare/index.js';
+import { failure as failed, type Observation } from '../compare/index.js';
 import { type LambdaAnswer, type LambdaBackend, MAX_PAYLOAD_BYTES, writeResponse } from './backends/lambda.js';
 import type { HttpResponse } from './backends/lambda-event.js';
 import type { LegacyBackend } from './backends/legacy.js';
@@ -15,7 +15,7 @@ import { type Metrics, statusClass } from './metrics.js';
 import { sendProblem } from './problem.js';
 import { requestIdOf } from './request-id.js';
 import type { RouteMatch, RouteTable } from './route.js';
-import { type Mirror, SAFE_METHODS, shadowChoice } from './shadow.js';
+import { type Mirror, observedResponse, SAFE_METHODS, shadowChoice } from './shadow.js';
 import type { ShadowPool } from './shadow-pool.js';
 import { primarySide, type Side, type Stage, shadowSide } from './stage.js';
 
@@ -57,8 +57,8 @@ export interface TrafficHandler {
   circuits(): ReadonlyMap<string, CircuitState>;
 }
 
-function observationOf(answer: LambdaAnswer): Observation {
-  return answer.failure ? failed(`${answer.failure.reason}: ${answer.failure.detail}`) : observed(answer.response.status, answer.response.headers, answer.response.body);
+function observationOf(method: string, answer: LambdaAnswer): Observation {
+  return answer.failure ? failed(`${answer.failure.reason}: ${answer.failure.detail}`) : observedResponse(method, answer.response);
 }
 
 /** Settles once the response is done or abandoned; a client that went away is not an error here. */
@@ -175,7 +175,7 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
       });
     if (routed.mirrored) {
       if (body.length > group.shadow.maxBodyBytes) metrics.shadowSkipped.inc({ group: group.name, reason: 'body_too_large' });
-      else dispatchMirror(routed, request, answering.then(observationOf));
+      else dispatchMirror(routed, request, answering.then((answer) => observationOf(request.method, answer)));
     }
 
     const answer = await answering;

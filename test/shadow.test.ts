@@ -102,6 +102,13 @@ describe('shadow traffic', function () {
     assert.equal(shadowEvents.length, 0, 'the primary invocation carries no shadow header');
   });
 
+  it('compares a HEAD request as the client sees it, without a body on either side', async () => {
+    const s = await stack(catalog(), [{ key: 'catalog_flag', everyoneElse: 'live' }]);
+    const response = await fetch(`${s.proxy.trafficUrl}/products/1`, { method: 'HEAD', headers: { 'x-customer-id': 'c1' } });
+    assert.equal(response.status, 200);
+    await until(async () => (await comparisons(s, 'match')) === 1, 'a matching comparison');
+  });
+
   it('does not mirror writes unless the group says dry-run, and then marks them', async () => {
     const off = await stack(catalog(), [{ key: 'catalog_flag', everyoneElse: 'shadow' }]);
     assert.equal((await fetch(`${off.proxy.trafficUrl}/products`, { method: 'POST', headers: { 'x-customer-id': 'c1' }, body: '{"a":1}' })).status, 201);
