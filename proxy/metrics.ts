@@ -4,12 +4,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export class Metrics {
   readonly registry = new Registry();
 
-  readonly requests = new Counter({
-    name: 'cutover_requests_total',
-    help: 'Client requests answered by the proxy',
-    labelNames: ['group', 'route', 'stage', 'served_by', 'status_class'] as const,
-    registers: [this.registry],
-  });
+  readonly requests = this.counter('cutover_requests_total', ['group', 'route', 'stage', 'served_by', 'status_class'],
+    'Client requests answered by the proxy');
 
   readonly upstreamDuration = new Histogram({
     name: 'cutover_upstream_duration_seconds',
@@ -19,26 +15,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly upstreamErrors = new Counter({
-    name: 'cutover_upstream_errors_total',
-    help: 'Upstream requests that failed without a usable response',
-    labelNames: ['group', 'backend', 'role', 'reason'] as const,
-    registers: [this.registry],
-  });
+  readonly upstreamErrors = this.counter('cutover_upstream_errors_total', ['group', 'backend', 'role', 'reason'],
+    'Upstream requests that failed without a usable response');
 
-  readonly flagDecisions = new Counter({
-    name: 'cutover_flag_decisions_total',
-    help: 'Stage decisions per group, by where the stage came from',
-    labelNames: ['group', 'stage', 'source'] as const,
-    registers: [this.registry],
-  });
+  readonly flagDecisions = this.counter('cutover_flag_decisions_total', ['group', 'stage', 'source'],
+    'Stage decisions per group, by where the stage came from');
 
-  readonly fallbacks = new Counter({
-    name: 'cutover_fallbacks_total',
-    help: 'Requests the new side failed that legacy answered instead',
-    labelNames: ['group', 'reason'] as const,
-    registers: [this.registry],
-  });
+  readonly fallbacks = this.counter('cutover_fallbacks_total', ['group', 'reason'],
+    'Requests the new side failed that legacy answered instead');
 
   readonly circuitState = new Gauge({
     name: 'cutover_circuit_state',
@@ -47,26 +31,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly comparisons = new Counter({
-    name: 'cutover_comparisons_total',
-    help: 'Comparisons of a legacy and a new response to the same request, by verdict',
-    labelNames: ['group', 'route', 'verdict'] as const,
-    registers: [this.registry],
-  });
+  readonly comparisons = this.counter('cutover_comparisons_total', ['group', 'route', 'verdict'],
+    'Comparisons of a legacy and a new response to the same request, by verdict');
 
-  readonly mismatchedFields = new Counter({
-    name: 'cutover_mismatched_fields_total',
-    help: 'Fields that differed in mismatched comparisons (a capped set per route, the rest _other)',
-    labelNames: ['group', 'route', 'field'] as const,
-    registers: [this.registry],
-  });
+  readonly mismatchedFields = this.counter('cutover_mismatched_fields_total', ['group', 'route', 'field'],
+    'Fields that differed in mismatched comparisons (a capped set per route, the rest _other)');
 
-  readonly shadowSkipped = new Counter({
-    name: 'cutover_shadow_skipped_total',
-    help: 'Requests of a comparing stage that were not mirrored, by reason',
-    labelNames: ['group', 'reason'] as const,
-    registers: [this.registry],
-  });
+  readonly shadowSkipped = this.counter('cutover_shadow_skipped_total', ['group', 'reason'],
+    'Requests of a comparing stage that were not mirrored, by reason');
 
   readonly shadowInFlight = new Gauge({
     name: 'cutover_shadow_inflight',
@@ -76,6 +48,10 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  private counter<Label extends string>(name: string, labelNames: readonly Label[], help: string): Counter<Label> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
   }
 }
 

@@ -9,10 +9,14 @@ export function sendProblem(res: ServerResponse, status: number, code: string, d
     res.destroy();
     return;
   }
-  const title = httpTitle(status);
-  const body = JSON.stringify({ errors: [{ status: String(status), code, title, detail }] });
+  const body = problemDocument(status, code, detail);
   res.writeHead(status, { ...headers, 'content-type': 'application/vnd.api+json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/** The JSON:API error document of a problem the proxy answers itself. */
+export function problemDocument(status: number, code: string, detail: string): string {
+  return JSON.stringify({ errors: [{ status: String(status), code, title: httpTitle(status), detail }] });
 }
 
 function httpTitle(status: number): string {

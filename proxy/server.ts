@@ -15,6 +15,7 @@ import { ComparePool } from './compare-pool.js';
 import { Comparator } from './comparator.js';
 import { Mirror } from './shadow.js';
 import { ShadowPool } from './shadow-pool.js';
+import { problemDocument } from './problem.js';
 import { createTrafficHandler, UNMATCHED } from './traffic.js';
 
 /** Above a load balancer's 60 s idle timeout, so that the balancer, not the proxy, closes idle connections. */
@@ -23,8 +24,6 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 export interface RunningProxy {
   readonly trafficUrl: string;
   readonly adminUrl: string;
-  readonly flags: Flags;
-  readonly metrics: Metrics;
   /** Stops accepting, lets in-flight requests finish within the deadline, then cuts the rest. */
   close(deadlineMs?: number): Promise<void>;
 }
@@ -74,7 +73,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   // Tunnels and protocol upgrades are not proxied: say so instead of dropping the connection.
   const refuseTunnel = (_req: http.IncomingMessage, socket: Duplex) => {
     metrics.requests.inc({ group: UNMATCHED, route: UNMATCHED, stage: 'legacy', served_by: 'legacy', status_class: '4xx' });
-    const body = JSON.stringify({ errors: [{ status: '400', code: 'bad_request_target', title: 'Bad Request', detail: 'CONNECT and protocol upgrades are not proxied.' }] });
+    const body = problemDocument(400, 'bad_request_target', 'CONNECT and protocol upgrades are not proxied.');
     socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/vnd.api+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   };
   traffic.on('connect', refuseTunnel);
@@ -87,7 +86,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     const trafficUrl = await listen(traffic, config.traffic.host, config.traffic.port);
     const adminUrl = await listen(admin, config.admin.host, config.admin.port);
     return {
-      trafficUrl, adminUrl, flags, metrics,
+      trafficUrl, adminUrl,
       async close(deadlineMs = 10_000) {
         await shutdown(traffic, deadlineMs);
         // Shadows already under way finish (each has its own timeout), so no started comparison is lost.

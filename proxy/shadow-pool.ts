@@ -14,7 +14,7 @@ export class ShadowPool {
 
   /** Starts the task unless the pool is full; the pool owns the task's failure. */
   run(task: () => Promise<void>): boolean {
-    if (this.inFlight >= this.limit) return false;
+    if (this.full) return false;
     this.inFlight += 1;
     this.onChange(this.inFlight);
     task()
@@ -27,8 +27,9 @@ export class ShadowPool {
     return true;
   }
 
-  get size(): number {
-    return this.inFlight;
+  /** Whether a task would be dropped now: checked before a body is buffered for nothing. */
+  get full(): boolean {
+    return this.inFlight >= this.limit;
   }
 
   /** Resolves when no shadow work is left, so that a shutdown loses no comparison it started. */

@@ -103,7 +103,7 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
   /** Whether to mirror this request; a skip is counted. Nothing is mirrored in `legacy` and `complete`. */
   function wantsMirror(group: Group, decision: Decision, method: string): boolean {
     if (!shadowSide(decision.stage)) return false;
-    const choice = pool.size >= config.mirror.maxInFlight ? 'capacity' : shadowChoice(group, decision, method, random);
+    const choice = pool.full ? 'capacity' : shadowChoice(group, decision, method, random);
     if (choice === 'mirror') return true;
     metrics.shadowSkipped.inc({ group: group.name, reason: choice });
     return false;
