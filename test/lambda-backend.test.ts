@@ -108,6 +108,7 @@ describe('the Lambda backend, through the real LambdaClient and the local Lambda
       request.setHeader('x-dup', ['a', 'b']);
       request.on('error', reject).end();
     });
+    assert.equal(events.length, 3, 'one invocation per request');
     const [post, greedy, duplicated] = events;
     assert.equal(duplicated?.headers['x-dup'], 'a, b');
     assert.equal(post?.isBase64Encoded, true);

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { compare, type Comparison, DEFAULT_RULES, parseRules, response, type Response, type Rules } from '../compare/index.js';
 import { createCatalogHandler } from '../new-services/catalog/handler.js';
 import { createFulfillmentHandler } from '../new-services/fulfillment/handler.js';
 import { sqsEvent } from '../new-services/fulfillment/messages.js';
@@ -8,11 +10,26 @@ import { startLegacy, type LegacyServer } from '../legacy/server.js';
 import { assertJsonApi, type JsonApiDocument, type ResourceObject } from './support/jsonapi-schema.js';
 import { lambdaContext } from './support/lambda-context.js';
 import { httpEvent, openPetStore, type PetStoreDatabase, rowCounts } from './support/pet-store.js';
-import { canonical, demoRules } from './support/quirk-rules.js';
 import { RecordingQueue } from './support/recording-queue.js';
 
 interface Exchange { routeKey: string; path: string; query?: string; pathParameters?: Record<string, string>; body?: unknown; headers?: Record<string, string> }
-interface Answer { status: number; contentType: string; document: JsonApiDocument }
+/** One side's answer: as the proxy would observe it (`observed`), and its JSON:API document. */
+interface Answer { status: number; contentType: string; document: JsonApiDocument; observed: Response }
+
+/** A demo group's comparison rules, parsed by the engine from the file the demo configuration names. */
+function demoRules(group: 'catalog' | 'orders'): Rules {
+  return parseRules(JSON.parse(readFileSync(new URL(`../demo/rules/${group}.json`, import.meta.url), 'utf8')));
+}
+
+/** The engine's verdict and differences, in a form that assert.deepEqual prints readably. */
+function judged(comparison: Comparison) {
+  return { verdict: comparison.verdict, differences: comparison.differences.map(({ path, kind, legacy, new: candidate }) => ({ path, kind, legacy, new: candidate })) };
+}
+
+const MATCH = { verdict: 'match', differences: [] };
+
+/** A JSON body under a JSON:API content type, as the proxy would observe it. */
+const jsonApi = (body: unknown, status = 200) => response(status, { 'content-type': 'application/vnd.api+json' }, JSON.stringify(body));
 
 describe('legacy monolith against the new services', function () {
   this.timeout(30_000);
@@ -29,24 +46,25 @@ describe('legacy monolith against the new services', function () {
       headers: { ...(body !== undefined ? { 'content-type': 'application/vnd.api+json' } : {}), ...exchange.headers },
       body,
     });
-    return { status: response.status, contentType: response.headers.get('content-type') ?? '', document: assertJsonApi(await response.text()) };
+    const text = await response.text();
+    return { status: response.status, contentType: response.headers.get('content-type') ?? '', document: assertJsonApi(text), observed: { status: response.status, headers: Object.fromEntries(response.headers), body: text } };
   }
 
   async function fromNew(exchange: Exchange): Promise<Answer> {
     const handler = exchange.routeKey.includes('/orders') ? orders : catalog;
     const result = await handler(httpEvent(exchange.routeKey, exchange), lambdaContext('parity'));
-    return { status: result.statusCode ?? 0, contentType: String(result.headers?.['content-type']), document: assertJsonApi(result.body) };
+    const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([name, value]) => [name, String(value)]));
+    const observed: Response = result.body === undefined ? { status: result.statusCode ?? 0, headers } : { status: result.statusCode ?? 0, headers, body: result.body };
+    return { status: result.statusCode ?? 0, contentType: String(result.headers?.['content-type']), document: assertJsonApi(result.body), observed };
   }
 
-  /** Both sides' answers under the group's demo rules: equal when only the known quirks differ. */
+  /**
+   * Both sides' answers to one exchange, judged by the comparison engine the proxy runs (compare/)
+   * under the group's demo rules: `judged` is MATCH when only the documented quirks differ.
+   */
   async function both(group: 'catalog' | 'orders', exchange: Exchange) {
     const [old, rewritten] = [await fromLegacy(exchange), await fromNew(exchange)];
-    const rules = demoRules(group);
-    return {
-      old, rewritten,
-      legacy: { status: old.status, contentType: old.contentType.split(';')[0], body: canonical(old.document, rules) },
-      new: { status: rewritten.status, contentType: rewritten.contentType, body: canonical(rewritten.document, rules) },
-    };
+    return { old, rewritten, judged: judged(compare(old.observed, rewritten.observed, demoRules(group))) };
   }
 
   before(async () => {
@@ -72,11 +90,15 @@ describe('legacy monolith against the new services', function () {
   ];
 
   it('serves the same catalog as the new service, once the catalog rules make the quirks noise', async () => {
+    let quirky = 0;
     for (const exchange of catalogExchanges) {
-      const { old, rewritten, legacy: a, new: b } = await both('catalog', exchange);
-      assert.deepEqual(a, b, `${exchange.path}?${exchange.query ?? ''}`);
-      if (old.status === 200) assert.notDeepEqual(old.document, rewritten.document, 'the raw documents differ by the quirks');
+      const { old, rewritten, judged: verdict } = await both('catalog', exchange);
+      assert.deepEqual(verdict, MATCH, `${exchange.path}?${exchange.query ?? ''}`);
+      if (old.status !== 200) continue;
+      assert.equal(compare(old.observed, rewritten.observed, DEFAULT_RULES).verdict, 'mismatch', `${exchange.path}: without the rules, the quirks differ`);
+      quirky += 1;
     }
+    assert.equal(quirky, 5, 'five of the exchanges are answered 200, and those differ by the quirks');
   });
 
   it('shows exactly the promised quirks in the raw documents', async () => {
@@ -109,17 +131,17 @@ describe('legacy monolith against the new services', function () {
       { routeKey: 'POST /orders', path: '/orders', body: { data: { type: 'orders' } }, headers: { 'content-type': 'application/json' } },
     ];
     for (const exchange of exchanges) {
-      const { legacy: a, new: b } = await both('orders', exchange);
-      assert.deepEqual(a, b, `${exchange.routeKey} ${JSON.stringify(exchange.body ?? exchange.query ?? '')}`);
+      const { judged: verdict } = await both('orders', exchange);
+      assert.deepEqual(verdict, MATCH, `${exchange.routeKey} ${JSON.stringify(exchange.body ?? exchange.query ?? '')}`);
     }
   });
 
   it('answers a dry-run order (x-cutover-shadow: 1) like the new service, and persists nothing', async () => {
     const counts = await rowCounts(store.pool);
     const body = { data: { type: 'orders', attributes: { customer: 'dry', shippingZone: 'west', lines: [{ product: '1007', quantity: 2 }, { product: '1030', quantity: 1 }] } } };
-    const { legacy: a, new: b } = await both('orders', { routeKey: 'POST /orders', path: '/orders', body, headers: { 'x-cutover-shadow': '1' } });
-    assert.equal(a.status, 201);
-    assert.deepEqual(a, b);
+    const { old, judged: verdict } = await both('orders', { routeKey: 'POST /orders', path: '/orders', body, headers: { 'x-cutover-shadow': '1' } });
+    assert.equal(old.status, 201);
+    assert.deepEqual(verdict, MATCH);
     assert.deepEqual(await rowCounts(store.pool), counts);
     assert.deepEqual(queue.take(), []);
   });
@@ -131,26 +153,34 @@ describe('legacy monolith against the new services', function () {
     await fulfillment(sqsEvent(queue.take().map((message) => ({ message }))), lambdaContext('fulfillment'));
     const cancel: Exchange = { routeKey: 'PATCH /orders/{id}', path: `/orders/${id}`, pathParameters: { id }, body: { data: { type: 'orders', id, attributes: { status: 'cancelled' } } }, headers: { 'x-cutover-shadow': '1' } };
     const dry = await both('orders', cancel);
-    assert.equal(dry.legacy.status, 200);
-    assert.deepEqual(dry.legacy, dry.new);
+    assert.equal(dry.old.status, 200);
+    assert.deepEqual(dry.judged, MATCH);
 
     const { rows } = await store.pool.query<{ id: string }>('SELECT id FROM shipments WHERE order_id = $1', [id]);
     for (const status of ['picked', 'shipped'] as const) {
       await fulfillment(sqsEvent(rows.map((row) => ({ message: { type: 'shipment-scanned' as const, shipmentId: row.id, status } }))), lambdaContext('fulfillment'));
     }
     const late = await both('orders', { ...cancel, headers: {} });
-    assert.equal(late.legacy.status, 409);
-    assert.deepEqual(late.legacy, late.new);
+    assert.equal(late.old.status, 409);
+    assert.deepEqual(late.judged, MATCH);
   });
 
   it('still tells a real difference apart from the quirks', () => {
     const rules = demoRules('orders');
     const document = (total: number, status: string) => ({ data: [{ type: 'orders', id: 'x', attributes: { total, status, createdAt: '2024-01-15T09:30:00.000Z' } }], meta: { generatedAt: 'now' } });
-    assert.deepEqual(canonical(document(37.470000000000006, 'placed'), rules), canonical({ data: [{ type: 'orders', id: 'x', attributes: { total: 37.47, status: 'placed', createdAt: '2024-01-15T09:30:00Z' } }] }, rules));
-    assert.notDeepEqual(canonical(document(37.47, 'placed'), rules), canonical(document(37.48, 'placed'), rules), 'a cent is a real difference');
-    assert.notDeepEqual(canonical(document(37.47, 'placed'), rules), canonical(document(37.47, 'cancelled'), rules));
-    assert.notDeepEqual(canonical(document(37.47, 'placed'), rules), canonical({ ...document(37.47, 'placed'), data: [] }, rules));
-    const at = (createdAt: string) => canonical({ data: { type: 'p', id: '1', attributes: { createdAt } } }, demoRules('catalog'));
-    assert.notDeepEqual(at('2024-01-15T09:30:00.000Z'), at('2024-01-15T09:30:01Z'), 'another instant is a real difference');
+    const judge = (legacy: Response, candidate: Response, under = rules) => judged(compare(legacy, candidate, under));
+    const placed = jsonApi(document(37.47, 'placed'));
+    assert.deepEqual(judge(jsonApi(document(37.470000000000006, 'placed')), jsonApi({ data: [{ type: 'orders', id: 'x', attributes: { total: 37.47, status: 'placed', createdAt: '2024-01-15T09:30:00Z' } }] })), MATCH, 'the quirks alone');
+    assert.deepEqual(judge(placed, jsonApi(document(37.48, 'placed'))), { verdict: 'mismatch', differences: [{ path: '/data/0/attributes/total', kind: 'changed', legacy: 37.47, new: 37.48 }] }, 'a cent is a real difference');
+    assert.deepEqual(judge(placed, jsonApi(document(37.47, 'cancelled'))).differences.map((found) => found.path), ['/data/0/attributes/status']);
+    assert.equal(judge(placed, jsonApi({ ...document(37.47, 'placed'), data: [] })).verdict, 'mismatch', 'a missing element');
+    assert.deepEqual(judge(placed, jsonApi(document(37.47, 'placed'), 201)).differences.map((found) => found.path), ['/status']);
+    assert.deepEqual(judge(placed, response(200, { 'content-type': 'application/json' }, JSON.stringify(document(37.47, 'placed')))).differences.map((found) => found.path), ['/headers/content-type']);
+    const errors = (pointer: string) => jsonApi({ errors: [{ status: '422', code: 'invalid', title: 'Invalid', detail: `prose ${pointer}`, source: { pointer } }] }, 422);
+    assert.deepEqual(judge(errors('/data/attributes/lines'), errors('/data/attributes/lines')), MATCH);
+    assert.deepEqual(judge(errors('/data/attributes/lines'), errors('/data/attributes/customer')).differences.map((found) => found.path), ['/errors/0/source/pointer'], 'another pointer, not just other prose');
+    const at = (createdAt: string) => jsonApi({ data: { type: 'p', id: '1', attributes: { createdAt } } });
+    assert.deepEqual(judge(at('2024-01-15T09:30:00.000Z'), at('2024-01-15T09:30:00Z'), demoRules('catalog')), MATCH);
+    assert.equal(judge(at('2024-01-15T09:30:00.000Z'), at('2024-01-15T09:30:01Z'), demoRules('catalog')).verdict, 'mismatch', 'another instant is a real difference');
   });
 });

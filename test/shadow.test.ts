@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { HostedFunction } from '../new-services/lambda-host/server.js';
 import { sample } from './support/metrics.js';
 import { startTestProxy, type TestProxy, type TestProxyOptions } from './support/proxy.js';
 import { closedPort, listen, type TestServer } from './support/servers.js';
+import { until } from './support/until.js';
 
 interface LegacyHit { method: string; url: string; headers: IncomingHttpHeaders; bytes: number }
-
-async function until(probe: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  for (let attempt = 0; attempt < 400; attempt++) {
-    if (await probe()) return;
-    await sleep(10);
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 const product = (id: string, extra: Record<string, unknown> = {}) => JSON.stringify({ data: { type: 'products', id, attributes: { name: 'Rope Tug Toy', price: 8.99, ...extra } } });
 
@@ -89,6 +81,7 @@ describe('shadow traffic', function () {
     assert.equal(sample(metrics, 'cutover_mismatched_fields_total', { group: 'catalog', route: 'GET /products/{id}', field: '/data/attributes/price' }), 1);
     assert.equal(shadowEvents.length, 2);
     for (const event of shadowEvents) assert.equal(event.headers['x-cutover-shadow'], '1');
+    assert.equal(legacyHits.length, 2, 'both primary requests reached legacy');
     for (const hit of legacyHits) assert.equal(hit.headers['x-cutover-shadow'], undefined, 'never on a primary request');
     assert.equal(sample(metrics, 'cutover_requests_total', { group: 'catalog', route: 'GET /products/{id}', stage: 'shadow', served_by: 'legacy', status_class: '2xx' }), 2);
   });

@@ -27,6 +27,7 @@ describe('terraform', function () {
   });
 
   it('deploys one Lambda function for every function the code lists, with the bundle as its code', () => {
+    assert.deepEqual(Object.keys(FUNCTION_ENTRIES).sort(), ['catalog', 'fulfillment', 'orders']);
     const functions = only(module.locals, 'locals block').functions as Record<string, Block>;
     assert.deepEqual(Object.keys(functions).sort(), Object.keys(FUNCTION_ENTRIES).sort());
     const lambda = only(module.resource?.aws_lambda_function?.function, 'aws_lambda_function');
@@ -61,11 +62,13 @@ describe('terraform', function () {
     assert.equal(buildDir, path.resolve('build/functions'));
     const declared = Object.keys(module.variable ?? {});
     const required = declared.filter((name) => !('default' in (module.variable?.[name]?.[0] ?? {})));
+    assert.deepEqual([...required].sort(), ['build_dir', 'database_url', 'name_prefix', 'security_group_ids', 'subnet_ids']);
     for (const name of required) assert.ok(name in use, `the environment sets ${name}`);
     for (const name of Object.keys(use).filter((key) => key !== 'source')) assert.ok(declared.includes(name), `the module declares ${name}`);
   });
 
   it('names only entry modules that exist', () => {
+    assert.equal(Object.values(FUNCTION_ENTRIES).length, 3);
     for (const entry of Object.values(FUNCTION_ENTRIES)) assert.ok(existsSync(entry), entry);
   });
 });
