@@ -7,7 +7,9 @@ import { invokeQueue } from '../new-services/fulfillment/invoke-queue.js';
 import { petStoreFunctions } from '../new-services/functions.js';
 import { startLambdaHost } from '../new-services/lambda-host/server.js';
 import { type Config, loadConfig } from '../proxy/config.js';
+import { createLogger, type Logger } from '../proxy/log.js';
 import { startProxy } from '../proxy/server.js';
+import pretty from 'pino-pretty';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 
 export interface StackOptions {
@@ -16,7 +18,8 @@ export interface StackOptions {
   /** A PostgreSQL server to use instead of embedded Postgres. */
   databaseUrl?: string;
   ports?: { postgres?: number; legacy?: number; lambda?: number };
-  log?: (line: string) => void;
+  /** The proxy's log; the services' lines go to it too. JSON on standard output by default. */
+  logger?: Logger;
 }
 
 export interface Stack {
@@ -34,6 +37,8 @@ export interface Stack {
  * points them at the components it just started, so ephemeral ports work too.
  */
 export async function startStack(config: Config, options: StackOptions = {}): Promise<Stack> {
+  const logger = options.logger ?? createLogger(config.log.level);
+  const log = (line: string) => logger.info(line);
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const closer of closers.reverse()) await closer();
@@ -53,9 +58,9 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
 
     // New orders reach the fulfillment function as SQS-shaped events, invoked asynchronously through the host.
     const lambda = await startLambdaHost({
-      functions: (hostUrl) => petStoreFunctions(pool, { fulfillmentQueue: invokeQueue(hostUrl), log: options.log }),
+      functions: (hostUrl) => petStoreFunctions(pool, { fulfillmentQueue: invokeQueue(hostUrl), log }),
       port: options.ports?.lambda,
-      log: options.log,
+      log,
     });
     closers.push(() => lambda.close());
 
@@ -63,7 +68,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
       ...config,
       legacy: { ...config.legacy, url: new URL(legacy.url) },
       lambda: { ...config.lambda, endpoint: new URL(lambda.url) },
-    }, { log: options.log });
+    }, { logger });
     closers.push(() => proxy.close(2_000));
 
     return { databaseUrl, legacyUrl: legacy.url, lambdaUrl: lambda.url, trafficUrl: proxy.trafficUrl, adminUrl: proxy.adminUrl, close };
@@ -81,6 +86,8 @@ async function main(): Promise<void> {
     dataDir: path.join(here, '..', '.data', 'postgres'),
     databaseUrl: process.env.DATABASE_URL,
     ports: { postgres: 55432, legacy: port(config.legacy.url), lambda: port(config.lambda.endpoint) },
+    // The demo is read by a person: the same log lines, made readable.
+    logger: createLogger(config.log.level, pretty({ colorize: process.stdout.isTTY, ignore: 'pid,hostname,service' })),
   });
   console.log(`Cutover demo stack is up:
   proxy (traffic)   ${stack.trafficUrl}      try: curl ${stack.trafficUrl}/products

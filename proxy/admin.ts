@@ -4,6 +4,7 @@ import type { CircuitState } from './circuit.js';
 import type { Comparator } from './comparator.js';
 import type { Config } from './config.js';
 import { type Flags, UnknownGroupError } from './flags.js';
+import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { isStage, STAGES } from './stage.js';
 
@@ -13,7 +14,7 @@ export interface AdminDependencies {
   readonly metrics: Metrics;
   readonly circuits: () => ReadonlyMap<string, CircuitState>;
   readonly comparator: Comparator;
-  readonly log: (line: string) => void;
+  readonly log: Logger;
 }
 
 function problem(res: Response, status: number, detail: string): void {
@@ -102,14 +103,14 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
       if (error instanceof UnknownGroupError) return problem(res, 404, error.message);
       throw error;
     }
-    deps.log(`admin: group ${req.params.group} forced to stage ${stage}`);
+    deps.log.warn({ group: req.params.group, stage }, 'admin: group forced to a stage');
     res.json({ group: req.params.group, stage });
   });
 
   app.delete('/api/overrides/:group', authorized, (req: Request<{ group: string }>, res) => {
     try {
       const removed = flags.clearOverride(req.params.group);
-      if (removed) deps.log(`admin: override of group ${req.params.group} cleared`);
+      if (removed) deps.log.warn({ group: req.params.group }, 'admin: override cleared');
       res.json({ group: req.params.group, override: null, cleared: removed });
     } catch (error) {
       if (error instanceof UnknownGroupError) return problem(res, 404, error.message);
@@ -120,7 +121,7 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
   app.use((_req: Request, res: Response) => problem(res, 404, 'no such admin endpoint'));
   app.use((error: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
     if (error.type === 'entity.parse.failed') return problem(res, 400, `body is not JSON: ${error.message}`);
-    deps.log(`admin: ${error.stack ?? error.message}`);
+    deps.log.error({ err: error }, 'admin: request failed');
     problem(res, error.status ?? 500, error.message);
   });
   return app;

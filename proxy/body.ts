@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
+import type { Framing } from './traffic/inbound.js';
 
 export class BodyTooLarge extends Error {}
 
@@ -19,17 +20,13 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 /** A body read whole, or, when it passed the limit, a stream of all of it for the primary alone. */
 export type BufferedBody = { readonly body: Buffer } | { readonly stream: Readable };
 
-function hasBody(req: IncomingMessage): boolean {
-  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-}
-
 /**
  * Buffers a body for mirroring without losing any of it for the primary: past `limit` the bytes
  * read so far and the rest of the request continue as one stream.
  */
-export function bufferUpTo(req: IncomingMessage, limit: number): Promise<BufferedBody> {
-  if (!hasBody(req)) return Promise.resolve({ body: Buffer.alloc(0) });
-  if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.resolve({ stream: req });
+export function bufferUpTo(req: IncomingMessage, framing: Framing, limit: number): Promise<BufferedBody> {
+  if (framing.kind === 'none') return Promise.resolve({ body: Buffer.alloc(0) });
+  if (framing.kind === 'length' && framing.bytes > limit) return Promise.resolve({ stream: req });
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -37,6 +34,7 @@ export function bufferUpTo(req: IncomingMessage, limit: number): Promise<Buffere
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
+      req.off('close', onClose);
     };
     const onData = (chunk: Buffer) => {
       chunks.push(chunk);
@@ -57,8 +55,11 @@ export function bufferUpTo(req: IncomingMessage, limit: number): Promise<Buffere
       detach();
       reject(error);
     };
+    // A client that leaves mid-body may close the request without an error: the promise settles either way.
+    const onClose = () => onError(new Error('the client left before its request body was complete'));
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
+    req.on('close', onClose);
   });
 }

@@ -21,11 +21,13 @@ function cookieValue(header: string | undefined, name: string): string | undefin
   return undefined;
 }
 
-/** The configured header wins, then the cookie; with neither, a new random id in a cookie. */
+/** A valid configured header wins, then a valid cookie; with neither, a new random id in a cookie. */
 export function identifyCaller(headers: IncomingHttpHeaders, config: Config['caller']): Caller {
   const fromHeader = config.header ? headers[config.header] : undefined;
-  const candidate = (Array.isArray(fromHeader) ? fromHeader[0] : fromHeader) ?? cookieValue(headers.cookie, config.cookie);
-  if (candidate !== undefined && VALID_ID.test(candidate)) return { id: candidate, setCookie: undefined };
+  // An invalid header must not cost a caller the valid cookie that keeps it on one side.
+  for (const candidate of [Array.isArray(fromHeader) ? fromHeader[0] : fromHeader, cookieValue(headers.cookie, config.cookie)]) {
+    if (candidate !== undefined && VALID_ID.test(candidate)) return { id: candidate, setCookie: undefined };
+  }
   const id = randomUUID();
   return { id, setCookie: `${config.cookie}=${id}; Path=/; Max-Age=${YEAR_SECONDS}; HttpOnly; SameSite=Lax` };
 }

@@ -48,12 +48,33 @@ export interface FlagsConfig {
 
 export interface Listen { readonly host: string; readonly port: number }
 
+/** How the route table reads a path, to agree with how the legacy system reads it. */
+export interface RoutingConfig {
+  /** `/PRODUCTS/1` is `/products/1` when false. */
+  readonly caseSensitive: boolean;
+  /** `optional`: one trailing slash may follow a route's path. Repeated slashes are never merged. */
+  readonly trailingSlash: 'strict' | 'optional';
+}
+
+export interface LegacyConfig {
+  readonly url: URL;
+  /** From sending the request to the response's headers. */
+  readonly timeoutMs: number;
+  /** The longest pause allowed inside a response body once its headers came. */
+  readonly idleTimeoutMs: number;
+  /** PEM certificates to trust for an https legacy URL, besides the system's. */
+  readonly ca: string | undefined;
+}
+
 export interface Config {
-  readonly traffic: Listen;
+  /** `drainMs`: at shutdown, how long connections idle at that moment stay open for a request already on its way. */
+  readonly traffic: Listen & { readonly drainMs: number };
   /** Shadow requests in flight at most, over all groups; beyond it they are dropped. */
   readonly mirror: { readonly maxInFlight: number; readonly captureBytes: number };
   readonly admin: Listen & { readonly token: string | undefined };
-  readonly legacy: { readonly url: URL; readonly timeoutMs: number };
+  readonly legacy: LegacyConfig;
+  readonly routing: RoutingConfig;
+  readonly log: { readonly level: LogLevel };
   readonly lambda: { readonly region: string; readonly endpoint: URL | undefined };
   readonly flags: FlagsConfig;
   readonly caller: { readonly header: string | undefined; readonly cookie: string };
@@ -62,20 +83,35 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const ADMIN_TOKEN_MIN = 16;
+
 const port = z.number().int().min(0).max(65535);
 const timeoutMs = z.number().int().positive();
 const percent = z.number().min(0).max(100);
 const groupName = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a group name is lower-case letters, digits, "-" and "_"');
 
 const schema = z.strictObject({
-  traffic: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(8080) }).prefault({}),
+  traffic: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(8080), drainMs: z.number().int().min(0).default(1_000) }).prefault({}),
   mirror: z.strictObject({ maxInFlight: z.number().int().min(1).default(64), captureBytes: z.number().int().min(1024).default(1024 * 1024) }).prefault({}),
   admin: z.strictObject({
     host: z.string().default('127.0.0.1'),
     port: port.default(9901),
-    token: z.string().min(16, 'the admin token needs at least 16 characters').optional(),
+    token: z.string().min(ADMIN_TOKEN_MIN, `the admin token needs at least ${ADMIN_TOKEN_MIN} characters`).optional(),
   }).prefault({}),
-  legacy: z.strictObject({ url: z.url({ protocol: /^https?$/ }), timeoutMs: timeoutMs.default(10_000) }),
+  legacy: z.strictObject({
+    url: z.url({ protocol: /^https?$/ }),
+    timeoutMs: timeoutMs.default(10_000),
+    idleTimeoutMs: timeoutMs.default(30_000),
+    ca: z.string().min(1).optional(),
+  }),
+  routing: z.strictObject({
+    caseSensitive: z.boolean().default(true),
+    trailingSlash: z.enum(['strict', 'optional']).default('strict'),
+  }).prefault({}),
+  log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
   lambda: z.strictObject({
     region: z.string().default('us-east-1'),
     endpoint: z.url({ protocol: /^https?$/ }).optional(),
@@ -113,6 +149,24 @@ const schema = z.strictObject({
 
 function where(issuePath: readonly PropertyKey[]): string {
   return issuePath.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), '') || '(top level)';
+}
+
+function readCa(file: string | undefined, baseDir: string): string | undefined {
+  if (file === undefined) return undefined;
+  const resolved = path.resolve(baseDir, file);
+  try {
+    return readFileSync(resolved, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`legacy.ca: cannot read ${resolved}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+/** The environment's token passes the same check as the file's, so a weak one cannot slip in that way. */
+function adminToken(fromFile: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  const fromEnv = env.CUTOVER_ADMIN_TOKEN;
+  if (fromEnv === undefined || fromEnv === '') return fromFile;
+  if (fromEnv.length < ADMIN_TOKEN_MIN) throw new ConfigError(`CUTOVER_ADMIN_TOKEN: the admin token needs at least ${ADMIN_TOKEN_MIN} characters`);
+  return fromEnv;
 }
 
 /** A group's comparison rules: inline, or a JSON file named relative to the configuration. */
@@ -174,8 +228,10 @@ export function parseConfig(document: unknown, baseDir: string, env: NodeJS.Proc
   return {
     traffic: raw.traffic,
     mirror: raw.mirror,
-    admin: { host: raw.admin.host, port: raw.admin.port, token: env.CUTOVER_ADMIN_TOKEN || raw.admin.token },
-    legacy: { url: new URL(raw.legacy.url), timeoutMs: raw.legacy.timeoutMs },
+    admin: { host: raw.admin.host, port: raw.admin.port, token: adminToken(raw.admin.token, env) },
+    legacy: { url: new URL(raw.legacy.url), timeoutMs: raw.legacy.timeoutMs, idleTimeoutMs: raw.legacy.idleTimeoutMs, ca: readCa(raw.legacy.ca, baseDir) },
+    routing: raw.routing,
+    log: raw.log,
     lambda: { region: raw.lambda.region, endpoint: raw.lambda.endpoint ? new URL(raw.lambda.endpoint) : undefined },
     flags: {
       source: raw.flags.sdkKey !== undefined

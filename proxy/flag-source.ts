@@ -9,6 +9,7 @@ import {
   NOTIFICATION_TYPES,
   OptimizelyDecideOption,
 } from '@optimizely/optimizely-sdk';
+import type { Logger } from './log.js';
 
 /** Either an Optimizely client ready to decide, or why there is none (then every decision is `legacy`). */
 export type ClientState = { readonly ready: true; readonly client: Client } | { readonly ready: false; readonly why: string };
@@ -75,7 +76,7 @@ export class WatchedDatafile implements FlagSource {
     private readonly file: string,
     loaded: { client: Client; version: string },
     private readonly events: EventOptions | undefined,
-    private readonly log: (line: string) => void,
+    private readonly log: Logger,
     watchIntervalMs: number,
   ) {
     this.current = { ready: true, client: loaded.client };
@@ -87,7 +88,7 @@ export class WatchedDatafile implements FlagSource {
   }
 
   /** The first load must succeed: a proxy that starts on a broken datafile is a configuration error. */
-  static async open(file: string, options: { watchIntervalMs: number; events?: EventOptions; log: (line: string) => void }): Promise<WatchedDatafile> {
+  static async open(file: string, options: { watchIntervalMs: number; events?: EventOptions; log: Logger }): Promise<WatchedDatafile> {
     const version = await versionOf(file);
     const client = await clientFor(file, options.events);
     return new WatchedDatafile(file, { client, version }, options.events, options.log, options.watchIntervalMs);
@@ -105,10 +106,10 @@ export class WatchedDatafile implements FlagSource {
     const previous = this.current;
     try {
       this.current = { ready: true, client: await clientFor(this.file, this.events) };
-      this.log(`flags: reloaded ${this.file}`);
+      this.log.info({ datafile: this.file }, 'flags: datafile reloaded');
     } catch (error) {
       this.current = { ready: false, why: (error as Error).message };
-      this.log(`flags: ${(error as Error).message}; every group is served by legacy until the datafile is fixed`);
+      this.log.error({ datafile: this.file }, `flags: ${(error as Error).message}; every group is served by legacy until the datafile is fixed`);
     }
     if (previous.ready) await previous.client.close();
   }
@@ -136,7 +137,7 @@ export class PolledDatafile implements FlagSource {
   private readonly client: Client;
   private readonly readiness: Promise<void>;
 
-  constructor(options: { sdkKey: string; urlTemplate?: string; intervalMs: number; events?: EventOptions; log: (line: string) => void }) {
+  constructor(options: { sdkKey: string; urlTemplate?: string; intervalMs: number; events?: EventOptions; log: Logger }) {
     this.client = createInstance({
       projectConfigManager: createPollingProjectConfigManager({
         sdkKey: options.sdkKey,
@@ -153,11 +154,11 @@ export class PolledDatafile implements FlagSource {
     this.readiness = this.client.onReady({ timeout: 30_000 }).then(
       () => {
         this.current = { ready: true, client: this.client };
-        options.log(`flags: Optimizely datafile for sdkKey ${options.sdkKey} loaded`);
+        options.log.info('flags: Optimizely datafile loaded');
       },
       (error: unknown) => {
         this.current = { ready: false, why: `the Optimizely datafile could not be fetched: ${(error as Error).message}` };
-        options.log(`flags: ${this.current.why}; every group is served by legacy`);
+        options.log.error(`flags: ${this.current.why}; every group is served by legacy`);
       },
     );
   }

@@ -1,6 +1,7 @@
 import type { EventDispatcher } from '@optimizely/optimizely-sdk';
 import type { FlagsConfig } from './config.js';
 import { type FlagSource, PolledDatafile, WatchedDatafile } from './flag-source.js';
+import type { Logger } from './log.js';
 import { isStage, type Stage } from './stage.js';
 
 /** Where a stage came from: the flag, the admin API's kill switch, or the safe default. */
@@ -38,7 +39,7 @@ export class Flags {
   }
 
   /** Opens the configured datafile source; a local datafile that cannot be loaded is a DatafileError. */
-  static async open(config: FlagsConfig, groups: ReadonlyArray<{ name: string; flag: string }>, options: { log: (line: string) => void; dispatcher?: EventDispatcher }): Promise<Flags> {
+  static async open(config: FlagsConfig, groups: ReadonlyArray<{ name: string; flag: string }>, options: { log: Logger; dispatcher?: EventDispatcher }): Promise<Flags> {
     const events = config.events ? { ...config.events, ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}) } : undefined;
     const source = config.source.kind === 'file'
       ? await WatchedDatafile.open(config.source.path, { watchIntervalMs: config.source.watchIntervalMs, events, log: options.log })

@@ -38,7 +38,7 @@ export class Metrics {
     'Fields that differed in mismatched comparisons (a capped set per route, the rest _other)');
 
   readonly shadowSkipped = this.counter('cutover_shadow_skipped_total', ['group', 'reason'],
-    'Requests of a comparing stage that were not mirrored, by reason');
+    'Requests of a comparing stage that were not compared, by reason');
 
   readonly shadowInFlight = new Gauge({
     name: 'cutover_shadow_inflight',
@@ -53,8 +53,4 @@ export class Metrics {
   private counter<Label extends string>(name: string, labelNames: readonly Label[], help: string): Counter<Label> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
   }
-}
-
-export function statusClass(status: number): string {
-  return `${Math.floor(status / 100)}xx`;
 }

@@ -1,20 +1,4 @@
-import type { ServerResponse } from 'node:http';
-
-/**
- * Answers a request the proxy itself cannot serve with a JSON:API error document, the media
- * type both sides of the pet store speak. A response already under way can only be cut.
- */
-export function sendProblem(res: ServerResponse, status: number, code: string, detail: string, headers: Record<string, string> = {}): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const body = problemDocument(status, code, detail);
-  res.writeHead(status, { ...headers, 'content-type': 'application/vnd.api+json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
-/** The JSON:API error document of a problem the proxy answers itself. */
+/** The JSON:API error document of a problem the proxy answers itself, the media type both sides of the pet store speak. */
 export function problemDocument(status: number, code: string, detail: string): string {
   return JSON.stringify({ errors: [{ status: String(status), code, title: httpTitle(status), detail }] });
 }

@@ -1,3 +1,5 @@
+import type { RoutingConfig } from './config.js';
+
 /** An HTTP method and path template, such as `GET /products/{id}`, owned by one group. */
 export interface Route {
   readonly method: string;
@@ -14,6 +16,7 @@ export interface RouteMatch {
   readonly params: Readonly<Record<string, string>>;
 }
 
+/** A literal is kept lower-case when the table ignores letter case. */
 type Segment = { literal: string } | { param: string; greedy: boolean };
 
 interface CompiledRoute { route: Route; segments: Segment[] }
@@ -39,12 +42,13 @@ function pathSegments(path: string): string[] {
   return path === '/' ? [] : path.split('/').slice(1);
 }
 
-function compile(route: Route): CompiledRoute {
+function compile(route: Route, caseSensitive: boolean): CompiledRoute {
   return {
     route,
     segments: pathSegments(route.template).map((part) => {
       const param = /^\{(\w+)(\+?)\}$/.exec(part);
-      return param ? { param: param[1] as string, greedy: param[2] === '+' } : { literal: part };
+      if (param) return { param: param[1] as string, greedy: param[2] === '+' };
+      return { literal: caseSensitive ? part : part.toLowerCase() };
     }),
   };
 }
@@ -64,11 +68,12 @@ function bySpecificity(a: CompiledRoute, b: CompiledRoute): number {
   return 0;
 }
 
-function matchSegments(segments: Segment[], parts: string[]): Record<string, string> | undefined {
+function matchSegments(segments: Segment[], parts: string[], caseSensitive: boolean): Record<string, string> | undefined {
   const params: Record<string, string> = {};
   for (const [index, segment] of segments.entries()) {
     if ('literal' in segment) {
-      if (parts[index] !== segment.literal) return undefined;
+      const part = parts[index];
+      if ((caseSensitive ? part : part?.toLowerCase()) !== segment.literal) return undefined;
     } else if (segment.greedy) {
       if (index >= parts.length) return undefined;
       params[segment.param] = parts.slice(index).map(decodeURIComponent).join('/');
@@ -82,22 +87,27 @@ function matchSegments(segments: Segment[], parts: string[]): Record<string, str
   return parts.length === segments.length ? params : undefined;
 }
 
-/** The proxy's route table: METHOD + path to the route, and so to its group. */
+/**
+ * The proxy's route table: METHOD + path to the route, and so to its group. It reads letter case
+ * and a trailing slash as the legacy system does (`routing`), so that no spelling of a routed
+ * path can reach legacy as unmatched traffic and slip past the group's stage.
+ */
 export class RouteTable {
   private readonly compiled: CompiledRoute[];
 
-  constructor(routes: readonly Route[]) {
-    this.compiled = routes.map(compile).sort(bySpecificity);
+  constructor(routes: readonly Route[], private readonly routing: RoutingConfig = { caseSensitive: true, trailingSlash: 'strict' }) {
+    this.compiled = routes.map((route) => compile(route, routing.caseSensitive)).sort(bySpecificity);
   }
 
   match(method: string, path: string): RouteMatch | undefined {
-    const parts = pathSegments(path);
+    const trimmed = this.routing.trailingSlash === 'optional' && path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+    const parts = pathSegments(trimmed);
     const lookup = method === 'HEAD' ? ['HEAD', 'GET'] : [method];
     for (const candidate of lookup) {
       for (const { route, segments } of this.compiled) {
         if (route.method !== candidate) continue;
         try {
-          const params = matchSegments(segments, parts);
+          const params = matchSegments(segments, parts, this.routing.caseSensitive);
           if (params) return { route, params };
         } catch {
           return undefined;

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { EventDispatcher } from '@optimizely/optimizely-sdk';
@@ -13,13 +13,13 @@ import { Metrics } from './metrics.js';
 import { RouteTable } from './route.js';
 import { ComparePool } from './compare-pool.js';
 import { Comparator } from './comparator.js';
+import { createLogger, type Logger } from './log.js';
 import { Mirror } from './shadow.js';
 import { ShadowPool } from './shadow-pool.js';
 import { problemDocument } from './problem.js';
-import { createTrafficHandler, UNMATCHED } from './traffic.js';
-
-/** Above a load balancer's 60 s idle timeout, so that the balancer, not the proxy, closes idle connections. */
-const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+import { createTrafficHandler, type TrafficHandler, UNMATCHED } from './traffic/handler.js';
+import { KEEP_ALIVE_TIMEOUT_MS } from './traffic/respond.js';
+import { Primary } from './traffic/serve.js';
 
 export interface RunningProxy {
   readonly trafficUrl: string;
@@ -36,20 +36,33 @@ async function listen(server: http.Server, host: string, port: number): Promise<
   return `http://${shown}:${address.port}`;
 }
 
-async function shutdown(server: http.Server, deadlineMs: number): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  // A keep-alive connection turns idle when its last response is done: close it then, not at the deadline.
-  const sweep = setInterval(() => server.closeIdleConnections(), 25);
-  server.closeIdleConnections();
+/**
+ * Stops accepting new connections and tells every client, on each response from now on, that its
+ * connection closes (see `drain`). Connections idle at that moment are left open for `graceMs`:
+ * a client may be writing its next request on one right now, and closing it would reset that
+ * request (http.Server#close closes idle connections at once, so the listener is closed as a
+ * net.Server). After the grace, connections are closed as soon as they are idle; whatever is left
+ * at the deadline is cut.
+ */
+async function shutdown(server: http.Server, deadlineMs: number, graceMs: number, traffic?: TrafficHandler): Promise<void> {
+  traffic?.drain();
+  const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
+  let sweep: NodeJS.Timeout | undefined;
+  const grace = setTimeout(() => {
+    server.closeIdleConnections();
+    sweep = setInterval(() => server.closeIdleConnections(), 25);
+  }, Math.min(graceMs, deadlineMs));
   const deadline = setTimeout(() => server.closeAllConnections(), deadlineMs);
   await closed;
+  clearTimeout(grace);
   clearInterval(sweep);
   clearTimeout(deadline);
 }
 
 /** Starts the traffic and admin servers for a parsed configuration. */
 export interface ProxyOptions {
-  readonly log?: (line: string) => void;
+  /** Where the proxy's JSON log goes; standard output at the configured level otherwise. */
+  readonly logger?: Logger;
   /** Where A/B event batches go instead of Optimizely (tests capture them here). */
   readonly eventDispatcher?: EventDispatcher;
   /** Sampling's source of chance (shadow share, calibration); tests make it predictable. */
@@ -57,18 +70,20 @@ export interface ProxyOptions {
 }
 
 export async function startProxy(config: Config, options: ProxyOptions = {}): Promise<RunningProxy> {
-  const log = options.log ?? ((line: string) => console.error(line));
+  const log = options.logger ?? createLogger(config.log.level);
   const flags = await Flags.open(config.flags, config.groups, { log, ...(options.eventDispatcher ? { dispatcher: options.eventDispatcher } : {}) });
   const metrics = new Metrics();
-  const legacy = new LegacyBackend(config.legacy.url, KEEP_ALIVE_TIMEOUT_MS);
+  const legacy = new LegacyBackend(config.legacy);
   const lambda = new LambdaBackend(config.lambda, config.groups);
-  const routes = new RouteTable(config.groups.flatMap((group) => group.routes));
+  const routes = new RouteTable(config.groups.flatMap((group) => group.routes), config.routing);
+  const random = options.random ?? Math.random;
 
   const pool = new ShadowPool(config.mirror.maxInFlight, (inFlight) => metrics.shadowInFlight.set(inFlight), log);
   const workers = new ComparePool(Math.max(1, availableParallelism() - 1));
   const comparator = new Comparator(config.groups, metrics, workers);
-  const mirror = new Mirror(config, legacy, lambda, pool, comparator, metrics);
-  const handler = createTrafficHandler({ config, routes, flags, legacy, lambda, mirror, pool, metrics, log, ...(options.random ? { random: options.random } : {}) });
+  const mirror = new Mirror(config, legacy, lambda, pool, comparator, metrics, log);
+  const primary = new Primary(config, legacy, lambda, mirror, metrics, random, (group, state) => log.warn({ group, circuit: state }, `circuit: the new side of group ${group} is ${state.replace('_', '-')}`));
+  const handler = createTrafficHandler({ config, routes, flags, metrics, log, primary, random, poolFull: () => pool.full });
   const traffic = http.createServer(handler);
   // Tunnels and protocol upgrades are not proxied: say so instead of dropping the connection.
   const refuseTunnel = (_req: http.IncomingMessage, socket: Duplex) => {
@@ -88,11 +103,11 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     return {
       trafficUrl, adminUrl,
       async close(deadlineMs = 10_000) {
-        await shutdown(traffic, deadlineMs);
+        await shutdown(traffic, deadlineMs, config.traffic.drainMs, handler);
         // Shadows already under way finish (each has its own timeout), so no started comparison is lost.
         await pool.drained();
         await workers.close();
-        await shutdown(admin, 1_000);
+        await shutdown(admin, 1_000, 0);
         legacy.close();
         lambda.close();
         await flags.close();

@@ -1,3 +1,5 @@
+import type { Logger } from './log.js';
+
 /**
  * Runs shadow work in the background, at most `limit` at a time. Work beyond that is dropped,
  * never queued: a queue would turn a slow shadow side into memory growth and stale comparisons.
@@ -9,7 +11,7 @@ export class ShadowPool {
   constructor(
     private readonly limit: number,
     private readonly onChange: (inFlight: number) => void,
-    private readonly log: (line: string) => void,
+    private readonly log: Logger,
   ) {}
 
   /** Starts the task unless the pool is full; the pool owns the task's failure. */
@@ -18,7 +20,7 @@ export class ShadowPool {
     this.inFlight += 1;
     this.onChange(this.inFlight);
     task()
-      .catch((error: unknown) => this.log(`shadow: ${(error as Error).stack ?? String(error)}`))
+      .catch((error: unknown) => this.log.error({ err: error }, 'shadow: the task failed'))
       .finally(() => {
         this.inFlight -= 1;
         this.onChange(this.inFlight);

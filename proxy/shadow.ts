@@ -1,18 +1,21 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { failure, type Observation, response } from '../compare/index.js';
-import type { LambdaBackend } from './backends/lambda.js';
-import type { HttpResponse } from './backends/lambda-event.js';
+import type { LambdaAnswer, LambdaBackend } from './backends/lambda.js';
 import type { LegacyBackend } from './backends/legacy.js';
 import type { UpstreamRequest } from './backends/upstream.js';
 import type { Comparator } from './comparator.js';
 import type { Config, Group } from './config.js';
 import type { Decision } from './flags.js';
+import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { ShadowPool } from './shadow-pool.js';
 import type { Side } from './stage.js';
 
-/** Why a request of a comparing stage was not mirrored: label values of `cutover_shadow_skipped_total`. */
-export type SkipReason = 'capacity' | 'body_too_large' | 'unsafe_method' | 'sampled_out';
+/**
+ * Why a request of a comparing stage was not compared: label values of `cutover_shadow_skipped_total`.
+ * `client_aborted`: the client left before its answer was complete, so there is no primary to compare.
+ */
+export type SkipReason = 'capacity' | 'body_too_large' | 'unsafe_method' | 'sampled_out' | 'client_aborted';
 
 /** Methods that change nothing, and so may be sent twice. */
 export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -32,10 +35,8 @@ export interface MirrorInput {
   readonly route: string;
   readonly request: UpstreamRequest;
   readonly primarySide: Side;
-  /** What the client got, once it has been captured. */
-  readonly primary: Promise<Observation>;
-  /** Settles when the client has its answer: comparisons wait for it. */
-  readonly delivered: Promise<void>;
+  /** What the client got, once the client has it; undefined when the client left before that. */
+  readonly primary: Promise<Observation | undefined>;
   /** Also send the request a second time to the primary's side, to learn noise. */
   readonly calibrate: boolean;
 }
@@ -52,6 +53,7 @@ export class Mirror {
     private readonly pool: ShadowPool,
     private readonly comparator: Comparator,
     private readonly metrics: Metrics,
+    private readonly log: Logger,
   ) {}
 
   /** False when the pool is full: the shadow is dropped, not queued. */
@@ -72,33 +74,33 @@ export class Mirror {
       input.primary,
       input.calibrate ? this.call(primarySide, request) : undefined,
     ]);
-    await input.delivered;
+    const log = this.log.child({ requestId: request.requestId, group: group.name, route });
+    if (!primary) {
+      this.metrics.shadowSkipped.inc({ group: group.name, reason: 'client_aborted' });
+      log.info({ shadowSide, shadowMs: shadow.ms }, 'shadow not compared: the client left before its answer');
+      return;
+    }
     // Compare on a later turn of the event loop than the one that answered the client.
     await nextTurn();
-    const [legacy, candidate] = shadowSide === 'new' ? [primary, shadow] : [shadow, primary];
-    await this.comparator.recordAB(group.name, route, legacy, candidate);
-    if (second) await this.comparator.recordAA(group.name, route, primary, second);
+    const [legacy, candidate] = shadowSide === 'new' ? [primary, shadow.observation] : [shadow.observation, primary];
+    const comparison = await this.comparator.recordAB(group.name, route, legacy, candidate);
+    log.info({ shadowSide, shadowMs: shadow.ms, verdict: comparison.verdict, differences: comparison.differences.length }, 'shadow compared');
+    if (second) await this.comparator.recordAA(group.name, route, primary, second.observation);
   }
 
-  private async call(side: Side, request: UpstreamRequest): Promise<Observation> {
+  private async call(side: Side, request: UpstreamRequest): Promise<{ observation: Observation; ms: number }> {
     const labels = { group: request.group, backend: side, role: 'shadow' };
-    if (side === 'legacy') {
-      const answer = await this.legacy.fetch(request, this.config.mirror.captureBytes);
-      this.metrics.upstreamDuration.observe(labels, answer.seconds);
-      if (answer.failure) this.metrics.upstreamErrors.inc({ ...labels, reason: answer.failure });
-      return answer.observation;
-    }
-    const answer = await this.lambda.invoke(request);
-    this.metrics.upstreamDuration.observe(labels, answer.seconds);
-    if (answer.failure) {
-      this.metrics.upstreamErrors.inc({ ...labels, reason: answer.failure.reason });
-      return failure(`${answer.failure.reason}: ${answer.failure.detail}`);
-    }
-    return observedResponse(request.method, answer.response);
+    const { seconds, observation, reason } = side === 'legacy'
+      ? await this.legacy.fetch(request, this.config.mirror.captureBytes).then((answer) => ({ ...answer, reason: answer.failure }))
+      : await this.lambda.invoke(request).then((answer) => ({ seconds: answer.seconds, observation: observationOf(request.method, answer), reason: answer.failure?.reason }));
+    this.metrics.upstreamDuration.observe(labels, seconds);
+    if (reason) this.metrics.upstreamErrors.inc({ ...labels, reason });
+    return { observation, ms: seconds * 1000 };
   }
 }
 
 /** A function's answer as the client sees it: an answer to HEAD has no body, whatever the function returned. */
-export function observedResponse(method: string, answer: HttpResponse): Observation {
-  return response(answer.status, answer.headers, method === 'HEAD' ? undefined : answer.body);
+export function observationOf(method: string, answer: LambdaAnswer): Observation {
+  if (answer.failure) return failure(`${answer.failure.reason}: ${answer.failure.detail}`);
+  return response(answer.response.status, answer.response.headers, method === 'HEAD' ? undefined : answer.response.body);
 }

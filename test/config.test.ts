@@ -25,7 +25,10 @@ function rejection(document: unknown): string {
 describe('configuration', () => {
   it('fills in the documented defaults and resolves the datafile next to the config', () => {
     const config = parseConfig(minimal(), '/etc/cutover', {});
-    assert.deepEqual(config.traffic, { host: '0.0.0.0', port: 8080 });
+    assert.deepEqual(config.traffic, { host: '0.0.0.0', port: 8080, drainMs: 1000 });
+    assert.deepEqual({ timeoutMs: config.legacy.timeoutMs, idleTimeoutMs: config.legacy.idleTimeoutMs, ca: config.legacy.ca }, { timeoutMs: 10_000, idleTimeoutMs: 30_000, ca: undefined });
+    assert.deepEqual(config.routing, { caseSensitive: true, trailingSlash: 'strict' });
+    assert.deepEqual(config.log, { level: 'info' });
     assert.deepEqual({ host: config.admin.host, port: config.admin.port, token: config.admin.token }, { host: '127.0.0.1', port: 9901, token: undefined });
     assert.deepEqual(config.flags.source, { kind: 'file', path: '/etc/cutover/datafile.json', watchIntervalMs: 1000 });
     assert.equal(config.caller.cookie, 'cutover_caller');
@@ -48,6 +51,8 @@ describe('configuration', () => {
     ['a route owned twice', (doc) => ({ ...doc, groups: { ...doc.groups, orders: { flag: 'f', function: 'orders', routes: ['GET /products'] } } }), /groups\.orders\.routes\[0\]: "GET \/products" is already a route of group catalog/],
     ['no groups', (doc) => ({ ...doc, groups: {} }), /groups: at least one group/],
     ['a short admin token', (doc) => ({ ...doc, admin: { token: 'short' } }), /admin\.token: .*16 characters/],
+    ['an unknown trailing-slash mode', (doc) => ({ ...doc, routing: { trailingSlash: 'sometimes' } }), /routing\.trailingSlash/],
+    ['an unknown log level', (doc) => ({ ...doc, log: { level: 'loud' } }), /log\.level/],
   ];
   for (const [name, mutate, expected] of cases) {
     it(`rejects ${name} with one line that names the key`, () => {

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventDispatcher, LogEvent } from '@optimizely/optimizely-sdk';
 import { checkDatafile, flagsCheckCommand } from '../proxy/commands/flags-check.js';
 import { parseConfig } from '../proxy/config.js';
@@ -11,17 +10,12 @@ import { buildDatafile, type FlagSpec, writeDatafile } from './support/datafile.
 import { sample } from './support/metrics.js';
 import { ADMIN_TOKEN, startTestProxy } from './support/proxy.js';
 import { listen } from './support/servers.js';
+import { until } from './support/until.js';
+import { createLogger } from '../proxy/log.js';
+import { capturedLogger } from './support/logs.js';
 
 const GROUPS = [{ name: 'catalog', flag: 'catalog_flag' }];
-const silent = () => undefined;
-
-async function until<T>(probe: () => T | Promise<T>, accept: (value: T) => boolean): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    const value = await probe();
-    if (accept(value) || attempt > 200) return value;
-    await sleep(25);
-  }
-}
+const silent = createLogger('silent');
 
 describe('flags: the stage of a group for a caller', function () {
   this.timeout(20_000);
@@ -102,23 +96,24 @@ describe('flags: datafile changes and failures', function () {
 
   it('applies an edited datafile without a restart, and serves legacy while it is broken', async () => {
     const file = writeDatafile(path.join(dir, 'watched.json'), [{ key: 'catalog_flag', everyoneElse: 'legacy' }]);
-    const logs: string[] = [];
+    const { logger, lines: logs } = capturedLogger();
     const config = parseConfig({ legacy: { url: 'http://127.0.0.1:1' }, flags: { datafile: file, watchIntervalMs: 20 }, groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /x'] } } }, dir, {});
-    const flags = await Flags.open(config.flags, GROUPS, { log: (line) => logs.push(line) });
+    const flags = await Flags.open(config.flags, GROUPS, { log: logger });
     try {
       assert.equal(flags.decide('catalog', 'a').stage, 'legacy');
       writeDatafile(file, [{ key: 'catalog_flag', everyoneElse: 'live' }], 2);
-      assert.equal((await until(() => flags.decide('catalog', 'a'), (d) => d.stage === 'live')).stage, 'live');
+      await until(() => flags.decide('catalog', 'a').stage === 'live', 'the edited datafile (stage live) to apply');
 
       writeFileSync(file, '{"truncated": ');
-      const broken = await until(() => flags.decide('catalog', 'a'), (d) => d.source === 'fallback');
+      await until(() => flags.decide('catalog', 'a').source === 'fallback', 'the broken datafile to be noticed (source fallback)');
+      const broken = flags.decide('catalog', 'a');
       assert.deepEqual([broken.stage, broken.source], ['legacy', 'fallback']);
       assert.match(broken.reasons[0] ?? '', /not JSON/);
       assert.equal(flags.ready, false);
       assert.ok(logs.some((line) => /watched\.json: the Optimizely datafile is not JSON.*served by legacy/.test(line)), logs.join('\n'));
 
       writeDatafile(file, [{ key: 'catalog_flag', everyoneElse: 'complete' }], 3);
-      assert.equal((await until(() => flags.decide('catalog', 'a'), (d) => d.stage === 'complete')).stage, 'complete');
+      await until(() => flags.decide('catalog', 'a').stage === 'complete', 'the repaired datafile (stage complete) to apply');
     } finally {
       await flags.close();
     }
@@ -138,11 +133,11 @@ describe('flags: datafile changes and failures', function () {
     try {
       assert.deepEqual([flags.decide('catalog', 'a').stage, flags.decide('catalog', 'a').source], ['legacy', 'fallback']);
       assert.equal(flags.ready, false);
-      const first = await until(() => flags.decide('catalog', 'a'), (d) => d.source === 'optimizely');
-      assert.equal(first.stage, 'shadow');
+      await until(() => flags.decide('catalog', 'a').source === 'optimizely', 'the first fetched datafile to apply');
+      assert.equal(flags.decide('catalog', 'a').stage, 'shadow');
       assert.ok(fetches >= 1);
       served = JSON.stringify(buildDatafile([{ key: 'catalog_flag', everyoneElse: 'live' }], 2));
-      assert.equal((await until(() => flags.decide('catalog', 'a'), (d) => d.stage === 'live')).stage, 'live');
+      await until(() => flags.decide('catalog', 'a').stage === 'live', 'the next fetched datafile (stage live) to apply');
     } finally {
       await flags.close();
       await cdn.close();
@@ -185,7 +180,7 @@ describe('flags through the proxy: admin API, fallback counting and A/B events',
     const stack = await startTestProxy({ legacyUrl: legacy.url, functions: {}, groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products'] } }, flags: [{ key: 'catalog_flag', everyoneElse: 'complete' }] });
     try {
       writeFileSync(stack.datafile, 'not json at all');
-      await until(async () => (await (await fetch(`${stack.proxy.adminUrl}/api/decide?group=catalog&caller=a`)).json() as Decision).source, (source) => source === 'fallback');
+      await until(async () => (await (await fetch(`${stack.proxy.adminUrl}/api/decide?group=catalog&caller=a`)).json() as Decision).source === 'fallback', 'the proxy to decide from the fallback');
       const response = await fetch(`${stack.proxy.trafficUrl}/products`);
       assert.equal(response.status, 200);
       assert.equal(await response.text(), 'legacy');
@@ -213,7 +208,7 @@ describe('flags through the proxy: admin API, fallback counting and A/B events',
     try {
       await (await fetch(`${stack.proxy.trafficUrl}/orders`, { headers: { 'x-customer-id': 'buyer-1' } })).arrayBuffer();
       await (await fetch(`${stack.proxy.trafficUrl}/orders`, { method: 'POST', headers: { 'x-customer-id': 'buyer-1' }, body: '{}' })).arrayBuffer();
-      await until(() => batches.length, (count) => count > 0);
+      await until(() => batches.length > 0, 'a batch of events to be dispatched');
       const payload = JSON.stringify(batches.map((batch) => batch.params));
       assert.match(payload, /"campaign_activated"/, 'impressions for decisions');
       assert.match(payload, /"order_placed"/, 'the conversion of the 2xx POST /orders');

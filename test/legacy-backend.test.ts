@@ -4,21 +4,9 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sample } from './support/metrics.js';
 import { startTestProxy, type TestProxy } from './support/proxy.js';
-import { closedPort, listen, type TestServer } from './support/servers.js';
+import { closedPort, listen, raw, type TestServer } from './support/servers.js';
 
 interface Seen { headers: http.IncomingHttpHeaders; bytes: number }
-
-/** Raw HTTP over a socket, for what fetch will not send: absolute-form targets, CONNECT, odd headers. */
-function raw(url: string, text: string): Promise<string> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(port), hostname, () => socket.write(text));
-    let answer = '';
-    socket.on('data', (chunk) => { answer += chunk.toString('latin1'); });
-    socket.on('end', () => resolve(answer));
-    socket.on('error', reject);
-  });
-}
 
 describe('the legacy backend and HTTP correctness', function () {
   this.timeout(20_000);

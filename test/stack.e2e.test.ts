@@ -3,10 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startStack, type Stack } from '../demo/stack.js';
+import { createLogger } from '../proxy/log.js';
 import { sendTraffic } from '../demo/traffic.js';
 import { loadConfig, parseConfig } from '../proxy/config.js';
 import { writeDatafile } from './support/datafile.js';
 import { sample, sampleAll } from './support/metrics.js';
+import { until } from './support/until.js';
 
 const TOKEN = 'e2e-admin-token-0123456789';
 
@@ -24,7 +26,7 @@ function stackConfig(datafile: string) {
 
 async function served(stack: Stack, route: string, servedBy: string): Promise<number> {
   const text = await (await fetch(`${stack.adminUrl}/metrics`)).text();
-  return sample(text, 'cutover_requests_total', { group: 'catalog', route, served_by: servedBy, status_class: '2xx' });
+  return sampleAll(text, 'cutover_requests_total', { group: 'catalog', route, served_by: servedBy, status_class: '2xx' });
 }
 
 describe('the demo stack, end to end', function () {
@@ -35,7 +37,7 @@ describe('the demo stack, end to end', function () {
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'cutover-e2e-'));
     const datafile = writeDatafile(path.join(dir, 'datafile.json'), [{ key: 'catalog_migration', rules: [{ key: 'all', variation: 'legacy', percent: 100 }] }]);
-    stack = await startStack(stackConfig(datafile), { log: () => undefined });
+    stack = await startStack(stackConfig(datafile), { logger: createLogger('silent') });
   });
 
   after(async () => {
@@ -82,7 +84,7 @@ describe('the demo stack with a datafile that puts the catalog live', function (
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'cutover-e2e-'));
     const datafile = writeDatafile(path.join(dir, 'datafile.json'), [{ key: 'catalog_migration', rules: [{ key: 'all', variation: 'live', percent: 100 }] }]);
-    stack = await startStack(stackConfig(datafile), { log: () => undefined });
+    stack = await startStack(stackConfig(datafile), { logger: createLogger('silent') });
   });
 
   after(async () => {
@@ -109,7 +111,7 @@ describe('the demo configuration under concurrent demo traffic', function () {
 
   before(async () => {
     const config = loadConfig('demo/cutover.yaml', {});
-    stack = await startStack({ ...config, traffic: { host: '127.0.0.1', port: 0 }, admin: { ...config.admin, port: 0 } }, { log: () => undefined });
+    stack = await startStack({ ...config, traffic: { host: '127.0.0.1', port: 0, drainMs: 0 }, admin: { ...config.admin, port: 0 } }, { logger: createLogger('silent') });
   });
 
   after(async () => {
@@ -118,15 +120,15 @@ describe('the demo configuration under concurrent demo traffic', function () {
 
   it('answers every request without a 5xx, and the demo rules leave only stock that orders moved in between', async () => {
     const outcomes = await sendTraffic({ url: stack.trafficUrl, requests: 300, callers: 30, concurrency: 8, seed: 11 }, () => undefined);
+    assert.equal([...outcomes.values()].reduce((sum, count) => sum + count, 0), 300, 'every request has an outcome');
     const failures = [...outcomes].filter(([outcome]) => !/ [1-4]\d\d$/.test(outcome));
     assert.deepEqual(failures, [], JSON.stringify([...outcomes]));
     let metrics = '';
     const verdicts = () => ['match', 'mismatch', 'noise', 'error'].map((verdict) => [verdict, sampleAll(metrics, 'cutover_comparisons_total', { group: 'catalog', verdict })] as const);
-    for (let attempt = 0; attempt < 100; attempt++) {
+    await until(async () => {
       metrics = await (await fetch(`${stack.adminUrl}/metrics`)).text();
-      if (sample(metrics, 'cutover_shadow_inflight', {}) === 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+      return sample(metrics, 'cutover_shadow_inflight', {}) === 0;
+    }, 'every shadow request to finish', 10_000);
     const counted = Object.fromEntries(verdicts());
     const total = Object.values(counted).reduce((sum, count) => sum + count, 0);
     assert.ok(total > 100, JSON.stringify(counted));

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { InvokeCommand, LambdaClient, LambdaServiceException } from '@aws-sdk/client-lambda';
 import type { Config, Group } from '../config.js';
-import { removeHopByHop } from '../headers.js';
+import { responseHeaders } from '../traffic/respond.js';
 import { fromFunctionResult, type HttpResponse, InvalidFunctionResult, toHttpEvent } from './lambda-event.js';
 import type { Exchange, Failure, UpstreamRequest } from './upstream.js';
 
@@ -20,6 +20,9 @@ function failureOf(error: unknown, timeoutMs: number): Failure {
   if (error instanceof FunctionFailed) return { reason: 'function_error', status: 502, detail: `The new service failed (${error.message}).` };
   if (error instanceof PayloadTooLarge) return { reason: 'too_large', status: 413, detail: `The request is larger than the ${MAX_PAYLOAD_BYTES} bytes a Lambda invocation takes.` };
   if (error instanceof InvalidFunctionResult) return { reason: 'invalid_response', status: 502, detail: `The new service answered something that is not an HTTP response: ${error.message}.` };
+  // The SDK names a reset connection a TimeoutError; the code says what happened.
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ECONNRESET' || code === 'EPIPE') return { reason: 'reset', status: 502, detail: `The Lambda endpoint broke off the connection (${code}).` };
   if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) {
     return { reason: 'timeout', status: 504, detail: `The new service did not answer within ${timeoutMs} ms.` };
   }
@@ -29,7 +32,7 @@ function failureOf(error: unknown, timeoutMs: number): Failure {
   if (error instanceof LambdaServiceException && error.name === 'ResourceNotFoundException') {
     return { reason: 'not_found', status: 502, detail: 'The function of the new service does not exist.' };
   }
-  if ((error as NodeJS.ErrnoException).code === 'ECONNREFUSED') return { reason: 'refused', status: 502, detail: 'The Lambda endpoint refused the connection.' };
+  if (code === 'ECONNREFUSED') return { reason: 'refused', status: 502, detail: 'The Lambda endpoint refused the connection.' };
   return { reason: 'sdk_error', status: 502, detail: `Invoking the new service failed: ${(error as Error).message}` };
 }
 
@@ -79,9 +82,7 @@ export class LambdaBackend {
     } catch {
       throw new InvalidFunctionResult('the payload is not JSON');
     }
-    const response = fromFunctionResult(result);
-    removeHopByHop(response.headers as Record<string, unknown>);
-    return response;
+    return fromFunctionResult(result);
   }
 
   close(): void {
@@ -89,14 +90,8 @@ export class LambdaBackend {
   }
 }
 
-/** Writes a function's answer to the client, with the proxy's own cookies and request id. */
+/** Writes a function's answer to the client, with the proxy's own headers. */
 export function writeResponse(exchange: Exchange, response: HttpResponse): void {
-  const setCookie = [...[response.headers['set-cookie'] ?? []].flat().map(String), ...exchange.setCookies];
-  exchange.res.writeHead(response.status, {
-    ...response.headers,
-    ...(setCookie.length > 0 ? { 'set-cookie': setCookie } : {}),
-    'content-length': response.body.length,
-    'x-request-id': exchange.requestId,
-  });
-  exchange.res.end(exchange.req.method === 'HEAD' ? undefined : response.body);
+  exchange.res.writeHead(response.status, responseHeaders(exchange, { ...response.headers, 'content-length': response.body.length }));
+  exchange.res.end(exchange.inbound.method === 'HEAD' ? undefined : response.body);
 }

@@ -1,13 +1,15 @@
-import http from 'node:http';
-import { Readable } from 'node:stream';
-import httpProxy from 'http-proxy';
+import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import { rootCertificates } from 'node:tls';
 import { failure, type Observation, response } from '../../compare/index.js';
-import { removeHopByHop } from '../headers.js';
+import type { LegacyConfig } from '../config.js';
+import type { Framing } from '../traffic/inbound.js';
+import { responseHeaders } from '../traffic/respond.js';
 import type { Exchange, Failure, FailureReason, UpstreamRequest } from './upstream.js';
 
-class UpstreamTimeout extends Error {
-  readonly code = 'UPSTREAM_TIMEOUT';
-}
+/** Legacy took longer than allowed: to its response headers, or between two pieces of its body. */
+class UpstreamTimeout extends Error {}
 
 function reasonOf(error: NodeJS.ErrnoException): FailureReason {
   if (error instanceof UpstreamTimeout) return 'timeout';
@@ -15,116 +17,162 @@ function reasonOf(error: NodeJS.ErrnoException): FailureReason {
   return 'reset';
 }
 
-function failureOf(error: NodeJS.ErrnoException, timeoutMs: number): Failure {
+function failureOf(error: NodeJS.ErrnoException): Failure {
   const reason = reasonOf(error);
-  if (reason === 'timeout') return { reason, status: 504, detail: `The legacy system did not answer within ${timeoutMs} ms.` };
+  if (reason === 'timeout') return { reason, status: 504, detail: `The legacy system ${error.message}.` };
   if (reason === 'refused') return { reason, status: 502, detail: `The legacy system could not be reached (${error.code}).` };
   return { reason, status: 502, detail: `The legacy system broke off the exchange (${error.code ?? error.message}).` };
 }
 
+/** How one primary exchange with legacy ended. */
 export interface LegacyOutcome {
+  /** To the response headers, or to the failure. */
   readonly seconds: number;
+  /**
+   * Why legacy gave no whole answer. Before any response the caller answers the client; after
+   * the headers the client has been cut off, since its response cannot be finished.
+   */
   readonly failure: Failure | undefined;
-  /** The response as the client got it, when capture was asked for; settles when it has been streamed. */
-  readonly captured: Promise<Observation> | undefined;
+  /** The client left before its answer was complete: there is nothing of this exchange to compare. */
+  readonly abandoned: boolean;
+  /** The response as the client got it, when capture was asked for. */
+  readonly captured: Observation | undefined;
 }
 
 export interface ShadowAnswer { readonly seconds: number; readonly observation: Observation; readonly failure: FailureReason | undefined }
 
-interface Pending {
-  timeoutMs: number;
-  setCookies: readonly string[];
-  captureLimit: number | undefined;
-  answered(captured: Promise<Observation> | undefined): void;
-}
-
 /** Collects a response body while it streams elsewhere, up to `limit` bytes. */
-function capture(proxyRes: http.IncomingMessage, limit: number): Promise<Observation> {
-  const status = proxyRes.statusCode ?? 502;
-  const headers = { ...proxyRes.headers };
-  const chunks: Buffer[] = [];
-  let size = 0;
-  proxyRes.on('data', (chunk: Buffer) => {
-    size += chunk.length;
-    if (size <= limit) chunks.push(chunk);
-  });
-  return new Promise((resolve) => {
-    proxyRes.once('end', () => resolve(size > limit ? failure(`response over the ${limit}-byte capture limit`) : response(status, headers, Buffer.concat(chunks))));
-    proxyRes.once('close', () => resolve(failure('reset: the response broke off')));
-  });
+class Capture {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(private readonly answer: http.IncomingMessage, private readonly limit: number) {
+    answer.on('data', (chunk: Buffer) => {
+      this.size += chunk.length;
+      if (this.size <= limit) this.chunks.push(chunk);
+    });
+  }
+
+  observation(): Observation {
+    if (this.size > this.limit) return failure(`response over the ${this.limit}-byte capture limit`);
+    return response(this.answer.statusCode ?? 502, this.answer.headers, Buffer.concat(this.chunks));
+  }
 }
 
-/** The monolith over HTTP: streamed both ways through http-proxy on a keep-alive agent. */
-export class LegacyBackend {
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
-  private readonly proxy: httpProxy;
-  private readonly pending = new WeakMap<http.IncomingMessage, Pending>();
+/** The headers that frame a body as it is sent: a buffered body by its length, a streamed one as the client framed it. */
+function framingHeaders(body: Buffer | Readable, framing: Framing): OutgoingHttpHeaders {
+  if (Buffer.isBuffer(body)) return body.length > 0 ? { 'content-length': body.length } : {};
+  if (framing.kind === 'chunked') return { 'transfer-encoding': 'chunked' };
+  if (framing.kind === 'length') return { 'content-length': framing.bytes };
+  return {};
+}
 
-  constructor(private readonly target: URL, private readonly keepAliveTimeoutMs: number) {
-    this.proxy = httpProxy.createProxyServer({ target: target.href, agent: this.agent, ws: false });
-    // Errors go to each request's callback; this listener only keeps a stray one from ending the process.
-    this.proxy.on('error', () => undefined);
-    this.proxy.on('proxyReq', (proxyReq, req) => {
-      const pending = this.pending.get(req);
-      if (!pending) return;
-      proxyReq.setTimeout(pending.timeoutMs, () => proxyReq.destroy(new UpstreamTimeout(`no answer within ${pending.timeoutMs} ms`)));
-    });
-    this.proxy.on('proxyRes', (proxyRes, req, res) => {
-      const pending = this.pending.get(req);
-      if (!pending) return;
-      // http-proxy does not watch the upstream response: cut the client off when it breaks mid-body.
-      proxyRes.once('close', () => {
-        if (!proxyRes.complete) res.destroy();
-      });
-      removeHopByHop(proxyRes.headers);
-      const captured = pending.captureLimit === undefined ? undefined : capture(proxyRes, pending.captureLimit);
-      // Ours to say, per client connection: http-proxy would otherwise promise keep-alive to a client
-      // that asked to close, and a Connection header set here stops Node from announcing its timeout.
-      if (res.shouldKeepAlive) {
-        proxyRes.headers.connection = 'keep-alive';
-        proxyRes.headers['keep-alive'] = `timeout=${Math.floor(this.keepAliveTimeoutMs / 1000)}`;
-      } else {
-        proxyRes.headers.connection = 'close';
-      }
-      if (pending.setCookies.length > 0) proxyRes.headers['set-cookie'] = [...(proxyRes.headers['set-cookie'] ?? []), ...pending.setCookies];
-      pending.answered(captured);
+/**
+ * The monolith over HTTP or HTTPS, on a keep-alive agent: the primary exchange streamed both ways,
+ * and the buffered exchange of a shadow. Every exchange settles, whatever legacy or the client does.
+ */
+export class LegacyBackend {
+  private readonly agent: http.Agent;
+  private readonly transport: typeof http | typeof https;
+  private readonly hostname: string;
+  private readonly port: string;
+  /** A path the legacy URL names, put before every request's target. */
+  private readonly prefix: string;
+
+  constructor(private readonly config: LegacyConfig) {
+    const { url } = config;
+    const secure = url.protocol === 'https:';
+    this.transport = secure ? https : http;
+    this.agent = secure
+      ? new https.Agent({ keepAlive: true, maxSockets: 512, ...(config.ca ? { ca: [...rootCertificates, config.ca] } : {}) })
+      : new http.Agent({ keepAlive: true, maxSockets: 512 });
+    this.hostname = url.hostname.replace(/^\[|\]$/g, '');
+    this.port = url.port;
+    this.prefix = url.pathname.replace(/\/$/, '');
+  }
+
+  private request(method: string, target: string, headers: OutgoingHttpHeaders): http.ClientRequest {
+    return this.transport.request({
+      agent: this.agent, hostname: this.hostname, port: this.port, method,
+      path: this.prefix + target, headers, setHost: headers.host === undefined,
     });
   }
 
   /**
-   * Streams the exchange to legacy and back. A failure before the response is returned, not
-   * written; with `captureLimit`, the response is also collected for comparison.
+   * Streams the exchange to legacy and the answer back to the client. A failure before the
+   * response is returned for the caller to answer; with `captureLimit`, the response is also
+   * collected for comparison. Settles when the exchange is over.
    */
-  serve(exchange: Exchange, captureLimit?: number): Promise<LegacyOutcome> {
-    const { req, res, requestId, timeoutMs, setCookies, body } = exchange;
+  forward(exchange: Exchange, body: Buffer | Readable, captureLimit?: number): Promise<LegacyOutcome> {
+    const { inbound, res } = exchange;
     const started = process.hrtime.bigint();
-    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
-    req.headers['x-request-id'] = requestId;
+    const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
+    let seconds: number | undefined;
+    let broke: Failure | undefined;
+    let capture: Capture | undefined;
 
     return new Promise((resolve) => {
-      this.pending.set(req, { timeoutMs, setCookies, captureLimit, answered: (captured) => resolve({ seconds: seconds(), failure: undefined, captured }) });
-      const options = body === undefined ? {} : { buffer: Buffer.isBuffer(body) ? Readable.from([body]) : body };
-      this.proxy.web(req, res, options, (error: NodeJS.ErrnoException) => {
+      let settled = false;
+      const settle = () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(toHeaders);
+        const abandoned = !res.writableFinished && broke === undefined;
+        resolve({ seconds: seconds ?? elapsed(), failure: broke, abandoned, captured: abandoned || broke ? undefined : capture?.observation() });
+      };
+      const outgoing = this.request(inbound.method, inbound.target, { ...inbound.headers, ...framingHeaders(body, inbound.framing) });
+      const toHeaders = setTimeout(() => outgoing.destroy(new UpstreamTimeout(`sent no response headers within ${this.config.timeoutMs} ms`)), this.config.timeoutMs);
+
+      outgoing.on('error', (error: NodeJS.ErrnoException) => {
+        if (settled || res.destroyed) return;
+        broke ??= failureOf(error);
         if (res.headersSent) res.destroy();
-        const failed = failureOf(error, timeoutMs);
-        resolve({ seconds: seconds(), failure: failed, captured: Promise.resolve(failure(`${failed.reason}: ${failed.detail}`)) });
+        else settle();
       });
+      outgoing.on('response', (answer) => {
+        seconds = elapsed();
+        clearTimeout(toHeaders);
+        outgoing.setTimeout(this.config.idleTimeoutMs, () => outgoing.destroy(new UpstreamTimeout(`paused its response for over ${this.config.idleTimeoutMs} ms`)));
+        answer.on('error', () => undefined);
+        answer.once('close', () => {
+          if (answer.complete || res.writableFinished) return;
+          broke ??= { reason: 'reset', status: 502, detail: 'The legacy system broke off its response.' };
+          res.destroy();
+        });
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, responseHeaders(exchange, answer.headers));
+        if (captureLimit !== undefined) capture = new Capture(answer, captureLimit);
+        answer.pipe(res);
+      });
+      res.once('close', () => {
+        if (!res.writableFinished) outgoing.destroy();
+        settle();
+      });
+
+      if (Buffer.isBuffer(body)) outgoing.end(body);
+      else if (inbound.framing.kind === 'none') outgoing.end();
+      else body.pipe(outgoing);
     });
   }
 
-  /** Sends a buffered request and collects the whole answer: the legacy side of a shadow. */
+  /** Sends a buffered request and collects the whole answer within the request's timeout: the legacy side of a shadow. */
   fetch(request: UpstreamRequest, maxBytes: number): Promise<ShadowAnswer> {
     const started = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     return new Promise((resolve) => {
-      const settle = (observation: Observation, reason?: FailureReason) => resolve({ seconds: seconds(), observation, failure: reason });
-      const outgoing = http.request(new URL(request.url, this.target), {
-        method: request.method,
-        headers: { ...request.headers, 'content-length': String(request.body.length) },
-        agent: this.agent,
-      }, (answer) => {
+      let settled = false;
+      const settle = (observation: Observation, reason?: FailureReason) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        resolve({ seconds: seconds(), observation, failure: reason });
+      };
+      const headers: IncomingHttpHeaders = { ...request.headers, 'content-length': String(request.body.length) };
+      const outgoing = this.request(request.method, request.url, headers);
+      const deadline = setTimeout(() => outgoing.destroy(new UpstreamTimeout(`did not answer within ${request.timeoutMs} ms`)), request.timeoutMs);
+      outgoing.on('response', (answer) => {
         const chunks: Buffer[] = [];
         let size = 0;
+        answer.on('error', () => undefined);
         answer.on('data', (chunk: Buffer) => {
           size += chunk.length;
           if (size > maxBytes) answer.destroy();
@@ -135,7 +183,6 @@ export class LegacyBackend {
           if (!answer.complete) settle(failure(size > maxBytes ? `response over the ${maxBytes}-byte capture limit` : 'reset: the response broke off'), 'reset');
         });
       });
-      outgoing.setTimeout(request.timeoutMs, () => outgoing.destroy(new UpstreamTimeout(`no answer within ${request.timeoutMs} ms`)));
       outgoing.on('error', (error: NodeJS.ErrnoException) => {
         const reason = reasonOf(error);
         settle(failure(`${reason}: ${error.message}`), reason);
@@ -145,7 +192,6 @@ export class LegacyBackend {
   }
 
   close(): void {
-    this.proxy.close();
     this.agent.destroy();
   }
 }

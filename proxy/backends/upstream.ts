@@ -1,6 +1,8 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Logger } from '../log.js';
 import type { RouteMatch } from '../route.js';
+import type { Inbound } from '../traffic/inbound.js';
+import type { Reply } from '../traffic/respond.js';
 
 /** Why an upstream gave no usable answer; a label value of the error and fallback counters. */
 export type FailureReason =
@@ -16,19 +18,13 @@ export interface Failure {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-/** One client request on its way to a side. */
-export interface Exchange {
+/** One client request being answered by a side. */
+export interface Exchange extends Reply {
+  readonly inbound: Inbound;
   readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  readonly requestId: string;
   /** The metric label of the group; `unmatched` for traffic outside the route table. */
   readonly group: string;
-  readonly match: RouteMatch | undefined;
-  readonly timeoutMs: number;
-  /** Cookies the proxy adds to the response, such as a newly assigned caller id. */
-  readonly setCookies: readonly string[];
-  /** The request body when the proxy has already read (some of) it; streamed from the client otherwise. */
-  readonly body: Buffer | Readable | undefined;
+  readonly log: Logger;
 }
 
 /** A request as a value, for a side that needs it whole: a Lambda invocation, or any shadow. */
@@ -36,6 +32,7 @@ export interface UpstreamRequest {
   readonly method: string;
   /** Path and query, as received. */
   readonly url: string;
+  /** Without framing: each sender frames the body it sends. */
   readonly headers: IncomingHttpHeaders;
   readonly httpVersion: string;
   readonly sourceIp: string;
@@ -46,19 +43,18 @@ export interface UpstreamRequest {
   readonly timeoutMs: number;
 }
 
-/** The buffered form of a routed exchange; the headers carry the request id the upstreams see. */
-export function upstreamRequest(exchange: Exchange, match: RouteMatch, body: Buffer): UpstreamRequest {
-  const { req } = exchange;
+/** The buffered form of a routed request. */
+export function upstreamRequest(inbound: Inbound, group: string, match: RouteMatch, body: Buffer, timeoutMs: number): UpstreamRequest {
   return {
-    method: req.method ?? 'GET',
-    url: req.url ?? '/',
-    headers: { ...req.headers, 'x-request-id': exchange.requestId },
-    httpVersion: req.httpVersion,
-    sourceIp: req.socket.remoteAddress ?? '',
+    method: inbound.method,
+    url: inbound.target,
+    headers: inbound.headers,
+    httpVersion: inbound.httpVersion,
+    sourceIp: inbound.sourceIp,
     body,
-    requestId: exchange.requestId,
-    group: exchange.group,
+    requestId: inbound.requestId,
+    group,
     match,
-    timeoutMs: exchange.timeoutMs,
+    timeoutMs,
   };
 }

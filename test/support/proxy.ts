@@ -6,6 +6,7 @@ import { type HostedFunction, type LambdaHost, startLambdaHost } from '../../new
 import { parseConfig } from '../../proxy/config.js';
 import { type RunningProxy, startProxy } from '../../proxy/server.js';
 import { type FlagSpec, writeDatafile } from './datafile.js';
+import { capturedLogger } from './logs.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -35,11 +36,12 @@ export interface TestProxyOptions {
 export async function startTestProxy(options: TestProxyOptions): Promise<TestProxy> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cutover-proxy-'));
   const datafile = writeDatafile(path.join(dir, 'datafile.json'), options.flags, 1, options.events);
-  const logs: string[] = [];
-  const lambda = await startLambdaHost({ functions: options.functions, log: (line) => logs.push(line) });
+  const { logger, lines: logs } = capturedLogger();
+  const lambda = await startLambdaHost({ functions: options.functions, log: (line) => logger.info(line) });
   try {
     const config = parseConfig({
-      traffic: { host: '127.0.0.1', port: 0 },
+      // No grace for idle connections at close: a test's clients are done by then.
+      traffic: { host: '127.0.0.1', port: 0, drainMs: 0 },
       admin: { host: '127.0.0.1', port: 0, token: ADMIN_TOKEN },
       legacy: { url: options.legacyUrl, timeoutMs: 1_000 },
       lambda: { endpoint: lambda.url },
@@ -48,7 +50,7 @@ export async function startTestProxy(options: TestProxyOptions): Promise<TestPro
       groups: options.groups,
       ...options.extra,
     }, dir, {});
-    const proxy = await startProxy(config, { log: (line) => logs.push(line), ...(options.eventDispatcher ? { eventDispatcher: options.eventDispatcher } : {}) });
+    const proxy = await startProxy(config, { logger, ...(options.eventDispatcher ? { eventDispatcher: options.eventDispatcher } : {}) });
     return {
       proxy, lambda, datafile, logs,
       metrics: async () => (await fetch(`${proxy.adminUrl}/metrics`)).text(),

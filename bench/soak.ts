@@ -1,0 +1,184 @@
+/**
+ * The request path under a long, hostile load: the proxy (a real `cutover start` process) mirrors
+ * 100 % of a catalog route to a slow new side while clients hang up at random, then is sent
+ * SIGTERM under load. Checks, and exits 1 when one fails:
+ *   - afterwards no shadow is in flight, and every request the proxy read is counted once;
+ *   - every request of the comparing stage was compared or counted as skipped;
+ *   - SIGTERM under load finishes within the shutdown deadline, and no client sees a reset.
+ *
+ *   npm run soak                 (60 s of load)
+ *   npm run soak -- --seconds 10
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { startLambdaHost } from '../new-services/lambda-host/server.js';
+import { writeDatafile } from '../test/support/datafile.js';
+import { sampleAll } from '../test/support/metrics.js';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, clients: { type: 'string', default: '32' } } });
+const seconds = Number(values.seconds);
+const clients = Number(values.clients);
+if (!(seconds > 0) || !(clients > 0)) throw new Error('--seconds and --clients take positive numbers');
+
+/** A seeded generator, so that two runs make the same choices. */
+function seeded(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+const random = seeded(42);
+
+async function listening(server: http.Server | net.Server): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+const body = JSON.stringify({ data: { type: 'products', id: '1', attributes: { name: 'Rope Tug Toy', price: 8.99 } } });
+const legacy = http.createServer((req, res) => {
+  req.resume().on('end', () => setTimeout(() => {
+    res.writeHead(200, { 'content-type': 'application/vnd.api+json' });
+    res.end(body);
+  }, Math.floor(random() * 20)));
+});
+const legacyPort = await listening(legacy);
+const lambda = await startLambdaHost({
+  functions: {
+    catalog: {
+      handler: async () => {
+        await sleep(50 + Math.floor(random() * 250));
+        return { statusCode: 200, headers: { 'content-type': 'application/vnd.api+json' }, body };
+      },
+    },
+  },
+});
+
+const dir = mkdtempSync(path.join(tmpdir(), 'cutover-soak-'));
+writeDatafile(path.join(dir, 'datafile.json'), [{ key: 'catalog_flag', everyoneElse: 'shadow' }]);
+writeFileSync(path.join(dir, 'cutover.json'), JSON.stringify({
+  traffic: { host: '127.0.0.1', port: 0 },
+  admin: { host: '127.0.0.1', port: 0 },
+  legacy: { url: `http://127.0.0.1:${legacyPort}`, timeoutMs: 2_000 },
+  lambda: { endpoint: lambda.url },
+  flags: { datafile: 'datafile.json' },
+  log: { level: 'warn' },
+  mirror: { maxInFlight: 64 },
+  groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products/{id}'], shadow: { percent: 100, timeoutMs: 1_000 } } },
+}));
+
+/** Starts `cutover start` and reads its two URLs from its first line; its output is drained after that. */
+async function startProxy(): Promise<{ child: ChildProcess; traffic: string; admin: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'proxy/cli.ts', 'start', '--config', path.join(dir, 'cutover.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk) => {
+      out += String(chunk);
+      const urls = /traffic on (\S+), admin on (\S+)/.exec(out);
+      if (urls?.[1] && urls[2]) resolve({ child, traffic: urls[1], admin: urls[2] });
+    });
+    child.once('exit', () => reject(new Error(`the proxy did not start: ${out}`)));
+  });
+}
+
+const proxy = await startProxy();
+const port = Number(new URL(proxy.traffic).port);
+const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+const tally = { sent: 0, answered: 0, hungUp: 0, errors: new Map<string, number>() };
+
+function get(id: number): Promise<void> {
+  tally.sent += 1;
+  return new Promise((resolve) => {
+    http.get({ host: '127.0.0.1', port, path: `/products/${id}`, agent, headers: { 'x-customer-id': `c${id % 1000}` } }, (res) => {
+      res.resume().on('end', () => {
+        tally.answered += 1;
+        resolve();
+      });
+    }).on('error', (error: NodeJS.ErrnoException) => {
+      tally.errors.set(error.code ?? error.message, (tally.errors.get(error.code ?? error.message) ?? 0) + 1);
+      resolve();
+    });
+  });
+}
+
+/** A client that sends its request, then leaves before (or while) it is answered. */
+async function hangUp(id: number): Promise<void> {
+  const socket = net.connect(port, '127.0.0.1');
+  try {
+    await once(socket, 'connect');
+  } catch (error) {
+    tally.errors.set((error as NodeJS.ErrnoException).code ?? 'connect', (tally.errors.get((error as NodeJS.ErrnoException).code ?? 'connect') ?? 0) + 1);
+    return;
+  }
+  socket.on('error', () => undefined);
+  tally.sent += 1;
+  tally.hungUp += 1;
+  socket.write(`GET /products/${id} HTTP/1.1\r\nHost: soak\r\nx-customer-id: c${id % 1000}\r\n\r\n`);
+  await sleep(2 + Math.floor(random() * 30));
+  socket.destroy();
+}
+
+async function load(untilMs: number): Promise<void> {
+  let id = 0;
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (performance.now() < untilMs) {
+      id += 1;
+      await (random() < 0.2 ? hangUp(id) : get(id));
+    }
+  }));
+}
+
+const metrics = async () => (await fetch(`${proxy.admin}/metrics`)).text();
+const failures: string[] = [];
+const check = (ok: boolean, what: string) => {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  if (!ok) failures.push(what);
+};
+
+try {
+  console.log(`soak: ${seconds} s, ${clients} clients, 20 % hang up, every request mirrored to a new side answering in 50-300 ms`);
+  await load(performance.now() + seconds * 1000);
+  let text = await metrics();
+  for (let waited = 0; sampleAll(text, 'cutover_shadow_inflight', {}) !== 0 && waited < 5_000; waited += 100) {
+    await sleep(100);
+    text = await metrics();
+  }
+  const counted = sampleAll(text, 'cutover_requests_total', {});
+  const compared = sampleAll(text, 'cutover_comparisons_total', {});
+  const skipped = sampleAll(text, 'cutover_shadow_skipped_total', {});
+  console.log(`sent ${tally.sent} (${tally.hungUp} hung up), answered ${tally.answered}, counted ${counted}, compared ${compared}, skipped ${skipped}, client errors ${JSON.stringify(Object.fromEntries(tally.errors))}`);
+  check(sampleAll(text, 'cutover_shadow_inflight', {}) === 0, 'no shadow in flight after the load');
+  check(counted === tally.sent, `every request counted once (${counted} of ${tally.sent})`);
+  check(compared + skipped === counted, `every request compared or skipped (${compared} + ${skipped} of ${counted})`);
+  check(tally.errors.size === 0, 'no client error during the load');
+
+  tally.errors.clear();
+  const before = tally.answered;
+  const loading = load(performance.now() + 3_000);
+  await sleep(1_000);
+  const signalled = performance.now();
+  proxy.child.kill('SIGTERM');
+  const [code] = await once(proxy.child, 'exit');
+  const shutdownMs = performance.now() - signalled;
+  await loading;
+  const resets = (tally.errors.get('ECONNRESET') ?? 0) + (tally.errors.get('socket hang up') ?? 0);
+  console.log(`SIGTERM: exit ${code} after ${Math.round(shutdownMs)} ms; ${tally.answered - before} answered meanwhile; client errors ${JSON.stringify(Object.fromEntries(tally.errors))}`);
+  check(code === 0 && shutdownMs < 10_000, 'SIGTERM under load finishes within the 10 s deadline');
+  check(resets === 0, 'no request reset during shutdown (refused connections after the listener closed are expected)');
+} finally {
+  proxy.child.kill('SIGKILL');
+  agent.destroy();
+  legacy.close();
+  await lambda.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+process.exitCode = failures.length === 0 ? 0 : 1;

@@ -1,0 +1,38 @@
+import type { ServerResponse } from 'node:http';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Stage } from '../stage.js';
+import type { Served } from './serve.js';
+
+/** The labels of a request in `cutover_requests_total`, known once the plan is made. */
+export interface Labels {
+  readonly group: string;
+  readonly route: string;
+  readonly stage: Stage;
+}
+
+/**
+ * `aborted` when the client left before any response; otherwise the class of the status it got,
+ * even when the body was then cut (an upstream break is counted as an upstream error).
+ */
+function statusClassOf(res: ServerResponse): string {
+  if (!res.headersSent) return 'aborted';
+  return `${Math.floor(res.statusCode / 100)}xx`;
+}
+
+/** Counts a delivered request once and writes its access line. */
+export function account(res: ServerResponse, log: Logger, metrics: Metrics, labels: Labels, served: Served, startedAt: bigint): void {
+  const statusClass = statusClassOf(res);
+  metrics.requests.inc({ ...labels, served_by: served.servedBy, status_class: statusClass });
+  log.info({
+    group: labels.group,
+    route: labels.route,
+    stage: labels.stage,
+    servedBy: served.servedBy,
+    status: res.headersSent ? res.statusCode : statusClass,
+    complete: res.writableFinished,
+    primaryMs: served.primaryMs,
+    ...(served.failedOverMs === undefined ? {} : { failedOverMs: served.failedOverMs }),
+    totalMs: Number(process.hrtime.bigint() - startedAt) / 1e6,
+  }, 'request');
+}

@@ -1,0 +1,115 @@
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { withoutHopByHop } from '../headers.js';
+import { SHADOW_HEADER } from '../shadow.js';
+
+/**
+ * How the client delimited its body, as Node's parser read it. A sender re-frames from this (or
+ * from a buffered body's length) and never from the client's headers, which the passes remove:
+ * a body without framing is how a second request gets smuggled into a pooled upstream connection.
+ */
+export type Framing =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'length'; readonly bytes: number }
+  | { readonly kind: 'chunked' };
+
+/** The client's request as the upstreams will see it: built once by the inbound passes, then read only. */
+export interface Inbound {
+  readonly method: string;
+  /** The request target, path and query, byte for byte as received. */
+  readonly target: string;
+  /** The target's path, for the route table. */
+  readonly path: string;
+  readonly requestId: string;
+  /** Without hop-by-hop and framing headers, and without the shadow marker. */
+  readonly headers: Readonly<IncomingHttpHeaders>;
+  readonly framing: Framing;
+  readonly httpVersion: string;
+  readonly sourceIp: string;
+}
+
+/** A request the proxy answers itself, without asking any side. */
+export interface Refusal {
+  readonly refused: { readonly status: number; readonly code: string; readonly detail: string };
+}
+
+type InboundPass = (inbound: Inbound, req: IncomingMessage) => Inbound | Refusal;
+
+const refuseNonOriginForm: InboundPass = (inbound) => (inbound.target.startsWith('/') && inbound.method !== 'CONNECT'
+  ? inbound
+  : { refused: { status: 400, code: 'bad_request_target', detail: 'Only origin-form request targets (a path) are proxied; the upstream is configuration, not the request.' } });
+
+/**
+ * Framing is taken from what the parser used (it refuses a request carrying both, or a transfer
+ * coding that does not end in chunked), then both framing headers go: senders set their own.
+ * `Expect` goes too: Node's server has already answered `100 Continue`, and the body follows at once.
+ */
+const stripHopByHopAndFrame: InboundPass = (inbound, req) => {
+  const headers: IncomingHttpHeaders = withoutHopByHop(inbound.headers);
+  const length = req.headers['content-length'];
+  const framing: Framing = req.headers['transfer-encoding'] !== undefined ? { kind: 'chunked' }
+    : length !== undefined && Number(length) > 0 ? { kind: 'length', bytes: Number(length) }
+      : { kind: 'none' };
+  delete headers['content-length'];
+  delete headers.expect;
+  return { ...inbound, headers, framing };
+};
+
+/** Only the proxy may say that a request is a shadow: a client's own marker would make a real write persist nothing. */
+const stripShadowMarker: InboundPass = (inbound) => {
+  if (inbound.headers[SHADOW_HEADER] === undefined) return inbound;
+  const headers = { ...inbound.headers };
+  delete headers[SHADOW_HEADER];
+  return { ...inbound, headers };
+};
+
+/** The client's address appended to any chain a load balancer started; scheme and host unless a balancer said so first. */
+const forwardedHeaders: InboundPass = (inbound, req) => {
+  const chain = inbound.headers['x-forwarded-for'];
+  const encrypted = 'encrypted' in req.socket && req.socket.encrypted === true;
+  return {
+    ...inbound,
+    headers: {
+      ...inbound.headers,
+      'x-forwarded-for': chain ? `${String(chain)}, ${inbound.sourceIp}` : inbound.sourceIp,
+      'x-forwarded-proto': inbound.headers['x-forwarded-proto'] ?? (encrypted ? 'https' : 'http'),
+      ...(inbound.headers.host ? { 'x-forwarded-host': inbound.headers['x-forwarded-host'] ?? inbound.headers.host } : {}),
+    },
+  };
+};
+
+const requestIdHeader: InboundPass = (inbound) => ({ ...inbound, headers: { ...inbound.headers, 'x-request-id': inbound.requestId } });
+
+/** The inbound half of the request path, in order; each pass has one job and changes nothing it was given. */
+export const INBOUND_PASSES: readonly InboundPass[] = [
+  refuseNonOriginForm,
+  stripHopByHopAndFrame,
+  stripShadowMarker,
+  forwardedHeaders,
+  requestIdHeader,
+];
+
+export function isRefusal(value: Inbound | Refusal): value is Refusal {
+  return 'refused' in value;
+}
+
+/** Runs the inbound passes over a client request; its id is read first, so that a refusal carries it too. */
+export function readInbound(req: IncomingMessage, requestId: string): Inbound | Refusal {
+  const target = req.url ?? '/';
+  const queryAt = target.indexOf('?');
+  let inbound: Inbound = {
+    method: req.method ?? 'GET',
+    target,
+    path: queryAt === -1 ? target : target.slice(0, queryAt),
+    requestId,
+    headers: req.headers,
+    framing: { kind: 'none' },
+    httpVersion: req.httpVersion,
+    sourceIp: req.socket.remoteAddress ?? '',
+  };
+  for (const pass of INBOUND_PASSES) {
+    const next = pass(inbound, req);
+    if (isRefusal(next)) return next;
+    inbound = next;
+  }
+  return inbound;
+}

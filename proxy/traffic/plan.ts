@@ -1,0 +1,48 @@
+import { type Caller, identifyCaller } from '../caller.js';
+import type { Config, Group } from '../config.js';
+import type { Decision, Flags } from '../flags.js';
+import type { Metrics } from '../metrics.js';
+import type { RouteMatch, RouteTable } from '../route.js';
+import { shadowChoice, type SkipReason } from '../shadow.js';
+import { primarySide, type Side, shadowSide } from '../stage.js';
+import type { Inbound } from './inbound.js';
+
+/** What the proxy decided to do with a request that matched a route. */
+export interface Plan {
+  readonly match: RouteMatch;
+  readonly group: Group;
+  readonly caller: Caller;
+  readonly decision: Decision;
+  /** The side that answers the client. */
+  readonly side: Side;
+  /** Whether to mirror, or why not; undefined in a stage that compares nothing. */
+  readonly shadow: 'mirror' | SkipReason | undefined;
+}
+
+export interface PlanDependencies {
+  readonly config: Config;
+  readonly routes: RouteTable;
+  readonly groups: ReadonlyMap<string, Group>;
+  readonly flags: Flags;
+  readonly metrics: Metrics;
+  /** Whether the shadow pool would drop a shadow now: checked before a body is buffered for nothing. */
+  readonly poolFull: () => boolean;
+  readonly random: () => number;
+}
+
+/**
+ * The routing half of the request path, in order: route, caller, decide, count the decision,
+ * choose shadow. Undefined for traffic outside the route table, which legacy serves untouched.
+ */
+export function planOf(inbound: Inbound, deps: PlanDependencies): Plan | undefined {
+  const match = deps.routes.match(inbound.method, inbound.path);
+  const group = match && deps.groups.get(match.route.group);
+  if (!match || !group) return undefined;
+  const caller = identifyCaller(inbound.headers, deps.config.caller);
+  const decision = deps.flags.decide(group.name, caller.id);
+  deps.metrics.flagDecisions.inc({ group: group.name, stage: decision.stage, source: decision.source });
+  const shadow = !shadowSide(decision.stage) ? undefined
+    : deps.poolFull() ? 'capacity'
+      : shadowChoice(group, decision, inbound.method, deps.random);
+  return { match, group, caller, decision, side: primarySide(decision.stage), shadow };
+}

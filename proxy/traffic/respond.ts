@@ -1,0 +1,47 @@
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { withoutHopByHop } from '../headers.js';
+import { problemDocument } from '../problem.js';
+
+/** Above a load balancer's 60 s idle timeout, so that the balancer, not the proxy, closes idle connections. */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+/** What every response of the proxy needs to know, whichever side or the proxy itself answers. */
+export interface Reply {
+  readonly res: ServerResponse;
+  readonly requestId: string;
+  /** Cookies the proxy adds, such as a newly assigned caller id. */
+  readonly setCookies: readonly string[];
+  /** Whether the client's connection stays open after this response: not once the proxy is shutting down. */
+  readonly keepAlive: () => boolean;
+}
+
+/**
+ * An upstream's headers as the client gets them: hop-by-hop ones removed, the request id and the
+ * proxy's cookies added, and the connection's fate stated by the proxy, which alone knows it
+ * (a client that asked to close, or a shutdown under way).
+ */
+export function responseHeaders(reply: Reply, upstream: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  const headers = withoutHopByHop(upstream);
+  const setCookie = [...[headers['set-cookie'] ?? []].flat().map(String), ...reply.setCookies];
+  if (setCookie.length > 0) headers['set-cookie'] = setCookie;
+  headers['x-request-id'] = reply.requestId;
+  if (reply.keepAlive()) {
+    headers.connection = 'keep-alive';
+    headers['keep-alive'] = `timeout=${Math.floor(KEEP_ALIVE_TIMEOUT_MS / 1000)}`;
+  } else {
+    headers.connection = 'close';
+  }
+  return headers;
+}
+
+/** Answers with the proxy's own error document; a response already under way can only be cut. */
+export function sendProblem(reply: Reply, status: number, code: string, detail: string, headers: Readonly<Record<string, string>> = {}): void {
+  const { res } = reply;
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = problemDocument(status, code, detail);
+  res.writeHead(status, responseHeaders(reply, { ...headers, 'content-type': 'application/vnd.api+json', 'content-length': Buffer.byteLength(body) }));
+  res.end(body);
+}

@@ -1,0 +1,173 @@
+import { finished } from 'node:stream/promises';
+import { failure as failed, type Observation } from '../../compare/index.js';
+import { type LambdaAnswer, type LambdaBackend, MAX_PAYLOAD_BYTES, writeResponse } from '../backends/lambda.js';
+import type { LegacyBackend, LegacyOutcome } from '../backends/legacy.js';
+import { type Exchange, type Failure, type UpstreamRequest, upstreamRequest } from '../backends/upstream.js';
+import { BodyTooLarge, bufferUpTo, readBody } from '../body.js';
+import { CircuitBreaker, type CircuitState } from '../circuit.js';
+import type { Config } from '../config.js';
+import type { Metrics } from '../metrics.js';
+import { type Mirror, observationOf, SAFE_METHODS } from '../shadow.js';
+import type { Side } from '../stage.js';
+import type { Plan } from './plan.js';
+import { sendProblem } from './respond.js';
+
+/** How the primary side served a request: what accounting reads. */
+export interface Served {
+  readonly servedBy: Side;
+  /** Time to the answering side's response, when it gave one. */
+  readonly primaryMs: number | undefined;
+  /** Time the new side took, when legacy answered a request the new side failed. */
+  readonly failedOverMs?: number;
+}
+
+const CIRCUIT_GAUGE: Record<CircuitState, number> = { closed: 0, half_open: 1, open: 2 };
+
+/** Settles once the response is done or abandoned; a client that went away is not an error here. */
+function delivered(exchange: Exchange): Promise<void> {
+  return finished(exchange.res).catch(() => undefined);
+}
+
+function legacyObservation(outcome: LegacyOutcome): Observation | undefined {
+  if (outcome.abandoned) return undefined;
+  if (outcome.failure) return failed(`${outcome.failure.reason}: ${outcome.failure.detail}`);
+  return outcome.captured ?? failed('legacy gave no response');
+}
+
+/** The primary side's half of the request path: serve, fall back when allowed, and mirror what the plan says. */
+export class Primary {
+  private readonly breakers: ReadonlyMap<string, CircuitBreaker>;
+
+  constructor(
+    private readonly config: Config,
+    private readonly legacy: LegacyBackend,
+    private readonly lambda: LambdaBackend,
+    private readonly mirror: Mirror,
+    private readonly metrics: Metrics,
+    private readonly random: () => number,
+    onCircuit: (group: string, state: CircuitState) => void,
+  ) {
+    this.breakers = new Map(config.groups.map((group) => {
+      metrics.circuitState.set({ group: group.name }, 0);
+      return [group.name, new CircuitBreaker(group.circuit, (state) => {
+        metrics.circuitState.set({ group: group.name }, CIRCUIT_GAUGE[state]);
+        onCircuit(group.name, state);
+      })];
+    }));
+  }
+
+  circuits(): ReadonlyMap<string, CircuitState> {
+    return new Map([...this.breakers].map(([name, breaker]) => [name, breaker.state]));
+  }
+
+  /** Traffic outside the route table, and a routed request whose stage is served by legacy without a shadow. */
+  async passThrough(exchange: Exchange): Promise<Served> {
+    const outcome = await this.legacy.forward(exchange, exchange.req);
+    return this.answeredByLegacy(exchange, outcome);
+  }
+
+  serve(exchange: Exchange, plan: Plan): Promise<Served> {
+    if (plan.shadow !== undefined && plan.shadow !== 'mirror') this.metrics.shadowSkipped.inc({ group: plan.group.name, reason: plan.shadow });
+    if (plan.side === 'new') return this.serveNew(exchange, plan);
+    return plan.shadow === 'mirror' ? this.serveLegacyMirrored(exchange, plan) : this.passThrough(exchange);
+  }
+
+  private answeredByLegacy(exchange: Exchange, outcome: LegacyOutcome, role = 'primary'): Served {
+    this.metrics.upstreamDuration.observe({ group: exchange.group, backend: 'legacy', role }, outcome.seconds);
+    if (outcome.failure) {
+      this.metrics.upstreamErrors.inc({ group: exchange.group, backend: 'legacy', role, reason: outcome.failure.reason });
+      exchange.log.warn({ reason: outcome.failure.reason }, outcome.failure.detail);
+      if (!outcome.abandoned) this.fail(exchange, outcome.failure);
+    }
+    return { servedBy: 'legacy', primaryMs: outcome.failure ? undefined : outcome.seconds * 1000 };
+  }
+
+  private fail(exchange: Exchange, failure: Failure): void {
+    sendProblem(exchange, failure.status, failure.reason, failure.detail, failure.headers);
+  }
+
+  /** The body is buffered first (up to the group's cap) so that both sides get it; a larger one streams to legacy alone. */
+  private async serveLegacyMirrored(exchange: Exchange, plan: Plan): Promise<Served> {
+    const { group, match } = plan;
+    const buffered = await bufferUpTo(exchange.req, exchange.inbound.framing, group.shadow.maxBodyBytes);
+    if ('stream' in buffered) {
+      this.metrics.shadowSkipped.inc({ group: group.name, reason: 'body_too_large' });
+      return this.answeredByLegacy(exchange, await this.legacy.forward(exchange, buffered.stream));
+    }
+    const forwarded = this.legacy.forward(exchange, buffered.body, this.config.mirror.captureBytes);
+    this.dispatch(plan, upstreamRequest(exchange.inbound, group.name, match, buffered.body, this.config.legacy.timeoutMs), forwarded.then(legacyObservation));
+    return this.answeredByLegacy(exchange, await forwarded);
+  }
+
+  /** The new side answers; a failed idempotent request falls back to legacy when the group allows it. */
+  private async serveNew(exchange: Exchange, plan: Plan): Promise<Served> {
+    const { group, match } = plan;
+    let body: Buffer;
+    try {
+      body = await readBody(exchange.req, MAX_PAYLOAD_BYTES);
+    } catch (error) {
+      if (!(error instanceof BodyTooLarge)) {
+        exchange.res.destroy();
+        return { servedBy: 'new', primaryMs: undefined };
+      }
+      sendProblem(exchange, 413, 'too_large', `The request is larger than the ${MAX_PAYLOAD_BYTES} bytes a Lambda invocation takes.`);
+      return { servedBy: 'new', primaryMs: undefined };
+    }
+    const request = upstreamRequest(exchange.inbound, group.name, match, body, group.timeoutMs);
+    const answering = this.invoke(exchange, plan, request);
+    if (plan.shadow === 'mirror') {
+      if (body.length > group.shadow.maxBodyBytes) this.metrics.shadowSkipped.inc({ group: group.name, reason: 'body_too_large' });
+      else this.dispatch(plan, request, answering.then(async (answer) => (await this.deliveredWhole(exchange)) ? observationOf(request.method, answer) : undefined));
+    }
+
+    const answer = await answering;
+    if (!answer.failure && answer.response.status < 500) {
+      writeResponse(exchange, answer.response);
+      return { servedBy: 'new', primaryMs: answer.seconds * 1000 };
+    }
+    const failure: Failure = answer.failure ?? { reason: 'status_5xx', status: answer.response.status, detail: `The new service answered ${answer.response.status}.` };
+    if (group.fallback && SAFE_METHODS.has(exchange.inbound.method) && failure.reason !== 'too_large') {
+      this.metrics.fallbacks.inc({ group: group.name, reason: failure.reason });
+      exchange.log.warn({ reason: failure.reason }, `new side failed; legacy answers instead: ${failure.detail}`);
+      const served = this.answeredByLegacy(exchange, await this.legacy.forward(exchange, body));
+      return { ...served, failedOverMs: answer.seconds * 1000 };
+    }
+    if (answer.response) writeResponse(exchange, answer.response);
+    else this.fail(exchange, failure);
+    return { servedBy: 'new', primaryMs: answer.seconds * 1000 };
+  }
+
+  /** Whether the client received all of its answer: only then is there a primary to compare. */
+  private async deliveredWhole(exchange: Exchange): Promise<boolean> {
+    await delivered(exchange);
+    return exchange.res.writableFinished;
+  }
+
+  private invoke(exchange: Exchange, plan: Plan, request: UpstreamRequest): Promise<LambdaAnswer> {
+    const { group } = plan;
+    const breaker = this.breakers.get(group.name);
+    if (breaker && !breaker.permit()) {
+      return Promise.resolve({ seconds: 0, failure: { reason: 'circuit_open', status: 503, detail: 'The new service is failing; its circuit is open.', headers: { 'retry-after': String(Math.ceil(group.circuit.openMs / 1000)) } } });
+    }
+    return this.lambda.invoke(request).then((answer) => {
+      this.metrics.upstreamDuration.observe({ group: group.name, backend: 'new', role: 'primary' }, answer.seconds);
+      if (answer.failure) {
+        this.metrics.upstreamErrors.inc({ group: group.name, backend: 'new', role: 'primary', reason: answer.failure.reason });
+        exchange.log.warn({ reason: answer.failure.reason }, answer.failure.detail);
+      }
+      // An oversized request says nothing about the new side's health.
+      if (answer.failure?.reason === 'too_large' || (!answer.failure && answer.response.status < 500)) breaker?.success();
+      else breaker?.failure();
+      return answer;
+    });
+  }
+
+  private dispatch(plan: Plan, request: UpstreamRequest, primary: Promise<Observation | undefined>): void {
+    const { group, match } = plan;
+    const dispatched = this.mirror.dispatch({
+      group, route: match.route.key, request, primarySide: plan.side, primary,
+      calibrate: SAFE_METHODS.has(request.method) && this.random() * 100 < group.shadow.calibrationPercent,
+    });
+    if (!dispatched) this.metrics.shadowSkipped.inc({ group: group.name, reason: 'capacity' });
+  }
+}
