@@ -155,7 +155,8 @@ try {
   const counted = sampleAll(text, 'cutover_requests_total', {});
   const compared = sampleAll(text, 'cutover_comparisons_total', {});
   const skipped = sampleAll(text, 'cutover_shadow_skipped_total', {});
-  console.log(`sent ${tally.sent} (${tally.hungUp} hung up), answered ${tally.answered}, counted ${counted}, compared ${compared}, skipped ${skipped}, client errors ${JSON.stringify(Object.fromEntries(tally.errors))}`);
+  const reasons = ['capacity', 'client_aborted', 'body_too_large', 'sampled_out', 'unsafe_method'].map((reason) => `${reason} ${sampleAll(text, 'cutover_shadow_skipped_total', { reason })}`);
+  console.log(`sent ${tally.sent} (${tally.hungUp} hung up), answered ${tally.answered}, counted ${counted} (aborted ${sampleAll(text, 'cutover_requests_total', { status_class: 'aborted' })}), compared ${compared}, skipped ${skipped} (${reasons.join(', ')}), client errors ${JSON.stringify(Object.fromEntries(tally.errors))}`);
   check(sampleAll(text, 'cutover_shadow_inflight', {}) === 0, 'no shadow in flight after the load');
   check(counted === tally.sent, `every request counted once (${counted} of ${tally.sent})`);
   check(compared + skipped === counted, `every request compared or skipped (${compared} + ${skipped} of ${counted})`);

@@ -4,16 +4,25 @@ import type { Framing } from './traffic/inbound.js';
 
 export class BodyTooLarge extends Error {}
 
+/** The client went away before its request body was complete. */
+export class ClientLeft extends Error {}
+
 /** Reads a request body into memory, refusing one over `limit` bytes as soon as that is known. */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   if (Number(req.headers['content-length'] ?? 0) > limit) throw new BodyTooLarge(`the body is over ${limit} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new BodyTooLarge(`the body is over ${limit} bytes`);
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw new BodyTooLarge(`the body is over ${limit} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (error) {
+    if (error instanceof BodyTooLarge) throw error;
+    throw new ClientLeft(`the client left after ${size} bytes of its body`, { cause: error });
   }
+  if (!req.complete) throw new ClientLeft(`the client left after ${size} bytes of its body`);
   return Buffer.concat(chunks);
 }
 
@@ -53,10 +62,10 @@ export function bufferUpTo(req: IncomingMessage, framing: Framing, limit: number
     };
     const onError = (error: Error) => {
       detach();
-      reject(error);
+      reject(new ClientLeft(`the client left after ${size} bytes of its body`, { cause: error }));
     };
     // A client that leaves mid-body may close the request without an error: the promise settles either way.
-    const onClose = () => onError(new Error('the client left before its request body was complete'));
+    const onClose = () => onError(new Error('the request closed before its end'));
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);

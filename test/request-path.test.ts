@@ -253,6 +253,25 @@ describe('the request path, tried by an attacker', function () {
       assert.equal(compared + skipped, total, 'every request of a comparing stage is compared or skipped');
     });
 
+    it('counts a client that leaves mid-upload on a mirrored route as aborted and its shadow as skipped, on either primary side', async () => {
+      const s = await stack({ orders: 'shadow', catalog: 'live' }, { groups: { catalog: catalog({ routes: ['POST /products'], shadow: { writes: 'dry-run' } }), orders: orders({ shadow: { writes: 'dry-run' } }) } });
+      for (const target of ['/orders', '/products']) {
+        const socket = net.connect(Number(new URL(s.proxy.trafficUrl).port), '127.0.0.1');
+        await once(socket, 'connect');
+        socket.write(`POST ${target} HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 1000\r\n\r\n{"partial":`);
+        await until(async () => sampleAll(await s.metrics(), 'cutover_flag_decisions_total', {}) === (target === '/orders' ? 1 : 2), `the proxy to plan ${target}`);
+        socket.destroy();
+      }
+      await until(async () => sampleAll(await s.metrics(), 'cutover_requests_total', {}) === 2, 'both requests counted');
+      const metrics = await s.metrics();
+      for (const group of ['orders', 'catalog']) {
+        assert.equal(sample(metrics, 'cutover_requests_total', { group, status_class: 'aborted' }), 1, group);
+        assert.equal(sample(metrics, 'cutover_shadow_skipped_total', { group, reason: 'client_aborted' }), 1, group);
+      }
+      assert.equal(hits.length + events.length, 0, 'no side saw a partial body');
+      assert.ok(!s.logs.some((line) => line.includes('"level":50')), 'a client leaving is not a proxy error');
+    });
+
     it('counts a request the client abandons before any response as aborted, not 2xx', async () => {
       const s = await stack({});
       const socket = net.connect(Number(new URL(s.proxy.trafficUrl).port), '127.0.0.1');

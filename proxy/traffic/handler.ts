@@ -39,7 +39,7 @@ export interface TrafficHandler {
  * counted exactly once, whatever the client or the sides do.
  */
 export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler {
-  const groups = new Map<string, Group>(deps.config.groups.map((group) => [group.name, group]));
+  const planning: PlanDependencies = { ...deps, groups: new Map<string, Group>(deps.config.groups.map((group) => [group.name, group])) };
   let draining = false;
 
   async function handle(req: IncomingMessage, res: ServerResponse, log: Logger, requestId: string): Promise<{ labels: Labels; served: Served }> {
@@ -52,7 +52,7 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
         sendProblem(reply, inbound.refused.status, inbound.refused.code, inbound.refused.detail);
         return { labels, served: { servedBy: 'legacy', primaryMs: undefined } };
       }
-      const plan = planOf(inbound, { ...deps, groups });
+      const plan = planOf(inbound, planning);
       if (!plan) return { labels, served: await deps.primary.passThrough({ ...reply, inbound, req, log, group: UNMATCHED }) };
       labels = { group: plan.group.name, route: plan.match.route.key, stage: plan.decision.stage };
       const exchange: Exchange = { ...reply, inbound, req, log, group: plan.group.name, setCookies: plan.caller.setCookie ? [plan.caller.setCookie] : [] };

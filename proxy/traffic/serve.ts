@@ -3,7 +3,7 @@ import { failure as failed, type Observation } from '../../compare/index.js';
 import { type LambdaAnswer, type LambdaBackend, MAX_PAYLOAD_BYTES, writeResponse } from '../backends/lambda.js';
 import type { LegacyBackend, LegacyOutcome } from '../backends/legacy.js';
 import { type Exchange, type Failure, type UpstreamRequest, upstreamRequest } from '../backends/upstream.js';
-import { BodyTooLarge, bufferUpTo, readBody } from '../body.js';
+import { BodyTooLarge, type BufferedBody, bufferUpTo, ClientLeft, readBody } from '../body.js';
 import { CircuitBreaker, type CircuitState } from '../circuit.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
@@ -89,7 +89,13 @@ export class Primary {
   /** The body is buffered first (up to the group's cap) so that both sides get it; a larger one streams to legacy alone. */
   private async serveLegacyMirrored(exchange: Exchange, plan: Plan): Promise<Served> {
     const { group, match } = plan;
-    const buffered = await bufferUpTo(exchange.req, exchange.inbound.framing, group.shadow.maxBodyBytes);
+    let buffered: BufferedBody;
+    try {
+      buffered = await bufferUpTo(exchange.req, exchange.inbound.framing, group.shadow.maxBodyBytes);
+    } catch (error) {
+      if (error instanceof ClientLeft) return this.clientLeft(exchange, plan);
+      throw error;
+    }
     if ('stream' in buffered) {
       this.metrics.shadowSkipped.inc({ group: group.name, reason: 'body_too_large' });
       return this.answeredByLegacy(exchange, await this.legacy.forward(exchange, buffered.stream));
@@ -106,10 +112,9 @@ export class Primary {
     try {
       body = await readBody(exchange.req, MAX_PAYLOAD_BYTES);
     } catch (error) {
-      if (!(error instanceof BodyTooLarge)) {
-        exchange.res.destroy();
-        return { servedBy: 'new', primaryMs: undefined };
-      }
+      if (error instanceof ClientLeft) return this.clientLeft(exchange, plan);
+      if (!(error instanceof BodyTooLarge)) throw error;
+      if (plan.shadow === 'mirror') this.metrics.shadowSkipped.inc({ group: group.name, reason: 'body_too_large' });
       sendProblem(exchange, 413, 'too_large', `The request is larger than the ${MAX_PAYLOAD_BYTES} bytes a Lambda invocation takes.`);
       return { servedBy: 'new', primaryMs: undefined };
     }
@@ -135,6 +140,14 @@ export class Primary {
     if (answer.response) writeResponse(exchange, answer.response);
     else this.fail(exchange, failure);
     return { servedBy: 'new', primaryMs: answer.seconds * 1000 };
+  }
+
+  /** A client that left mid-body: nothing to serve, and nothing to compare. */
+  private clientLeft(exchange: Exchange, plan: Plan): Served {
+    if (plan.shadow === 'mirror') this.metrics.shadowSkipped.inc({ group: plan.group.name, reason: 'client_aborted' });
+    exchange.log.info('the client left before its request body was complete');
+    exchange.res.destroy();
+    return { servedBy: plan.side, primaryMs: undefined };
   }
 
   /** Whether the client received all of its answer: only then is there a primary to compare. */
