@@ -3,7 +3,7 @@ import type { CircuitConfig } from './config.js';
 export type CircuitState = 'closed' | 'open' | 'half_open';
 
 /**
- * A breaker around one group's new side. Closed, it lets everything through and counts failures
+ * A breaker around one side of a group: the new side as primary, or either side as a shadow. Closed, it lets everything through and counts failures
  * in a row; at the threshold it opens and refuses for `openMs`; then it lets one probe through
  * (half-open), which closes it on success or opens it again on failure.
  */
@@ -23,7 +23,13 @@ export class CircuitBreaker {
     return this.current;
   }
 
-  /** Whether a request may go to the new side now; in half-open only the one probe may. */
+  /** Whether `permit` would refuse now, without taking the half-open probe. */
+  refusing(): boolean {
+    if (this.current === 'open') return this.now() - this.openedAt < this.config.openMs;
+    return this.current === 'half_open' && this.probing;
+  }
+
+  /** Whether a request may go to the side now; in half-open only the one probe may. */
   permit(): boolean {
     if (this.current === 'open' && this.now() - this.openedAt >= this.config.openMs) this.enter('half_open');
     if (this.current === 'closed') return true;

@@ -64,11 +64,17 @@ export interface LegacyConfig {
   readonly idleTimeoutMs: number;
   /** PEM certificates to trust for an https legacy URL, besides the system's. */
   readonly ca: string | undefined;
+  /** How long an idle connection to legacy is kept for reuse: below legacy's own keep-alive timeout. */
+  readonly keepAliveMs: number;
 }
 
 export interface Config {
-  /** `drainMs`: at shutdown, how long connections idle at that moment stay open for a request already on its way. */
-  readonly traffic: Listen & { readonly drainMs: number };
+  /**
+   * `drainMs`: at shutdown, how long connections idle at that moment stay open for a request
+   * already on its way. `trustForwarded`: a load balancer in front sets X-Forwarded-*, so they
+   * are kept (and For is appended to); otherwise a client's own are replaced.
+   */
+  readonly traffic: Listen & { readonly drainMs: number; readonly trustForwarded: boolean };
   /** Shadow requests in flight at most, over all groups; beyond it they are dropped. */
   readonly mirror: { readonly maxInFlight: number; readonly captureBytes: number };
   readonly admin: Listen & { readonly token: string | undefined };
@@ -94,7 +100,7 @@ const percent = z.number().min(0).max(100);
 const groupName = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a group name is lower-case letters, digits, "-" and "_"');
 
 const schema = z.strictObject({
-  traffic: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(8080), drainMs: z.number().int().min(0).default(1_000) }).prefault({}),
+  traffic: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(8080), drainMs: z.number().int().min(0).default(1_000), trustForwarded: z.boolean().default(false) }).prefault({}),
   mirror: z.strictObject({ maxInFlight: z.number().int().min(1).default(64), captureBytes: z.number().int().min(1024).default(1024 * 1024) }).prefault({}),
   admin: z.strictObject({
     host: z.string().default('127.0.0.1'),
@@ -106,6 +112,7 @@ const schema = z.strictObject({
     timeoutMs: timeoutMs.default(10_000),
     idleTimeoutMs: timeoutMs.default(30_000),
     ca: z.string().min(1).optional(),
+    keepAliveMs: timeoutMs.default(4_000),
   }),
   routing: z.strictObject({
     caseSensitive: z.boolean().default(true),
@@ -229,7 +236,7 @@ export function parseConfig(document: unknown, baseDir: string, env: NodeJS.Proc
     traffic: raw.traffic,
     mirror: raw.mirror,
     admin: { host: raw.admin.host, port: raw.admin.port, token: adminToken(raw.admin.token, env) },
-    legacy: { url: new URL(raw.legacy.url), timeoutMs: raw.legacy.timeoutMs, idleTimeoutMs: raw.legacy.idleTimeoutMs, ca: readCa(raw.legacy.ca, baseDir) },
+    legacy: { url: new URL(raw.legacy.url), timeoutMs: raw.legacy.timeoutMs, idleTimeoutMs: raw.legacy.idleTimeoutMs, ca: readCa(raw.legacy.ca, baseDir), keepAliveMs: raw.legacy.keepAliveMs },
     routing: raw.routing,
     log: raw.log,
     lambda: { region: raw.lambda.region, endpoint: raw.lambda.endpoint ? new URL(raw.lambda.endpoint) : undefined },

@@ -2,7 +2,6 @@ import { once } from 'node:events';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
-import type { Duplex } from 'node:stream';
 import type { EventDispatcher } from '@optimizely/optimizely-sdk';
 import { createAdminApp } from './admin.js';
 import { LambdaBackend } from './backends/lambda.js';
@@ -16,8 +15,7 @@ import { Comparator } from './comparator.js';
 import { createLogger, type Logger } from './log.js';
 import { Mirror } from './shadow.js';
 import { ShadowPool } from './shadow-pool.js';
-import { problemDocument } from './problem.js';
-import { createTrafficHandler, type TrafficHandler, UNMATCHED } from './traffic/handler.js';
+import { createTrafficHandler, type TrafficHandler } from './traffic/handler.js';
 import { KEEP_ALIVE_TIMEOUT_MS } from './traffic/respond.js';
 import { Primary } from './traffic/serve.js';
 
@@ -83,16 +81,15 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   const comparator = new Comparator(config.groups, metrics, workers);
   const mirror = new Mirror(config, legacy, lambda, pool, comparator, metrics, log);
   const primary = new Primary(config, legacy, lambda, mirror, metrics, random, (group, state) => log.warn({ group, circuit: state }, `circuit: the new side of group ${group} is ${state.replace('_', '-')}`));
-  const handler = createTrafficHandler({ config, routes, flags, metrics, log, primary, random, poolFull: () => pool.full });
+  const handler = createTrafficHandler({
+    config, routes, flags, metrics, log, primary, random,
+    poolFull: () => pool.full,
+    shadowRefused: (group, side) => mirror.refuses(group, side),
+  });
   const traffic = http.createServer(handler);
-  // Tunnels and protocol upgrades are not proxied: say so instead of dropping the connection.
-  const refuseTunnel = (_req: http.IncomingMessage, socket: Duplex) => {
-    metrics.requests.inc({ group: UNMATCHED, route: UNMATCHED, stage: 'legacy', served_by: 'legacy', status_class: '4xx' });
-    const body = problemDocument(400, 'bad_request_target', 'CONNECT and protocol upgrades are not proxied.');
-    socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/vnd.api+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-  };
-  traffic.on('connect', refuseTunnel);
-  traffic.on('upgrade', refuseTunnel);
+  traffic.on('connect', handler.refuseTunnel);
+  traffic.on('upgrade', handler.refuseTunnel);
+  traffic.on('clientError', handler.clientError);
   traffic.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   traffic.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
   const admin = http.createServer(createAdminApp({ config, flags, metrics, circuits: handler.circuits, comparator, log }));

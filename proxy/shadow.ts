@@ -3,19 +3,22 @@ import { failure, type Observation, response } from '../compare/index.js';
 import type { LambdaAnswer, LambdaBackend } from './backends/lambda.js';
 import type { LegacyBackend } from './backends/legacy.js';
 import type { UpstreamRequest } from './backends/upstream.js';
+import { CircuitBreaker } from './circuit.js';
 import type { Comparator } from './comparator.js';
 import type { Config, Group } from './config.js';
 import type { Decision } from './flags.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { ShadowPool } from './shadow-pool.js';
-import type { Side } from './stage.js';
+import { otherSide, type Side } from './stage.js';
 
 /**
  * Why a request of a comparing stage was not compared: label values of `cutover_shadow_skipped_total`.
  * `client_aborted`: the client left before its answer was complete, so there is no primary to compare.
+ * `shadow_circuit_open`: the shadow side failed `circuit.failures` times in a row; it is left alone
+ * for `circuit.openMs`, then one shadow probes it.
  */
-export type SkipReason = 'capacity' | 'body_too_large' | 'unsafe_method' | 'sampled_out' | 'client_aborted';
+export type SkipReason = 'capacity' | 'body_too_large' | 'unsafe_method' | 'sampled_out' | 'client_aborted' | 'shadow_circuit_open';
 
 /** Methods that change nothing, and so may be sent twice. */
 export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -46,6 +49,8 @@ export interface MirrorInput {
  * primary path never waits on the other side, and a shadow's failure never reaches the client.
  */
 export class Mirror {
+  private readonly breakers = new Map<string, CircuitBreaker>();
+
   constructor(
     private readonly config: Config,
     private readonly legacy: LegacyBackend,
@@ -56,9 +61,27 @@ export class Mirror {
     private readonly log: Logger,
   ) {}
 
-  /** False when the pool is full: the shadow is dropped, not queued. */
-  dispatch(input: MirrorInput): boolean {
-    return this.pool.run(() => this.mirror(input));
+  /** Whether the shadow side's breaker refuses now: asked before a body is buffered for nothing. */
+  refuses(group: Group, side: Side): boolean {
+    return this.breaker(group, side).refusing();
+  }
+
+  /** Starts the shadow, or says why not: a full pool drops it (never queues), an open breaker spares a failing side. */
+  dispatch(input: MirrorInput): 'dispatched' | 'capacity' | 'shadow_circuit_open' {
+    if (this.pool.full) return 'capacity';
+    if (!this.breaker(input.group, otherSide(input.primarySide)).permit()) return 'shadow_circuit_open';
+    this.pool.run(() => this.mirror(input));
+    return 'dispatched';
+  }
+
+  private breaker(group: Group, side: Side): CircuitBreaker {
+    const key = `${group.name} ${side}`;
+    let breaker = this.breakers.get(key);
+    if (!breaker) {
+      breaker = new CircuitBreaker(group.circuit, (state) => this.log.warn({ group: group.name, shadowSide: side, circuit: state }, `shadow: the ${side} side of group ${group.name} as a shadow is ${state.replace('_', '-')}`));
+      this.breakers.set(key, breaker);
+    }
+    return breaker;
   }
 
   private async mirror(input: MirrorInput): Promise<void> {
@@ -68,12 +91,15 @@ export class Mirror {
       headers: { ...input.request.headers, [SHADOW_HEADER]: '1' },
       timeoutMs: group.shadow.timeoutMs,
     };
-    const shadowSide: Side = primarySide === 'legacy' ? 'new' : 'legacy';
+    const shadowSide = otherSide(primarySide);
     const [shadow, primary, second] = await Promise.all([
       this.call(shadowSide, request),
       input.primary,
       input.calibrate ? this.call(primarySide, request) : undefined,
     ]);
+    const breaker = this.breaker(group, shadowSide);
+    if (shadow.failed) breaker.failure();
+    else breaker.success();
     const log = this.log.child({ requestId: request.requestId, group: group.name, route });
     if (!primary) {
       this.metrics.shadowSkipped.inc({ group: group.name, reason: 'client_aborted' });
@@ -88,14 +114,14 @@ export class Mirror {
     if (second) await this.comparator.recordAA(group.name, route, primary, second.observation);
   }
 
-  private async call(side: Side, request: UpstreamRequest): Promise<{ observation: Observation; ms: number }> {
+  private async call(side: Side, request: UpstreamRequest): Promise<{ observation: Observation; ms: number; failed: boolean }> {
     const labels = { group: request.group, backend: side, role: 'shadow' };
     const { seconds, observation, reason } = side === 'legacy'
       ? await this.legacy.fetch(request, this.config.mirror.captureBytes).then((answer) => ({ ...answer, reason: answer.failure }))
       : await this.lambda.invoke(request).then((answer) => ({ seconds: answer.seconds, observation: observationOf(request.method, answer), reason: answer.failure?.reason }));
     this.metrics.upstreamDuration.observe(labels, seconds);
     if (reason) this.metrics.upstreamErrors.inc({ ...labels, reason });
-    return { observation, ms: seconds * 1000 };
+    return { observation, ms: seconds * 1000, failed: reason !== undefined };
   }
 }
 

@@ -1,6 +1,6 @@
 export const STAGES = ['legacy', 'shadow', 'live', 'complete'] as const;
 
-/** How far a group has moved toward the new side; see DESIGN.md, "Stages". */
+/** How far a group has moved toward the new side; see docs/architecture.md, "Stages". */
 export type Stage = (typeof STAGES)[number];
 
 /** One side of the migration: the monolith or the rewritten Lambda APIs. */
@@ -8,6 +8,10 @@ export type Side = 'legacy' | 'new';
 
 export function isStage(value: unknown): value is Stage {
   return typeof value === 'string' && (STAGES as readonly string[]).includes(value);
+}
+
+export function otherSide(side: Side): Side {
+  return side === 'legacy' ? 'new' : 'legacy';
 }
 
 /** The side that answers the client. */

@@ -25,8 +25,8 @@ function rejection(document: unknown): string {
 describe('configuration', () => {
   it('fills in the documented defaults and resolves the datafile next to the config', () => {
     const config = parseConfig(minimal(), '/etc/cutover', {});
-    assert.deepEqual(config.traffic, { host: '0.0.0.0', port: 8080, drainMs: 1000 });
-    assert.deepEqual({ timeoutMs: config.legacy.timeoutMs, idleTimeoutMs: config.legacy.idleTimeoutMs, ca: config.legacy.ca }, { timeoutMs: 10_000, idleTimeoutMs: 30_000, ca: undefined });
+    assert.deepEqual(config.traffic, { host: '0.0.0.0', port: 8080, drainMs: 1000, trustForwarded: false });
+    assert.deepEqual({ timeoutMs: config.legacy.timeoutMs, idleTimeoutMs: config.legacy.idleTimeoutMs, ca: config.legacy.ca, keepAliveMs: config.legacy.keepAliveMs }, { timeoutMs: 10_000, idleTimeoutMs: 30_000, ca: undefined, keepAliveMs: 4_000 });
     assert.deepEqual(config.routing, { caseSensitive: true, trailingSlash: 'strict' });
     assert.deepEqual(config.log, { level: 'info' });
     assert.deepEqual({ host: config.admin.host, port: config.admin.port, token: config.admin.token }, { host: '127.0.0.1', port: 9901, token: undefined });

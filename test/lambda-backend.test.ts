@@ -172,7 +172,7 @@ describe('the Lambda backend, through the real LambdaClient and the local Lambda
 
 describe('fromFunctionResult', () => {
   it('rejects results that are not HTTP responses', () => {
-    for (const result of [{ statusCode: 99 }, { statusCode: 200, headers: [] }, { statusCode: 200, body: 12 }, { statusCode: 200, cookies: [1] }]) {
+    for (const result of [{ statusCode: 99 }, { statusCode: 103 }, { statusCode: 200, headers: { 'bad name': 'x' } }, { statusCode: 200, headers: { ok: 'line\r\nbreak' } }, { statusCode: 200, headers: [] }, { statusCode: 200, body: 12 }, { statusCode: 200, cookies: [1] }]) {
       assert.throws(() => fromFunctionResult(result), InvalidFunctionResult, JSON.stringify(result));
     }
   });

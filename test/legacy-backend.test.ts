@@ -41,7 +41,7 @@ describe('the legacy backend and HTTP correctness', function () {
       functions: {},
       groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products'] } },
       flags: [{ key: 'catalog_flag', everyoneElse: 'legacy' }],
-      extra: { legacy: { url: legacy.url, timeoutMs: 300 } },
+      extra: { legacy: { url: legacy.url, timeoutMs: 300 }, traffic: { host: '127.0.0.1', port: 0, drainMs: 0, trustForwarded: true } },
     });
   });
 

@@ -8,12 +8,13 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { HostedFunction } from '../new-services/lambda-host/server.js';
 import { ConfigError, parseConfig } from '../proxy/config.js';
 import { sample, sampleAll } from './support/metrics.js';
 import { startTestProxy, type TestProxy, type TestProxyOptions } from './support/proxy.js';
-import { listen, raw, type TestServer } from './support/servers.js';
+import { listen, raw, rawServer, type TestServer } from './support/servers.js';
 import { until } from './support/until.js';
 
 /** One request as the legacy server's own parser saw it: a smuggled request shows up as a hit of its own. */
@@ -447,6 +448,205 @@ describe('the request path, tried by an attacker', function () {
       assert.match(received, /^HTTP\/1\.1 200 OK\r\n/);
       assert.match(received, /\r\nconnection: close\r\n/i);
     });
+  });
+});
+
+describe('a broken or hostile upstream, a hostile client', function () {
+  this.timeout(30_000);
+  let stacks: TestProxy[] = [];
+  const upstreams: Array<{ close(): unknown }> = [];
+  afterEach(async () => {
+    for (const s of stacks) await s.close();
+    for (const upstream of upstreams.splice(0)) await upstream.close();
+    stacks = [];
+  });
+
+  const product: HostedFunction = { handler: async () => ({ statusCode: 200, headers: jsonApi, body: '{"data":null}' }) };
+
+  async function stack(legacyUrl: string, stage: string, options: { extra?: Record<string, unknown>; group?: Record<string, unknown>; catalog?: HostedFunction } = {}): Promise<TestProxy> {
+    const s = await startTestProxy({
+      legacyUrl,
+      functions: { catalog: options.catalog ?? product },
+      groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products/{id}', 'POST /products'], fallback: false, ...options.group } },
+      flags: [{ key: 'catalog_flag', everyoneElse: stage as 'legacy' }],
+      ...(options.extra ? { extra: options.extra } : {}),
+    });
+    stacks.push(s);
+    return s;
+  }
+  async function upstream<T extends { close(): unknown }>(server: Promise<T>): Promise<T> {
+    const started = await server;
+    upstreams.push(started);
+    return started;
+  }
+
+  it('answers 502 to a status it cannot pass on, gives its own reason phrase for one it cannot copy, and lives', async () => {
+    const zero = await upstream(rawServer((_head, socket) => socket.end('HTTP/1.1 000 Zero\r\nContent-Length: 2\r\n\r\nhi')));
+    const s = await stack(zero.url, 'legacy');
+    assert.match(await raw(s.proxy.trafficUrl, 'GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 502/);
+    const metrics = await s.metrics();
+    assert.equal(sample(metrics, 'cutover_upstream_errors_total', { group: 'unmatched', backend: 'legacy', role: 'primary', reason: 'invalid_response' }), 1);
+    assert.equal(sample(metrics, 'cutover_requests_total', { group: 'unmatched', status_class: '5xx' }), 1);
+
+    const control = await upstream(rawServer((_head, socket) => socket.end('HTTP/1.1 200 OK\x01bad\r\nContent-Length: 2\r\n\r\nhi')));
+    const t = await stack(control.url, 'legacy');
+    const answer = await raw(t.proxy.trafficUrl, 'GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    assert.match(answer, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(answer, /\r\n\r\nhi$/);
+  });
+
+  it('settles and counts a request whose client left before the new side failed and legacy would have answered', async () => {
+    const legacy = await upstream(listen((req, res) => { req.resume(); res.end('legacy'); }));
+    let answer: () => void = () => undefined;
+    const failing: HostedFunction = { handler: async () => { await new Promise<void>((resolve) => { answer = resolve; }); return { statusCode: 503, body: 'no' }; } };
+    const s = await stack(legacy.url, 'complete', { group: { fallback: true }, catalog: failing });
+    const socket = net.connect(Number(new URL(s.proxy.trafficUrl).port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    await once(socket, 'connect');
+    socket.write('GET /products/1 HTTP/1.1\r\nHost: a\r\n\r\n');
+    await until(async () => sampleAll(await s.metrics(), 'cutover_flag_decisions_total', {}) === 1, 'the request planned');
+    socket.destroy();
+    await sleep(50);
+    answer();
+    await until(async () => sampleAll(await s.metrics(), 'cutover_requests_total', {}) === 1, 'the request counted');
+    const metrics = await s.metrics();
+    assert.equal(sample(metrics, 'cutover_requests_total', { group: 'catalog', status_class: 'aborted' }), 1);
+    assert.equal(sampleAll(metrics, 'cutover_fallbacks_total', {}), 0, 'no fallback for a client that is gone');
+  });
+
+  it('gives a slow reader the whole of a large response: its own pause is not legacy stalling', async () => {
+    const big = Buffer.alloc(32 * 1024 * 1024, 0x61);
+    const legacy = await upstream(listen((req, res) => { req.resume(); res.writeHead(200, { 'content-length': big.length }); res.end(big); }));
+    const s = await stack(legacy.url, 'legacy', { extra: { legacy: { url: legacy.url, timeoutMs: 1_000, idleTimeoutMs: 300 } } });
+    const received = await new Promise<number>((resolve, reject) => {
+      http.get(`${s.proxy.trafficUrl}/big`, (response) => {
+        let bytes = 0;
+        response.pause();
+        setTimeout(() => response.on('data', (chunk: Buffer) => { bytes += chunk.length; }).resume(), 1_000);
+        response.on('end', () => resolve(bytes));
+        response.on('error', reject);
+      }).on('error', reject);
+    });
+    assert.equal(received, big.length);
+    assert.equal(sampleAll(await s.metrics(), 'cutover_upstream_errors_total', {}), 0);
+  });
+
+  it('does not cut a slow upload with 504: timeoutMs starts once the request is sent', async () => {
+    const legacy = await upstream(listen((req, res) => { req.resume(); req.on('end', () => res.end('ok')); }));
+    const s = await stack(legacy.url, 'legacy', { extra: { legacy: { url: legacy.url, timeoutMs: 300, idleTimeoutMs: 300 } } });
+    const status = await new Promise<number>((resolve, reject) => {
+      const request = http.request(`${s.proxy.trafficUrl}/upload`, { method: 'POST', headers: { 'content-length': '10' } }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on('error', reject);
+      let sent = 0;
+      const drip = setInterval(() => {
+        request.write('x');
+        if (++sent === 10) {
+          clearInterval(drip);
+          request.end();
+        }
+      }, 60);
+    });
+    assert.equal(status, 200);
+  });
+
+  it('closes the client\'s connection after legacy answers before reading the body, so it is never left hanging', async () => {
+    const legacy = await upstream(rawServer((_head, socket) => socket.end('HTTP/1.1 413 Too Large\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno')));
+    const s = await stack(legacy.url, 'legacy');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const post = () => new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+        const request = http.request(`${s.proxy.trafficUrl}/upload`, { method: 'POST', agent, headers: { 'content-length': String(4 * 1024 * 1024) } }, (response) => {
+          response.resume().on('end', () => resolve({ status: response.statusCode ?? 0, connection: response.headers.connection }));
+        });
+        request.on('error', reject);
+        request.end(Buffer.alloc(4 * 1024 * 1024, 0x61));
+      });
+      assert.deepEqual(await post(), { status: 413, connection: 'close' });
+      assert.deepEqual(await post(), { status: 413, connection: 'close' }, 'the next request gets a connection of its own');
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('passes on a complete 204 and does not let the body legacy wrongly sent after it desync the pool', async () => {
+    let count = 0;
+    const legacy = await upstream(rawServer((_head, socket) => {
+      count += 1;
+      if (count === 1) socket.write(`HTTP/1.1 204 No Content\r\nContent-Length: 60\r\n\r\n${'HTTP/1.1 200 OK\r\nContent-Length: 8\r\nX-Evil: 1\r\n\r\nsmuggled'.padEnd(60, ' ')}`);
+      else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nreal');
+    }));
+    const s = await stack(legacy.url, 'legacy');
+    const first = await fetch(`${s.proxy.trafficUrl}/one`);
+    assert.equal(first.status, 204);
+    await first.arrayBuffer();
+    const second = await fetch(`${s.proxy.trafficUrl}/two`);
+    assert.equal(await second.text(), 'real');
+    assert.equal(second.headers.get('x-evil'), null);
+  });
+
+  it('sends an idempotent request again when legacy had closed the reused connection', async () => {
+    const legacy = await upstream(rawServer((_head, socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      setTimeout(() => socket.destroy(), 30);
+    }));
+    const s = await stack(legacy.url, 'legacy');
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const response = await fetch(`${s.proxy.trafficUrl}/p${i}`);
+      await response.arrayBuffer();
+      statuses.push(response.status);
+      await sleep(60);
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 200, 200]);
+  });
+
+  it('lets a pooled connection go before legacy\'s own keep-alive timeout, so a write never meets a closed one', async () => {
+    const legacy = await upstream(listen((req, res) => { req.resume().on('end', () => res.end('ok')); }));
+    legacy.server.keepAliveTimeout = 300;
+    const s = await stack(legacy.url, 'legacy', { extra: { legacy: { url: legacy.url, keepAliveMs: 100 } } });
+    for (let i = 0; i < 4; i++) {
+      const response = await fetch(`${s.proxy.trafficUrl}/orders`, { method: 'POST', body: 'x' });
+      assert.equal(response.status, 200, `POST ${i}`);
+      await response.arrayBuffer();
+      await sleep(200 + i * 50);
+    }
+  });
+
+  it('refuses a transfer coding other than chunked with 501, rather than forward it undecoded', async () => {
+    const hits: string[] = [];
+    const legacy = await upstream(listen((req, res) => { hits.push(req.url ?? ''); req.resume().on('end', () => res.end('ok')); }));
+    const s = await stack(legacy.url, 'legacy');
+    const answer = await raw(s.proxy.trafficUrl, 'POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n2\r\nab\r\n0\r\n\r\n');
+    assert.match(answer, /^HTTP\/1\.1 501/);
+    assert.deepEqual(hits, []);
+  });
+
+  it('answers and counts what the HTTP parser refuses, and every refusal carries a request id', async () => {
+    const legacy = await upstream(listen((req, res) => { req.resume().on('end', () => res.end('ok')); }));
+    const s = await stack(legacy.url, 'legacy');
+    const both = await raw(s.proxy.trafficUrl, 'POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nabc');
+    const flood = await raw(s.proxy.trafficUrl, `GET /x HTTP/1.1\r\nHost: a\r\nX-Flood: ${'a'.repeat(20_000)}\r\n\r\n`);
+    const upgrade = await raw(s.proxy.trafficUrl, 'GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n');
+    assert.match(both, /^HTTP\/1\.1 400 /);
+    assert.match(flood, /^HTTP\/1\.1 431 /);
+    assert.match(upgrade, /^HTTP\/1\.1 400 /);
+    for (const answer of [both, flood, upgrade]) assert.match(answer, /\r\nx-request-id: [0-9a-f-]{36}\r\n/);
+    const metrics = await s.metrics();
+    assert.equal(sample(metrics, 'cutover_requests_total', { group: 'unmatched', status_class: '4xx' }), 3);
+  });
+
+  it('replaces a client\'s own X-Forwarded-* unless a trusted balancer is configured', async () => {
+    const seen: http.IncomingHttpHeaders[] = [];
+    const legacy = await upstream(listen((req, res) => { seen.push(req.headers); req.resume().on('end', () => res.end('ok')); }));
+    const s = await stack(legacy.url, 'legacy');
+    await (await fetch(`${s.proxy.trafficUrl}/x`, { headers: { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example' } })).text();
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]?.['x-forwarded-for'], '127.0.0.1');
+    assert.equal(seen[0]?.['x-forwarded-proto'], 'http');
+    assert.equal(seen[0]?.['x-forwarded-host'], new URL(s.proxy.trafficUrl).host);
   });
 });
 

@@ -139,6 +139,24 @@ describe('shadow traffic', function () {
     assert.equal(sample(await s.metrics(), 'cutover_upstream_errors_total', { group: 'catalog', backend: 'legacy', role: 'shadow', reason: 'refused' }), 1);
   });
 
+  it('stops sending shadows to a side that keeps failing, counting shadow_circuit_open, and probes it again after openMs', async () => {
+    const deadNew = { ...catalog(), catalog: { ...catalog().catalog, circuit: { failures: 2, openMs: 300 } } };
+    const s = await stack(deadNew, [{ key: 'catalog_flag', everyoneElse: 'shadow' }], { lambda: { endpoint: `http://127.0.0.1:${await closedPort()}` } });
+    const skipped = async () => sample(await s.metrics(), 'cutover_shadow_skipped_total', { group: 'catalog', reason: 'shadow_circuit_open' });
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await get(s, `/products/${i}`)).status, 200);
+      await until(async () => (await comparisons(s, 'error')) === i + 1, `error verdict ${i + 1}`);
+    }
+    for (let i = 2; i < 6; i++) assert.equal((await get(s, `/products/${i}`)).status, 200, 'legacy serves while the shadow side is spared');
+    assert.equal(await skipped(), 4);
+    assert.equal(await comparisons(s, 'error'), 2);
+    await until(async () => {
+      await (await get(s, '/products/probe')).arrayBuffer();
+      return (await comparisons(s, 'error')) === 3;
+    }, 'one probe after openMs');
+    assert.equal(legacyHits.length, 6 + (await skipped()) - 4 + 1, 'every request was served by legacy');
+  });
+
   it('does not mirror a body over the cap, and still streams all of it to the primary', async () => {
     const s = await stack(catalog({ writes: 'dry-run', maxBodyBytes: 1024 }), [{ key: 'catalog_flag', everyoneElse: 'shadow' }]);
     const body = Buffer.alloc(50_000, 0x61);

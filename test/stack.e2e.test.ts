@@ -111,7 +111,7 @@ describe('the demo configuration under concurrent demo traffic', function () {
 
   before(async () => {
     const config = loadConfig('demo/cutover.yaml', {});
-    stack = await startStack({ ...config, traffic: { host: '127.0.0.1', port: 0, drainMs: 0 }, admin: { ...config.admin, port: 0 } }, { logger: createLogger('silent') });
+    stack = await startStack({ ...config, traffic: { ...config.traffic, host: '127.0.0.1', port: 0, drainMs: 0 }, admin: { ...config.admin, port: 0 } }, { logger: createLogger('silent') });
   });
 
   after(async () => {

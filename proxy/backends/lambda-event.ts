@@ -1,4 +1,4 @@
-import type { OutgoingHttpHeaders } from 'node:http';
+import { type OutgoingHttpHeaders, validateHeaderName, validateHeaderValue } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { RouteMatch } from '../route.js';
 import type { UpstreamRequest } from './upstream.js';
@@ -98,15 +98,24 @@ export function fromFunctionResult(result: unknown): HttpResponse {
     return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(result)) };
   }
   const { statusCode, headers = {}, cookies = [], body = '', isBase64Encoded = false } = result;
-  if (typeof statusCode !== 'number' || !Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599) {
-    throw new InvalidFunctionResult(`statusCode ${JSON.stringify(statusCode)} is not an HTTP status`);
+  // A 1xx is not a final answer: the client would get it and then nothing.
+  if (typeof statusCode !== 'number' || !Number.isInteger(statusCode) || statusCode < 200 || statusCode > 599) {
+    throw new InvalidFunctionResult(`statusCode ${JSON.stringify(statusCode)} is not the status of a final response`);
   }
   if (!isRecord(headers)) throw new InvalidFunctionResult('headers is not an object');
   if (!Array.isArray(cookies) || !cookies.every((cookie) => typeof cookie === 'string')) throw new InvalidFunctionResult('cookies is not a list of strings');
   if (typeof body !== 'string') throw new InvalidFunctionResult('body is not a string');
 
   const outgoing: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) outgoing[name.toLowerCase()] = String(value);
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      validateHeaderName(name);
+      validateHeaderValue(name, String(value));
+    } catch {
+      throw new InvalidFunctionResult(`header ${JSON.stringify(name)} cannot be sent over HTTP`);
+    }
+    outgoing[name.toLowerCase()] = String(value);
+  }
   if (cookies.length > 0) outgoing['set-cookie'] = cookies;
   return { status: statusCode, headers: outgoing, body: Buffer.from(body, isBase64Encoded === true ? 'base64' : 'utf8') };
 }

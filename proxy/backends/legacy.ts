@@ -67,6 +67,150 @@ function framingHeaders(body: Buffer | Readable, framing: Framing): OutgoingHttp
   return {};
 }
 
+/** RFC 9110 §9.2.2: methods a proxy may send again when a reused connection turned out to be closed. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+const ABANDONED: LegacyOutcome = { seconds: 0, failure: undefined, abandoned: true, captured: undefined };
+
+type Send = (method: string, target: string, headers: OutgoingHttpHeaders) => http.ClientRequest;
+
+/**
+ * One primary exchange with legacy, from the first byte sent to the client's last byte or its
+ * departure. Two clocks: `timeoutMs` from the request's last byte to the response headers, and
+ * `idleTimeoutMs` for a stall while the body goes up or the response comes down, never counting
+ * a pause that the client causes (a slow upload, or a slow reader holding the response back).
+ */
+class Forwarding {
+  private readonly started = process.hrtime.bigint();
+  private readonly idle: NodeJS.Timeout;
+  private toHeaders: NodeJS.Timeout | undefined;
+  private outgoing!: http.ClientRequest;
+  private answer: http.IncomingMessage | undefined;
+  private seconds: number | undefined;
+  private broke: Failure | undefined;
+  private capture: Capture | undefined;
+  private settled = false;
+
+  constructor(
+    private readonly send: Send,
+    private readonly config: LegacyConfig,
+    private readonly exchange: Exchange,
+    private readonly body: Buffer | Readable,
+    private readonly captureLimit: number | undefined,
+    private readonly resolve: (outcome: LegacyOutcome) => void,
+  ) {
+    this.idle = setTimeout(() => this.onIdle(), config.idleTimeoutMs);
+    exchange.res.once('close', () => {
+      if (!exchange.res.writableFinished) this.outgoing.destroy();
+      this.settle();
+    });
+    if (!Buffer.isBuffer(body)) body.on('data', () => this.idle.refresh());
+  }
+
+  start(attempt = 1): void {
+    const { inbound } = this.exchange;
+    const outgoing = this.send(inbound.method, inbound.target, { ...inbound.headers, ...framingHeaders(this.body, inbound.framing) });
+    this.outgoing = outgoing;
+    outgoing.on('error', (error: NodeJS.ErrnoException) => this.onError(error, attempt));
+    outgoing.on('response', (answer) => this.onResponse(answer));
+    outgoing.on('finish', () => {
+      this.toHeaders = setTimeout(() => outgoing.destroy(new UpstreamTimeout(`sent no response headers within ${this.config.timeoutMs} ms`)), this.config.timeoutMs);
+    });
+    if (Buffer.isBuffer(this.body)) outgoing.end(this.body);
+    else if (inbound.framing.kind === 'none') outgoing.end();
+    else this.body.pipe(outgoing);
+  }
+
+  private onIdle(): void {
+    if (this.settled) return;
+    const { res } = this.exchange;
+    const waitingOnClient = this.responded() ? res.writableNeedDrain : !this.outgoing.writableNeedDrain;
+    // Before the headers, once the request is sent, the headers clock is the one that runs.
+    if (waitingOnClient || (!this.responded() && this.outgoing.writableFinished)) {
+      this.idle.refresh();
+      return;
+    }
+    this.outgoing.destroy(new UpstreamTimeout(`stalled for over ${this.config.idleTimeoutMs} ms`));
+  }
+
+  /** A reused keep-alive connection that legacy had closed: the request never reached it, so an idempotent one is sent again. */
+  private retryable(error: NodeJS.ErrnoException, attempt: number): boolean {
+    const { inbound } = this.exchange;
+    const replayable = Buffer.isBuffer(this.body) || inbound.framing.kind === 'none';
+    return attempt === 1 && !this.responded() && this.outgoing.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE')
+      && replayable && IDEMPOTENT.has(inbound.method);
+  }
+
+  private onError(error: NodeJS.ErrnoException, attempt: number): void {
+    if (this.settled) return;
+    const { res, log } = this.exchange;
+    if (this.retryable(error, attempt)) {
+      clearTimeout(this.toHeaders);
+      log.debug({ code: error.code }, 'legacy closed a reused connection; sending the request again');
+      this.start(attempt + 1);
+      return;
+    }
+    // Bytes after a complete response (a body on a 204, say) only cost legacy that connection.
+    if (res.writableFinished || this.answer?.complete) {
+      log.warn({ err: error }, 'legacy misbehaved after a complete response');
+      return;
+    }
+    this.broke ??= failureOf(error);
+    if (res.headersSent) res.destroy();
+    else this.settle();
+  }
+
+  private onResponse(answer: http.IncomingMessage): void {
+    const { res, req } = this.exchange;
+    this.answer = answer;
+    this.seconds = this.elapsed();
+    clearTimeout(this.toHeaders);
+    this.idle.refresh();
+    answer.on('error', () => undefined);
+    answer.on('data', () => this.idle.refresh());
+    answer.once('close', () => {
+      if (answer.complete || res.writableFinished || !res.headersSent) return;
+      this.broke ??= { reason: 'reset', status: 502, detail: 'The legacy system broke off its response.' };
+      res.destroy();
+    });
+    const status = answer.statusCode ?? 0;
+    try {
+      if (status < 200 || status > 599) throw new Error(`status ${status} is not the status of a final response`);
+      // A client still sending a body that legacy did not wait for cannot reuse its connection.
+      res.writeHead(status, responseHeaders({ ...this.exchange, keepAlive: () => this.exchange.keepAlive() && req.complete }, answer.headers));
+    } catch (error) {
+      this.broke = { reason: 'invalid_response', status: 502, detail: `The legacy system answered something that cannot be passed on: ${(error as Error).message}.` };
+      this.outgoing.destroy();
+      this.settle();
+      return;
+    }
+    if (this.captureLimit !== undefined) this.capture = new Capture(answer, this.captureLimit);
+    answer.pipe(res);
+  }
+
+  private responded(): boolean {
+    return this.answer !== undefined;
+  }
+
+  private elapsed(): number {
+    return Number(process.hrtime.bigint() - this.started) / 1e9;
+  }
+
+  private settle(): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.toHeaders);
+    clearTimeout(this.idle);
+    const abandoned = !this.exchange.res.writableFinished && this.broke === undefined;
+    this.resolve({
+      seconds: this.seconds ?? this.elapsed(),
+      failure: this.broke,
+      abandoned,
+      captured: abandoned || this.broke ? undefined : this.capture?.observation(),
+    });
+  }
+}
+
 /**
  * The monolith over HTTP or HTTPS, on a keep-alive agent: the primary exchange streamed both ways,
  * and the buffered exchange of a shadow. Every exchange settles, whatever legacy or the client does.
@@ -83,75 +227,29 @@ export class LegacyBackend {
     const { url } = config;
     const secure = url.protocol === 'https:';
     this.transport = secure ? https : http;
+    // `timeout` closes a pooled connection idle that long, before legacy closes it under a request.
+    const pooling = { keepAlive: true, maxSockets: 512, timeout: config.keepAliveMs };
     this.agent = secure
-      ? new https.Agent({ keepAlive: true, maxSockets: 512, ...(config.ca ? { ca: [...rootCertificates, config.ca] } : {}) })
-      : new http.Agent({ keepAlive: true, maxSockets: 512 });
+      ? new https.Agent({ ...pooling, ...(config.ca ? { ca: [...rootCertificates, config.ca] } : {}) })
+      : new http.Agent(pooling);
     this.hostname = url.hostname.replace(/^\[|\]$/g, '');
     this.port = url.port;
     this.prefix = url.pathname.replace(/\/$/, '');
   }
 
-  private request(method: string, target: string, headers: OutgoingHttpHeaders): http.ClientRequest {
-    return this.transport.request({
-      agent: this.agent, hostname: this.hostname, port: this.port, method,
-      path: this.prefix + target, headers, setHost: headers.host === undefined,
-    });
-  }
+  private readonly request: Send = (method, target, headers) => this.transport.request({
+    agent: this.agent, hostname: this.hostname, port: this.port, method,
+    path: this.prefix + target, headers, setHost: headers.host === undefined,
+  });
 
   /**
    * Streams the exchange to legacy and the answer back to the client. A failure before the
    * response is returned for the caller to answer; with `captureLimit`, the response is also
-   * collected for comparison. Settles when the exchange is over.
+   * collected for comparison. Settles when the exchange is over, at once for a client already gone.
    */
   forward(exchange: Exchange, body: Buffer | Readable, captureLimit?: number): Promise<LegacyOutcome> {
-    const { inbound, res } = exchange;
-    const started = process.hrtime.bigint();
-    const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
-    let seconds: number | undefined;
-    let broke: Failure | undefined;
-    let capture: Capture | undefined;
-
-    return new Promise((resolve) => {
-      let settled = false;
-      const settle = () => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(toHeaders);
-        const abandoned = !res.writableFinished && broke === undefined;
-        resolve({ seconds: seconds ?? elapsed(), failure: broke, abandoned, captured: abandoned || broke ? undefined : capture?.observation() });
-      };
-      const outgoing = this.request(inbound.method, inbound.target, { ...inbound.headers, ...framingHeaders(body, inbound.framing) });
-      const toHeaders = setTimeout(() => outgoing.destroy(new UpstreamTimeout(`sent no response headers within ${this.config.timeoutMs} ms`)), this.config.timeoutMs);
-
-      outgoing.on('error', (error: NodeJS.ErrnoException) => {
-        if (settled || res.destroyed) return;
-        broke ??= failureOf(error);
-        if (res.headersSent) res.destroy();
-        else settle();
-      });
-      outgoing.on('response', (answer) => {
-        seconds = elapsed();
-        clearTimeout(toHeaders);
-        outgoing.setTimeout(this.config.idleTimeoutMs, () => outgoing.destroy(new UpstreamTimeout(`paused its response for over ${this.config.idleTimeoutMs} ms`)));
-        answer.on('error', () => undefined);
-        answer.once('close', () => {
-          if (answer.complete || res.writableFinished) return;
-          broke ??= { reason: 'reset', status: 502, detail: 'The legacy system broke off its response.' };
-          res.destroy();
-        });
-        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, responseHeaders(exchange, answer.headers));
-        if (captureLimit !== undefined) capture = new Capture(answer, captureLimit);
-        answer.pipe(res);
-      });
-      res.once('close', () => {
-        if (!res.writableFinished) outgoing.destroy();
-        settle();
-      });
-
-      if (Buffer.isBuffer(body)) outgoing.end(body);
-      else if (inbound.framing.kind === 'none') outgoing.end();
-      else body.pipe(outgoing);
-    });
+    if (exchange.res.destroyed) return Promise.resolve(ABANDONED);
+    return new Promise((resolve) => new Forwarding(this.request, this.config, exchange, body, captureLimit, resolve).start());
   }
 
   /** Sends a buffered request and collects the whole answer within the request's timeout: the legacy side of a shadow. */

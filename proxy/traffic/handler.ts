@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Exchange } from '../backends/upstream.js';
 import type { CircuitState } from '../circuit.js';
@@ -9,7 +11,7 @@ import { requestIdOf } from '../request-id.js';
 import { account, type Labels } from './account.js';
 import { isRefusal, readInbound } from './inbound.js';
 import { type PlanDependencies, planOf } from './plan.js';
-import { type Reply, sendProblem } from './respond.js';
+import { endWithProblem, type Reply, sendProblem } from './respond.js';
 import type { Primary, Served } from './serve.js';
 
 /** The label of traffic that no route matched: it goes to legacy, untouched and never mirrored. */
@@ -29,7 +31,17 @@ export interface TrafficHandler {
   circuits(): ReadonlyMap<string, CircuitState>;
   /** From now on every response closes its connection: the proxy is shutting down. */
   drain(): void;
+  /** CONNECT and protocol upgrades are not proxied: refused with 400 rather than dropped, and counted. */
+  refuseTunnel(req: IncomingMessage, socket: Duplex): void;
+  /** What Node's parser refused (bad framing, a header flood, a request too slow): answered and counted, never silent. */
+  clientError(error: NodeJS.ErrnoException, socket: Duplex): void;
 }
+
+/** Node's parser errors that deserve their own status. */
+const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = { HPE_HEADER_OVERFLOW: 431, ERR_HTTP_REQUEST_TIMEOUT: 408 };
+
+/** Parser errors that only say the client went away, or sent bytes after a request that closes the connection. */
+const CLIENT_GONE: ReadonlySet<string> = new Set(['ECONNRESET', 'HPE_INVALID_EOF_STATE', 'HPE_CLOSED_CONNECTION']);
 
 /**
  * The request path, as one list: request id; the inbound passes (refuse non-origin-form, strip
@@ -47,7 +59,7 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
     const reply: Reply = { res, requestId, setCookies: [], keepAlive };
     let labels = UNMATCHED_LABELS;
     try {
-      const inbound = readInbound(req, requestId);
+      const inbound = readInbound(req, requestId, deps.config.traffic);
       if (isRefusal(inbound)) {
         sendProblem(reply, inbound.refused.status, inbound.refused.code, inbound.refused.detail);
         return { labels, served: { servedBy: 'legacy', primaryMs: undefined } };
@@ -83,8 +95,31 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
       })
       .catch((error: unknown) => log.error({ err: error }, 'accounting failed'));
   };
+  const countRefused = (status: number) => deps.metrics.requests.inc({ ...UNMATCHED_LABELS, served_by: 'legacy', status_class: `${Math.floor(status / 100)}xx` });
+
   return Object.assign(handler, {
     circuits: () => deps.primary.circuits(),
     drain: () => { draining = true; },
+    refuseTunnel(req: IncomingMessage, socket: Duplex) {
+      const requestId = requestIdOf(req.headers);
+      countRefused(400);
+      forRequest(deps.log, requestId).info({ method: req.method, upgrade: req.headers.upgrade }, 'tunnel or upgrade refused');
+      endWithProblem(socket, requestId, 400, 'bad_request_target', 'CONNECT and protocol upgrades are not proxied.');
+    },
+    clientError(error: NodeJS.ErrnoException, socket: Duplex) {
+      // A request already under way on this connection is answered and counted as itself (a client
+      // that left mid-body ends here too); a client that went away, or bytes after a request that
+      // closes the connection, are no request to answer.
+      const underWay = (socket as Duplex & { _httpMessage?: unknown })._httpMessage !== undefined;
+      if (underWay || !socket.writable || CLIENT_GONE.has(error.code ?? '')) {
+        socket.destroy();
+        return;
+      }
+      const requestId = randomUUID();
+      const status = CLIENT_ERROR_STATUS[error.code ?? ''] ?? 400;
+      countRefused(status);
+      forRequest(deps.log, requestId).info({ code: error.code }, 'a request the HTTP parser refused');
+      endWithProblem(socket, requestId, status, 'bad_request', `The request could not be read as HTTP/1.1 (${error.code ?? error.message}).`);
+    },
   });
 }

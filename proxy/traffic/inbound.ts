@@ -32,7 +32,12 @@ export interface Refusal {
   readonly refused: { readonly status: number; readonly code: string; readonly detail: string };
 }
 
-type InboundPass = (inbound: Inbound, req: IncomingMessage) => Inbound | Refusal;
+/** What a pass may know beyond the request: the settings that shape it. */
+export interface InboundSettings {
+  readonly trustForwarded: boolean;
+}
+
+type InboundPass = (inbound: Inbound, req: IncomingMessage, settings: InboundSettings) => Inbound | Refusal;
 
 const refuseNonOriginForm: InboundPass = (inbound) => (inbound.target.startsWith('/') && inbound.method !== 'CONNECT'
   ? inbound
@@ -44,9 +49,14 @@ const refuseNonOriginForm: InboundPass = (inbound) => (inbound.target.startsWith
  * `Expect` goes too: Node's server has already answered `100 Continue`, and the body follows at once.
  */
 const stripHopByHopAndFrame: InboundPass = (inbound, req) => {
+  const coding = req.headers['transfer-encoding'];
+  // A coding under the chunked one (gzip, chunked) would reach legacy undecoded and unannounced.
+  if (coding !== undefined && coding.trim().toLowerCase() !== 'chunked') {
+    return { refused: { status: 501, code: 'unsupported_transfer_coding', detail: `Transfer-Encoding "${coding}" is not supported; only chunked is.` } };
+  }
   const headers: IncomingHttpHeaders = withoutHopByHop(inbound.headers);
   const length = req.headers['content-length'];
-  const framing: Framing = req.headers['transfer-encoding'] !== undefined ? { kind: 'chunked' }
+  const framing: Framing = coding !== undefined ? { kind: 'chunked' }
     : length !== undefined && Number(length) > 0 ? { kind: 'length', bytes: Number(length) }
       : { kind: 'none' };
   delete headers['content-length'];
@@ -62,19 +72,21 @@ const stripShadowMarker: InboundPass = (inbound) => {
   return { ...inbound, headers };
 };
 
-/** The client's address appended to any chain a load balancer started; scheme and host unless a balancer said so first. */
-const forwardedHeaders: InboundPass = (inbound, req) => {
-  const chain = inbound.headers['x-forwarded-for'];
+/**
+ * Behind a trusted load balancer its X-Forwarded-* are kept and the peer's address is appended;
+ * otherwise they are the client's own words, and are replaced by what the proxy saw.
+ */
+const forwardedHeaders: InboundPass = (inbound, req, settings) => {
   const encrypted = 'encrypted' in req.socket && req.socket.encrypted === true;
-  return {
-    ...inbound,
-    headers: {
-      ...inbound.headers,
-      'x-forwarded-for': chain ? `${String(chain)}, ${inbound.sourceIp}` : inbound.sourceIp,
-      'x-forwarded-proto': inbound.headers['x-forwarded-proto'] ?? (encrypted ? 'https' : 'http'),
-      ...(inbound.headers.host ? { 'x-forwarded-host': inbound.headers['x-forwarded-host'] ?? inbound.headers.host } : {}),
-    },
-  };
+  const headers: IncomingHttpHeaders = { ...inbound.headers };
+  const trusted = (name: string) => (settings.trustForwarded ? headers[name] : undefined);
+  const chain = trusted('x-forwarded-for');
+  headers['x-forwarded-for'] = chain ? `${String(chain)}, ${inbound.sourceIp}` : inbound.sourceIp;
+  headers['x-forwarded-proto'] = trusted('x-forwarded-proto') ?? (encrypted ? 'https' : 'http');
+  const host = trusted('x-forwarded-host') ?? headers.host;
+  if (host === undefined) delete headers['x-forwarded-host'];
+  else headers['x-forwarded-host'] = host;
+  return { ...inbound, headers };
 };
 
 const requestIdHeader: InboundPass = (inbound) => ({ ...inbound, headers: { ...inbound.headers, 'x-request-id': inbound.requestId } });
@@ -93,7 +105,7 @@ export function isRefusal(value: Inbound | Refusal): value is Refusal {
 }
 
 /** Runs the inbound passes over a client request; its id is read first, so that a refusal carries it too. */
-export function readInbound(req: IncomingMessage, requestId: string): Inbound | Refusal {
+export function readInbound(req: IncomingMessage, requestId: string, settings: InboundSettings): Inbound | Refusal {
   const target = req.url ?? '/';
   const queryAt = target.indexOf('?');
   let inbound: Inbound = {
@@ -107,7 +119,7 @@ export function readInbound(req: IncomingMessage, requestId: string): Inbound | 
     sourceIp: req.socket.remoteAddress ?? '',
   };
   for (const pass of INBOUND_PASSES) {
-    const next = pass(inbound, req);
+    const next = pass(inbound, req, settings);
     if (isRefusal(next)) return next;
     inbound = next;
   }

@@ -27,6 +27,8 @@ export interface PlanDependencies {
   readonly metrics: Metrics;
   /** Whether the shadow pool would drop a shadow now: checked before a body is buffered for nothing. */
   readonly poolFull: () => boolean;
+  /** Whether the shadow side's breaker is open for the group. */
+  readonly shadowRefused: (group: Group, side: Side) => boolean;
   readonly random: () => number;
 }
 
@@ -41,8 +43,15 @@ export function planOf(inbound: Inbound, deps: PlanDependencies): Plan | undefin
   const caller = identifyCaller(inbound.headers, deps.config.caller);
   const decision = deps.flags.decide(group.name, caller.id);
   deps.metrics.flagDecisions.inc({ group: group.name, stage: decision.stage, source: decision.source });
-  const shadow = !shadowSide(decision.stage) ? undefined
-    : deps.poolFull() ? 'capacity'
-      : shadowChoice(group, decision, inbound.method, deps.random);
-  return { match, group, caller, decision, side: primarySide(decision.stage), shadow };
+  return { match, group, caller, decision, side: primarySide(decision.stage), shadow: chooseShadow(group, decision, inbound.method, deps) };
+}
+
+/** The configured share first (it is the user's intent), then what the proxy can afford now. */
+function chooseShadow(group: Group, decision: Decision, method: string, deps: PlanDependencies): Plan['shadow'] {
+  const side = shadowSide(decision.stage);
+  if (!side) return undefined;
+  const choice = shadowChoice(group, decision, method, deps.random);
+  if (choice !== 'mirror') return choice;
+  if (deps.poolFull()) return 'capacity';
+  return deps.shadowRefused(group, side) ? 'shadow_circuit_open' : 'mirror';
 }

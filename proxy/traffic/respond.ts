@@ -1,4 +1,5 @@
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { type OutgoingHttpHeaders, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { withoutHopByHop } from '../headers.js';
 import { problemDocument } from '../problem.js';
 
@@ -44,4 +45,10 @@ export function sendProblem(reply: Reply, status: number, code: string, detail: 
   const body = problemDocument(status, code, detail);
   res.writeHead(status, responseHeaders(reply, { ...headers, 'content-type': 'application/vnd.api+json', 'content-length': Buffer.byteLength(body) }));
   res.end(body);
+}
+
+/** The error document written straight onto a connection that never became a request the server handles. */
+export function endWithProblem(socket: Duplex, requestId: string, status: number, code: string, detail: string): void {
+  const body = problemDocument(status, code, detail);
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/vnd.api+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`);
 }

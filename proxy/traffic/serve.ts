@@ -131,6 +131,7 @@ export class Primary {
       return { servedBy: 'new', primaryMs: answer.seconds * 1000 };
     }
     const failure: Failure = answer.failure ?? { reason: 'status_5xx', status: answer.response.status, detail: `The new service answered ${answer.response.status}.` };
+    if (exchange.res.destroyed) return { servedBy: 'new', primaryMs: answer.seconds * 1000 };
     if (group.fallback && SAFE_METHODS.has(exchange.inbound.method) && failure.reason !== 'too_large') {
       this.metrics.fallbacks.inc({ group: group.name, reason: failure.reason });
       exchange.log.warn({ reason: failure.reason }, `new side failed; legacy answers instead: ${failure.detail}`);
@@ -181,6 +182,6 @@ export class Primary {
       group, route: match.route.key, request, primarySide: plan.side, primary,
       calibrate: SAFE_METHODS.has(request.method) && this.random() * 100 < group.shadow.calibrationPercent,
     });
-    if (!dispatched) this.metrics.shadowSkipped.inc({ group: group.name, reason: 'capacity' });
+    if (dispatched !== 'dispatched') this.metrics.shadowSkipped.inc({ group: group.name, reason: dispatched });
   }
 }

@@ -81,3 +81,39 @@ export function raw(url: string, text: string | Buffer): Promise<string> {
     socket.on('error', reject);
   });
 }
+
+export interface RawServer { readonly url: string; readonly requests: string[]; close(): void }
+
+/**
+ * A TCP server that plays an HTTP upstream byte by byte, for answers no HTTP library would send
+ * (a bad status line, a body on a 204, a connection closed at a chosen moment). `answer` is
+ * called with each request's head as it arrives.
+ */
+export async function rawServer(answer: (head: string, socket: net.Socket) => void): Promise<RawServer> {
+  const requests: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    let buffered = '';
+    socket.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('latin1');
+      const end = buffered.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      const head = buffered.slice(0, end);
+      buffered = buffered.slice(end + 4);
+      requests.push(head);
+      answer(head, socket);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close() {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
