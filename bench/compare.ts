@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import deepDiff from 'deep-diff';
 import { compare, type Comparison, type JsonValue, type Observation, parseRules, response } from '../compare/index.js';
 
-/** Rules like DESIGN.md's example, which exercise every rule kind. */
+/** Rules like the example in docs/architecture.md, which exercise every rule kind. */
 const rules = parseRules({
   ignore: ['/meta', '/data/*/attributes/updatedAt', '/**/links/self'],
   unordered: [{ path: '/data', key: 'id' }, { path: '/data/*/attributes/tags' }],
@@ -167,7 +167,7 @@ Machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${format(os.total
 Figures from a shared machine vary from run to run; the ratios, measured in the same run, are the figures to compare.
 
 Bodies: JSON:API product lists as the proxy captures them (bytes with \`application/vnd.api+json\`), legacy
-against new with every kind of difference the rules of DESIGN.md's example absorb (ignored members,
+against new with every kind of difference the rules of docs/architecture.md's example absorb (ignored members,
 \`/data\` in reverse order matched by \`id\`, reordered tags, prices within the tolerance, timestamps with
 and without milliseconds). Every comparison includes JSON.parse of both bodies; so do the peers.
 

@@ -8,7 +8,7 @@ export interface UnorderedRule {
 }
 
 /**
- * The comparison rules of a group (DESIGN.md, "Comparison rules"). Plain data throughout, so
+ * The comparison rules of a group (docs/architecture.md, "Comparison rules"). Plain data throughout, so
  * that parsed rules can be handed to a worker thread as they are.
  */
 export interface Rules {
@@ -59,7 +59,7 @@ function where(path: readonly PropertyKey[]): string {
   return path.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), '') || 'rules';
 }
 
-/** Validates a rules document (the JSON of DESIGN.md); every key is optional. */
+/** Validates a rules document (the JSON of docs/architecture.md); every key is optional. */
 export function parseRules(document: unknown): Rules {
   const result = schema.safeParse(document);
   if (!result.success) {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 
 /**
  * `npm run demo:traffic`: a bounded, realistic mix of pet-store browsing and ordering from many
@@ -82,30 +82,39 @@ export async function sendTraffic(options: TrafficOptions, log: (line: string) =
   return outcomes;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      url: { type: 'string', default: process.env.CUTOVER_TRAFFIC_URL ?? 'http://127.0.0.1:8080' },
-      requests: { type: 'string', default: '600' },
-      callers: { type: 'string', default: '40' },
-      concurrency: { type: 'string', default: '8' },
-      seed: { type: 'string', default: '7' },
-    },
-  });
-  const number = (name: keyof typeof values) => {
-    const value = Number(values[name]);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer (got ${values[name]})`);
-    return value;
-  };
-  const options = { url: String(values.url).replace(/\/$/, ''), requests: number('requests'), callers: number('callers'), concurrency: number('concurrency'), seed: number('seed') };
+function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError('A positive integer is needed.');
+  return number;
+}
+
+function program(): Command {
+  return new Command('npm run demo:traffic --')
+    .description('Send a realistic mix of pet-store traffic (browsing, orders, order look-ups, cancellations, a few mistakes) through the proxy of `npm start`.')
+    .option('--url <url>', 'the proxy\'s traffic port (or CUTOVER_TRAFFIC_URL)', process.env.CUTOVER_TRAFFIC_URL ?? 'http://127.0.0.1:8080')
+    .option('--requests <n>', 'requests to send', positiveInteger, 600)
+    .option('--callers <n>', 'distinct callers (x-customer-id customer-1…customer-N)', positiveInteger, 40)
+    .option('--concurrency <n>', 'requests in flight at once', positiveInteger, 8)
+    .option('--seed <n>', 'the same seed sends the same requests', positiveInteger, 7)
+    .addHelpText('after', '\nExamples:\n  npm run demo:traffic\n  npm run demo:traffic -- --requests 2000 --concurrency 16\n  npm run demo:traffic -- --url http://127.0.0.1:8080 --seed 42\n')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`demo:traffic: ${text.replace(/^error: /, '').trim()} (see npm run demo:traffic -- --help)\n`) });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const values = program().parse(argv, { from: 'user' }).opts<Omit<TrafficOptions, 'url'> & { url: string }>();
+  const options = { ...values, url: values.url.replace(/\/$/, '') };
   console.log(`demo:traffic: ${options.requests} requests from ${options.callers} callers to ${options.url}`);
   const started = Date.now();
-  await sendTraffic(options);
+  const outcomes = await sendTraffic(options);
+  if ([...outcomes.keys()].every((outcome) => outcome.includes(' failed: '))) throw new Error(`no request reached ${options.url}: is the demo stack running (npm start)?`);
   console.log(`demo:traffic: done in ${((Date.now() - started) / 1000).toFixed(1)} s; see the groups at http://127.0.0.1:9901/api/groups`);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((error: unknown) => {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    // --help exits 0; a bad option (already printed as one line) exits 2; a failed run exits 1.
+    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
     console.error(`demo:traffic: ${(error as Error).message}`);
     process.exit(1);
   });

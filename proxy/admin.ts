@@ -7,6 +7,7 @@ import { type Flags, UnknownGroupError } from './flags.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { isStage, STAGES } from './stage.js';
+import { type Readiness, startupChecks } from './startup-checks.js';
 
 export interface AdminDependencies {
   readonly config: Config;
@@ -15,6 +16,8 @@ export interface AdminDependencies {
   readonly circuits: () => ReadonlyMap<string, CircuitState>;
   readonly comparator: Comparator;
   readonly log: Logger;
+  /** What `/readyz` reports; by default the start-up checks, which begin when the app is made. */
+  readonly readiness?: Readiness;
 }
 
 function problem(res: Response, status: number, detail: string): void {
@@ -53,9 +56,12 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  // Ready even without flags: then every group is served by legacy, which is a safe way to serve.
-  app.get('/readyz', (_req, res) => {
-    res.json({ status: 'ready', flags: flags.ready ? 'loaded' : 'unavailable: every group is served by legacy' });
+  // Degraded is still 200: the proxy serves, and whatever is wrong sends traffic to legacy, which is safe.
+  const readiness = deps.readiness ?? startupChecks({ config, flags, log: deps.log });
+  app.get('/readyz', async (_req, res) => {
+    const reasons = await readiness.reasons();
+    const flagState = flags.ready ? 'loaded' : 'unavailable: every group is served by legacy';
+    res.json(reasons.length === 0 ? { status: 'ready', flags: flagState } : { status: 'degraded', reasons, flags: flagState });
   });
 
   app.get('/api/groups', (_req, res) => {
@@ -94,8 +100,12 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
     }
   });
 
-  app.put('/api/overrides/:group', authorized, express.json({ limit: '4kb' }), (req: Request<{ group: string }>, res) => {
-    const stage: unknown = req.body?.stage;
+  app.put('/api/overrides/:group', authorized, express.json({ limit: '4kb', type: () => true }), (req: Request<{ group: string }>, res) => {
+    // Any content type is read as JSON: a curl without -H 'content-type: …' is not a wrong body.
+    const body: unknown = req.body;
+    const extra = body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body).find((key) => key !== 'stage') : undefined;
+    if (extra !== undefined) return problem(res, 400, `unknown key "${extra}": the body is {"stage": one of ${STAGES.join(', ')}}`);
+    const stage: unknown = (body as { stage?: unknown } | undefined)?.stage;
     if (!isStage(stage)) return problem(res, 400, `body must be {"stage": one of ${STAGES.join(', ')}}`);
     try {
       flags.override(req.params.group, stage);

@@ -1,11 +1,19 @@
-#!/usr/bin/env node
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config.js';
-import { DatafileError } from './flag-source.js';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { diffCommand, type DiffIo } from './commands/diff.js';
-import { flagsCheckCommand } from './commands/flags-check.js';
+import { Command, CommanderError } from 'commander';
+import type { Config } from './config.js';
+import { ConfigError } from './config.js';
+import { DatafileError } from './flag-source.js';
+import { DEFAULT_CONFIG, loadConfigFile } from './commands/config-file.js';
+import { diff, type DiffIo } from './commands/diff.js';
+import { flagsCheck } from './commands/flags-check.js';
 import { startProxy } from './server.js';
+
+/**
+ * `cutover`: the proxy's command line (`npx cutover`, package.json `bin`). Every problem the user
+ * can fix is one line on stderr and exit code 2; `--help` on every command lists its options and
+ * examples.
+ */
 
 const terminal: DiffIo = {
   stdout: (text) => process.stdout.write(text),
@@ -13,19 +21,37 @@ const terminal: DiffIo = {
   readFile: (file) => readFile(file, 'utf8'),
 };
 
-const USAGE = `usage: cutover <command>
-
-  start [--config FILE]                      run the proxy from a configuration file (default ./cutover.yaml)
-  flags check [--config FILE] [--datafile F]  check that every group's flag has the variations its stages need
-  diff [--rules FILE] LEGACY.json NEW.json    compare two observations; exit 0 match, 1 mismatch, 2 unusable input`;
-
-/** A problem the user can fix, printed as one line. */
+/** A problem the user can fix, printed as one line, exit code 2. */
 class UsageError extends Error {}
 
-async function start(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c', default: 'cutover.yaml' } }, strict: true });
-  const config = loadConfig(values.config);
-  const proxy = await startProxy(config);
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((line) => `  ${line}`).join('\n')}\n`;
+}
+
+/** Node's listen errors the user can fix, as one line naming the configuration key. */
+function listenProblem(error: NodeJS.ErrnoException & { address?: string; port?: number }, config: Config, file: string): UsageError | undefined {
+  const key = error.port === config.admin.port && error.address === config.admin.host ? 'admin' : 'traffic';
+  const where = `${error.address ?? config[key].host}:${error.port ?? config[key].port}`;
+  const fix = `set ${key}.host/${key}.port in ${file}`;
+  if (error.code === 'EADDRINUSE') return new UsageError(`${where} (${key}) is already in use: stop what listens there, or ${fix}`);
+  if (error.code === 'EACCES') return new UsageError(`${where} (${key}): permission denied (ports below 1024 need privileges); ${fix}`);
+  if (error.code === 'EADDRNOTAVAIL') return new UsageError(`${where} (${key}): no such address on this machine; ${fix}`);
+  return undefined;
+}
+
+async function start(options: { config: string }): Promise<void> {
+  // The AWS SDK warns in nine lines, at every start on Node 20, that its releases after January
+  // 2027 need Node 22; the pinned version works on Node 20 (README, "Known limits").
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const config = loadConfigFile(options.config);
+  let proxy;
+  try {
+    proxy = await startProxy(config);
+  } catch (error) {
+    throw listenProblem(error as NodeJS.ErrnoException, config, options.config) ?? error;
+  }
   console.log(`cutover: traffic on ${proxy.trafficUrl}, admin on ${proxy.adminUrl}`);
   const stop = (signal: string) => {
     console.log(`cutover: ${signal}, finishing in-flight requests`);
@@ -38,30 +64,82 @@ async function start(args: string[]): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'start':
-      return start(rest);
-    case 'diff':
-      process.exitCode = await diffCommand(rest, terminal);
-      return;
-    case 'flags':
-      if (rest[0] !== 'check') throw new UsageError(`unknown command "flags ${rest[0] ?? ''}"\n${USAGE}`);
-      process.exitCode = await flagsCheckCommand(rest.slice(1), terminal);
-      return;
-    case undefined:
-    case '--help':
-    case '-h':
-      console.log(USAGE);
-      return;
-    default:
-      throw new UsageError(`unknown command "${command}"\n${USAGE}`);
+export function program(): Command {
+  const cutover = new Command('cutover')
+    .description('Strangler-fig migration proxy: routes each group of endpoints to the legacy system or the new Lambda APIs by Optimizely flag, mirrors requests to the other side and compares the answers.')
+    .version(version, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help for a command')
+    .helpCommand('help [command]', 'show help for a command')
+    .showSuggestionAfterError()
+    .exitOverride()
+    .addHelpText('after', examples(
+      'cutover start --config demo/cutover.yaml    run the proxy',
+      'cutover flags check --config cutover.yaml   check the datafile before publishing it',
+      'cutover diff legacy.json new.json           compare two responses by hand',
+      'cutover start --help                        the options of one command',
+    ) + '\nDocumentation: README.md, docs/architecture.md, docs/operations.md\n');
+
+  cutover.command('start')
+    .description('run the proxy (traffic and admin ports) from a configuration file; SIGTERM or Ctrl-C drains and stops it')
+    .option('-c, --config <file>', 'the configuration, YAML or JSON (every key: README, "Configuration")', DEFAULT_CONFIG)
+    .addHelpText('after', examples(
+      'cutover start --config demo/cutover.yaml',
+      'CUTOVER_ADMIN_TOKEN=… cutover start -c /etc/cutover/cutover.yaml',
+    ) + '\nExit code 2 with one line when the configuration is missing or invalid, or a port is taken.\n')
+    .action(start);
+
+  const flags = cutover.command('flags')
+    .description('work with the Optimizely flags of the configured groups')
+    .addHelpText('after', examples('cutover flags check --config demo/cutover.yaml'));
+  flags.command('check')
+    .description('check that the datafile has every configured flag, each able to express the four stages (legacy, shadow, live, complete)')
+    .option('-c, --config <file>', 'the configuration naming the groups and their flags', DEFAULT_CONFIG)
+    .option('--datafile <file>', 'the datafile to check (default: flags.datafile of the configuration; needed with flags.sdkKey)')
+    .addHelpText('after', examples(
+      'cutover flags check --config demo/cutover.yaml',
+      'cutover flags check -c cutover.yaml --datafile exported-datafile.json',
+    ) + '\nExit code 0 when sound, 1 with the problems (one a line), 2 on unusable input.\n')
+    .action(async (options: { config: string; datafile?: string }) => {
+      process.exitCode = await flagsCheck(options, terminal);
+    });
+
+  cutover.command('diff')
+    .description('compare two observations ({"status", "headers", "body"}) as the proxy would, and print the differences as JSON')
+    .argument('<legacy>', 'the legacy side\'s observation (JSON file)')
+    .argument('<new>', 'the new side\'s observation (JSON file)')
+    .option('--rules <file>', 'comparison rules (JSON; docs/architecture.md, "Comparison rules")')
+    .addHelpText('after', examples(
+      'cutover diff legacy.json new.json',
+      'cutover diff --rules demo/rules/catalog.json legacy.json new.json',
+    ) + '\nAn observation: {"status": 200, "headers": {"content-type": "application/json"}, "body": {"price": 12.5}}\n(headers and body optional).'
+      + '\nExit code 0 on match, 1 on mismatch, 2 on unusable input (one line on stderr).\n')
+    .action(async (legacy: string, candidate: string, options: { rules?: string }) => {
+      process.exitCode = await diff({ rules: options.rules, legacy, candidate }, terminal);
+    });
+
+  oneLineErrors(cutover);
+  return cutover;
+}
+
+/** Commander's own errors (unknown option, missing argument…) as one line, naming the command's help. */
+function oneLineErrors(command: Command, name = command.name()): void {
+  command.configureOutput({ outputError: (text, write) => write(`cutover: ${text.replace(/^error: /, '').trim()} (see ${name} --help)\n`) });
+  for (const sub of command.commands) oneLineErrors(sub, `${name} ${sub.name()}`);
+}
+
+/** Runs the command line; resolves with nothing, the exit code is set or the process exits. */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await program().parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version exit 0; help shown because a command was missing, and every usage error, exit 2.
+      process.exit(error.exitCode === 0 ? 0 : 2);
+    }
+    const expected = error instanceof ConfigError || error instanceof DatafileError || error instanceof UsageError;
+    console.error(`cutover: ${expected ? (error as Error).message : (error as Error).stack}`);
+    process.exit(expected ? 2 : 1);
   }
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  const expected = error instanceof ConfigError || error instanceof DatafileError || error instanceof UsageError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
-  console.error(`cutover: ${expected ? (error as Error).message : (error as Error).stack}`);
-  process.exit(expected ? 2 : 1);
-});
+await main(process.argv.slice(2));

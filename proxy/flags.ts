@@ -1,5 +1,7 @@
 import type { EventDispatcher } from '@optimizely/optimizely-sdk';
+import type { Client } from '@optimizely/optimizely-sdk';
 import type { FlagsConfig } from './config.js';
+import { checkDatafile, type Datafile } from './flag-check.js';
 import { type FlagSource, PolledDatafile, WatchedDatafile } from './flag-source.js';
 import type { Logger } from './log.js';
 import { isStage, type Stage } from './stage.js';
@@ -23,6 +25,16 @@ export interface Decision {
 
 export class UnknownGroupError extends Error {}
 
+function problemsOf(client: Client, groups: ReadonlyArray<{ name: string; flag: string }>): string[] {
+  let datafile: Datafile;
+  try {
+    datafile = JSON.parse(client.getOptimizelyConfig()?.getDatafile() ?? '{}') as Datafile;
+  } catch {
+    return ['the Optimizely client gave no readable datafile to check'];
+  }
+  return checkDatafile(datafile, groups);
+}
+
 /**
  * Decides each group's stage per caller from its Optimizely flag. The stage is the key of the
  * variation the caller is bucketed into; a disabled flag means `legacy`. Variables are never
@@ -33,8 +45,12 @@ export class UnknownGroupError extends Error {}
 export class Flags {
   private readonly overrides = new Map<string, Stage>();
   private readonly flagOf: ReadonlyMap<string, string>;
+  private readonly groups: ReadonlyArray<{ name: string; flag: string }>;
+  /** The problems of the datafile last checked, and the client it was checked for. */
+  private checked: { client: Client; problems: readonly string[] } | undefined;
 
-  constructor(private readonly source: FlagSource, groups: ReadonlyArray<{ name: string; flag: string }>) {
+  constructor(private readonly source: FlagSource, groups: ReadonlyArray<{ name: string; flag: string }>, private readonly log?: Logger) {
+    this.groups = groups.map(({ name, flag }) => ({ name, flag }));
     this.flagOf = new Map(groups.map((group) => [group.name, group.flag]));
   }
 
@@ -44,7 +60,34 @@ export class Flags {
     const source = config.source.kind === 'file'
       ? await WatchedDatafile.open(config.source.path, { watchIntervalMs: config.source.watchIntervalMs, events, log: options.log })
       : new PolledDatafile({ ...config.source, events, log: options.log });
-    return new Flags(source, groups);
+    const flags = new Flags(source, groups, options.log);
+    // The start-up check: a warning line for each problem, as soon as there is a datafile.
+    if (source instanceof PolledDatafile) source.settled().then(() => flags.problems(), () => undefined);
+    else flags.problems();
+    return flags;
+  }
+
+  /**
+   * What keeps a configured group from moving through its stages with the current datafile: a
+   * flag key the datafile does not have (a typo pins the group to legacy), or a flag that cannot
+   * express the four stages. Empty while there is no datafile (`ready` says why). Each new
+   * datafile is checked once, and its problems are logged as warnings then.
+   */
+  problems(): readonly string[] {
+    const state = this.source.state();
+    if (!state.ready) return [];
+    if (this.checked?.client !== state.client) {
+      const problems = problemsOf(state.client, this.groups);
+      this.checked = { client: state.client, problems };
+      for (const problem of problems) this.log?.warn({ check: 'flags' }, `start-up check: ${problem}; /readyz says degraded until the datafile is fixed (cutover flags check)`);
+    }
+    return this.checked.problems;
+  }
+
+  /** Why there is no usable datafile; undefined when there is one. */
+  get unavailable(): string | undefined {
+    const state = this.source.state();
+    return state.ready ? undefined : state.why;
   }
 
   get ready(): boolean {

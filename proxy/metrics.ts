@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** The metrics of DESIGN.md's contract, on a registry of the proxy's own. */
+/** The metrics of the contract in docs/architecture.md, on a registry of the proxy's own. */
 export class Metrics {
   readonly registry = new Registry();
 

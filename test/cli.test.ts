@@ -1,19 +1,51 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { writeDatafile } from './support/datafile.js';
 
-function cutover(...args: string[]) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'proxy/cli.ts', ...args], { encoding: 'utf8', timeout: 20_000 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr.split('\n').filter((line) => line.startsWith('cutover')).join('\n') };
+interface Run { status: number | null; stdout: string; stderr: string }
+
+/** The real command, as `npx cutover` runs it: package.json's bin. */
+const BIN = JSON.parse(readFileSync('package.json', 'utf8')).bin.cutover as string;
+
+function cutover(...args: string[]): Run {
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Like cutover(), but asynchronous, so that a server of this process can answer it meanwhile. */
+async function cutoverAsync(...args: string[]): Promise<Run> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '', stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => { stdout += text; });
+  child.stderr.setEncoding('utf8').on('data', (text: string) => { stderr += text; });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const [status] = await once(child, 'exit') as [number | null];
+  clearTimeout(timer);
+  return { status, stdout, stderr };
+}
+
+/** One line on stderr and nothing else. */
+function oneLine(run: Run): string {
+  const lines = run.stderr.split('\n').filter((line) => line !== '');
+  assert.equal(lines.length, 1, `one line on stderr, got:\n${run.stderr}`);
+  return lines[0] as string;
 }
 
 describe('the cutover command', function () {
-  this.timeout(30_000);
+  this.timeout(60_000);
   let dir: string;
   before(() => { dir = mkdtempSync(path.join(tmpdir(), 'cutover-cli-')); });
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is package.json\'s bin, run from the sources (the same code npm start runs)', () => {
+    assert.equal(BIN, 'bin/cutover.js');
+    assert.match(readFileSync(BIN, 'utf8'), /import\('\.\.\/proxy\/cli\.ts'\)/);
+  });
 
   it('diffs two observations with exit 0 on match, 1 on mismatch, 2 on unusable input', () => {
     const legacy = path.join(dir, 'legacy.json');
@@ -33,14 +65,113 @@ describe('the cutover command', function () {
 
     const unusable = cutover('diff', legacy, path.join(dir, 'absent.json'));
     assert.equal(unusable.status, 2);
-    assert.match(unusable.stderr, /^cutover diff: .*absent\.json.*$/);
+    assert.match(oneLine(unusable), /^cutover diff: .*absent\.json.*$/);
   });
 
-  it('checks the demo flags, and rejects an unknown command with exit 2', () => {
+  it('checks the demo flags', () => {
     const check = cutover('flags', 'check', '--config', 'demo/cutover.yaml');
     assert.equal(check.status, 0, check.stderr);
-    const unknown = cutover('launch');
-    assert.equal(unknown.status, 2);
-    assert.match(unknown.stderr, /^cutover: unknown command "launch"/);
+    assert.match(check.stdout, /2 group\(s\) sound/);
+  });
+
+  it('answers --help on every command and subcommand with its options and examples, exit 0', () => {
+    const expected: Array<[string[], RegExp[]]> = [
+      [['--help'], [/Usage: cutover \[options\] \[command\]/, /start/, /flags/, /diff/, /--version/]],
+      [['start', '--help'], [/Usage: cutover start/, /--config <file>/, /default: "cutover\.yaml"/]],
+      [['flags', '--help'], [/Usage: cutover flags/, /check/]],
+      [['flags', 'check', '--help'], [/Usage: cutover flags check/, /--config <file>/, /--datafile <file>/]],
+      [['diff', '--help'], [/Usage: cutover diff \[options\] <legacy> <new>/, /--rules <file>/, /Exit code 0 on match, 1 on mismatch, 2/]],
+      [['help', 'diff'], [/Usage: cutover diff/]],
+    ];
+    for (const [args, patterns] of expected) {
+      const run = cutover(...args);
+      assert.equal(run.status, 0, `${args.join(' ')}: ${run.stderr}`);
+      for (const pattern of [...patterns, /Examples:\n {2}\S/]) assert.match(run.stdout, pattern, args.join(' '));
+      assert.equal(run.stderr, '');
+    }
+  });
+
+  it('prints its version', () => {
+    const run = cutover('--version');
+    assert.equal(run.status, 0);
+    assert.equal(run.stdout.trim(), JSON.parse(readFileSync('package.json', 'utf8')).version);
+  });
+
+  it('says what is wrong in one line with exit 2: an unknown command, option or missing argument', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['launch'], /^cutover: unknown command 'launch' \(see cutover --help\)$/],
+      [['start', '--bogus'], /^cutover: unknown option '--bogus' \(see cutover start --help\)$/],
+      [['flags', 'check', '--bogus'], /^cutover: unknown option '--bogus' \(see cutover flags check --help\)$/],
+      [['diff', 'only-one.json'], /^cutover: missing required argument 'new' \(see cutover diff --help\)$/],
+      [['diff', '--rules'], /^cutover: option '--rules <file>' argument missing \(see cutover diff --help\)$/],
+    ];
+    for (const [args, pattern] of cases) {
+      const run = cutover(...args);
+      assert.equal(run.status, 2, args.join(' '));
+      assert.match(oneLine(run), pattern);
+      assert.equal(run.stdout, '');
+    }
+  });
+
+  it('shows the subcommands of "flags" when none is given, exit 2', () => {
+    const run = cutover('flags');
+    assert.equal(run.status, 2);
+    assert.match(run.stderr, /Usage: cutover flags/);
+    assert.match(run.stderr, /check \[options\]/);
+  });
+
+  it('points at --config demo/cutover.yaml when the configuration file is not there', () => {
+    const start = cutover('start', '--config', path.join(dir, 'absent.yaml'));
+    assert.equal(start.status, 2);
+    assert.match(oneLine(start), /^cutover: .*absent\.yaml: no such configuration file; name one with --config FILE \(the demo's: --config demo\/cutover\.yaml\)$/);
+    const check = cutover('flags', 'check', '--config', path.join(dir, 'absent.yaml'));
+    assert.equal(check.status, 2);
+    assert.match(oneLine(check), /--config demo\/cutover\.yaml/);
+  });
+
+  it('says in one line, exit 2, that the traffic port is taken, without starting', async () => {
+    const busy = net.createServer();
+    busy.listen(0, '127.0.0.1');
+    await once(busy, 'listening');
+    try {
+      const port = (busy.address() as AddressInfo).port;
+      const datafile = writeDatafile(path.join(dir, 'datafile.json'), [{ key: 'catalog_flag', everyoneElse: 'legacy' }]);
+      const config = path.join(dir, 'busy.json');
+      writeFileSync(config, JSON.stringify({
+        traffic: { host: '127.0.0.1', port },
+        admin: { host: '127.0.0.1', port: 0 },
+        legacy: { url: `http://127.0.0.1:${port}` },
+        flags: { datafile },
+        groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products'] } },
+      }));
+      const run = await cutoverAsync('start', '--config', config);
+      assert.equal(run.status, 2);
+      assert.equal(oneLine(run), `cutover: 127.0.0.1:${port} (traffic) is already in use: stop what listens there, or set traffic.host/traffic.port in ${config}`);
+    } finally {
+      busy.close();
+    }
+  });
+});
+
+describe('npm run demo:traffic', function () {
+  this.timeout(30_000);
+  const traffic = (...args: string[]) => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'demo/traffic.ts', ...args], { encoding: 'utf8', timeout: 20_000 });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  };
+
+  it('answers --help with its options and examples, exit 0', () => {
+    const run = traffic('--help');
+    assert.equal(run.status, 0, run.stderr);
+    for (const option of ['--url', '--requests', '--callers', '--concurrency', '--seed', 'Examples:']) assert.ok(run.stdout.includes(option), option);
+  });
+
+  it('refuses a bad option in one line with exit 2, and says so when no request reached the proxy, exit 1', () => {
+    const bad = traffic('--requests', 'many');
+    assert.equal(bad.status, 2);
+    assert.match(oneLine(bad), /^demo:traffic: option '--requests <n>' argument 'many' is invalid/);
+    const nobody = traffic('--requests', '2', '--url', 'http://127.0.0.1:9');
+    assert.equal(nobody.status, 1);
+    assert.match(nobody.stderr, /no request reached http:\/\/127\.0\.0\.1:9: is the demo stack running \(npm start\)\?/);
   });
 });

@@ -72,7 +72,7 @@ describe('compare: rules documents', () => {
     assert.deepEqual({ ...rules, headers: [...rules.headers] }, { ...DEFAULT_RULES, headers: ['content-type'] });
   });
 
-  it('reads the example of DESIGN.md and writes it back', () => {
+  it('reads the example of docs/architecture.md and writes it back', () => {
     const document = {
       ignore: ['/meta/requestId', '/data/*/attributes/updatedAt', '/**/links/self'],
       unordered: [{ path: '/data', key: 'id' }, { path: '/data/*/attributes/tags' }],

@@ -26,7 +26,7 @@ async function run(args: string[], files: Record<string, string> = {}): Promise<
 const observation = (body: unknown, status = 200, headers: Record<string, string> = { 'content-type': 'application/json' }) => JSON.stringify({ status, headers, body });
 
 describe('cutover diff', () => {
-  it('exits 0 and prints a match under the rules of DESIGN.md', async () => {
+  it('exits 0 and prints a match under the rules of docs/architecture.md', async () => {
     const result = await run(['--rules', fixture('rules.json'), fixture('legacy.json'), fixture('new.json')]);
     assert.equal(result.stderr, '');
     assert.deepEqual(JSON.parse(result.stdout), { verdict: 'match', differences: [] });

@@ -9,7 +9,7 @@ import { type Decision, Flags } from '../proxy/flags.js';
 import { buildDatafile, type FlagSpec, writeDatafile } from './support/datafile.js';
 import { sample } from './support/metrics.js';
 import { ADMIN_TOKEN, startTestProxy } from './support/proxy.js';
-import { listen } from './support/servers.js';
+import { closedPort, listen } from './support/servers.js';
 import { until } from './support/until.js';
 import { createLogger } from '../proxy/log.js';
 import { capturedLogger } from './support/logs.js';
@@ -159,6 +159,11 @@ describe('flags through the proxy: admin API, fallback counting and A/B events',
       assert.equal((await put('catalog', '{"stage":"sideways"}', ADMIN_TOKEN)).status, 400);
       assert.equal((await put('catalog', '{not json', ADMIN_TOKEN)).status, 400);
       assert.equal((await put('payments', '{"stage":"live"}', ADMIN_TOKEN)).status, 404);
+      const extra = await put('catalog', '{"stage":"live","until":"tomorrow"}', ADMIN_TOKEN);
+      assert.deepEqual([extra.status, await extra.json()], [400, { error: 'unknown key "until": the body is {"stage": one of legacy, shadow, live, complete}' }]);
+      // A curl without a content-type header sends the same JSON: it is read as JSON, not refused as a wrong body.
+      const bare = await fetch(`${admin}/api/overrides/catalog`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' }, body: '{"stage":"shadow"}' });
+      assert.deepEqual([bare.status, await bare.json()], [200, { group: 'catalog', stage: 'shadow' }]);
       assert.equal((await put('catalog', '{"stage":"live"}', ADMIN_TOKEN)).status, 200);
       const forced = await (await fetch(`${admin}/api/decide?group=catalog&caller=alice`)).json() as Decision;
       assert.deepEqual([forced.stage, forced.source], ['live', 'override']);
@@ -253,5 +258,76 @@ describe('cutover flags check', () => {
     assert.equal(await flagsCheckCommand(['--config', config, '--datafile', path.join(dir, 'absent.json')], io), 2);
     assert.match(errors, /^cutover flags check: .*absent\.json: ENOENT\n$/);
     assert.ok(readFileSync(datafile, 'utf8').length > 0);
+  });
+});
+
+describe('start-up checks: mistakes that would otherwise only show as traffic stuck on legacy', function () {
+  this.timeout(20_000);
+  const groups = {
+    catalog: { flag: 'catalog_migrationn', function: 'catalog', routes: ['GET /products'] },
+    orders: { flag: 'orders_flag', function: 'orders', routes: ['GET /orders'] },
+  };
+  interface Ready { status: string; reasons?: string[]; flags: string }
+  const readyz = async (adminUrl: string) => {
+    const response = await fetch(`${adminUrl}/readyz`);
+    assert.equal(response.status, 200, 'degraded is still 200: the proxy serves');
+    return await response.json() as Ready;
+  };
+  const warnings = (logs: string[]) => logs.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((line) => line.level === 40 && line.msg.startsWith('start-up check: ')).map((line) => line.msg);
+
+  it('warns at start about a flag key the datafile lacks and a flag that cannot express the four stages; /readyz says degraded and legacy still serves', async () => {
+    const legacy = await listen((_req, res) => res.end('legacy'));
+    const stack = await startTestProxy({
+      legacyUrl: legacy.url, functions: {}, groups,
+      flags: [{ key: 'catalog_migration', everyoneElse: 'shadow' }, { key: 'orders_flag', everyoneElse: 'legacy', without: ['complete'] }],
+    });
+    try {
+      assert.deepEqual(warnings(stack.logs), [
+        'start-up check: group catalog: flag "catalog_migrationn" is not in the datafile; /readyz says degraded until the datafile is fixed (cutover flags check)',
+        'start-up check: group orders: flag "orders_flag" has no variation for stage complete; /readyz says degraded until the datafile is fixed (cutover flags check)',
+      ]);
+      assert.deepEqual(await readyz(stack.proxy.adminUrl), {
+        status: 'degraded',
+        reasons: ['group catalog: flag "catalog_migrationn" is not in the datafile', 'group orders: flag "orders_flag" has no variation for stage complete'],
+        flags: 'loaded',
+      });
+      const response = await fetch(`${stack.proxy.trafficUrl}/products`);
+      assert.equal(await response.text(), 'legacy');
+      assert.equal(sample(await stack.metrics(), 'cutover_requests_total', { group: 'catalog', route: 'GET /products', stage: 'legacy', served_by: 'legacy', status_class: '2xx' }), 1);
+
+      // A corrected datafile (the flag renamed to what the configuration says) makes it ready again, without a restart.
+      writeDatafile(stack.datafile, [{ key: 'catalog_migrationn', everyoneElse: 'shadow' }, { key: 'orders_flag', everyoneElse: 'legacy' }], 2);
+      await until(async () => (await readyz(stack.proxy.adminUrl)).status === 'ready', 'the corrected datafile to make the proxy ready');
+      assert.deepEqual(await readyz(stack.proxy.adminUrl), { status: 'ready', flags: 'loaded' });
+    } finally {
+      await stack.close();
+      await legacy.close();
+    }
+  });
+
+  it('warns at start that the legacy URL does not accept connections, and /readyz names it', async () => {
+    const port = await closedPort();
+    const stack = await startTestProxy({ legacyUrl: `http://127.0.0.1:${port}`, functions: {}, groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products'] } }, flags: [{ key: 'catalog_flag', everyoneElse: 'legacy' }] });
+    try {
+      await until(() => warnings(stack.logs).length > 0, 'the legacy warning');
+      assert.deepEqual(warnings(stack.logs), [`start-up check: legacy http://127.0.0.1:${port}/ does not accept connections (ECONNREFUSED); requests served by legacy fail until it does`]);
+      assert.deepEqual(await readyz(stack.proxy.adminUrl), { status: 'degraded', reasons: [`legacy: http://127.0.0.1:${port}/ does not accept connections (ECONNREFUSED)`], flags: 'loaded' });
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('is ready, with no start-up warning, when flags and legacy are sound; legacy counts no request from the check', async () => {
+    let requests = 0;
+    const legacy = await listen((_req, res) => { requests += 1; res.end('legacy'); });
+    const stack = await startTestProxy({ legacyUrl: legacy.url, functions: {}, groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products'] } }, flags: [{ key: 'catalog_flag', everyoneElse: 'shadow' }] });
+    try {
+      assert.deepEqual(await readyz(stack.proxy.adminUrl), { status: 'ready', flags: 'loaded' });
+      assert.deepEqual(warnings(stack.logs), []);
+      assert.equal(requests, 0);
+    } finally {
+      await stack.close();
+      await legacy.close();
+    }
   });
 });

@@ -77,8 +77,20 @@ function parse(args: string[]): { rules: string | undefined; legacy: string; can
  * as JSON. Exit code 0 on match, 1 on mismatch, 2 on unusable input (one line on stderr).
  */
 export async function diffCommand(args: string[], io: DiffIo): Promise<number> {
+  let options;
   try {
-    const options = parse(args);
+    options = parse(args);
+  } catch (error) {
+    if (!(error instanceof UnusableInput)) throw error;
+    io.stderr(`cutover diff: ${error.message}\n`);
+    return 2;
+  }
+  return diff(options, io);
+}
+
+/** The diff itself, for options already parsed (the CLI parses them with commander). */
+export async function diff(options: { rules: string | undefined; legacy: string; candidate: string }, io: DiffIo): Promise<number> {
+  try {
     const rules = await readRules(options.rules, io);
     const legacy = await readObservation(options.legacy, io);
     const candidate = await readObservation(options.candidate, io);
