@@ -63,10 +63,11 @@ function sparse(doc: Doc, fields: Map<string, string[]>): Doc {
 }
 
 function wantsCategory(params: Map<string, string>): boolean {
-  const include = params.get('include');
-  if (include === undefined) return false;
-  for (const path of include.split(',')) {
-    if (path.trim() !== 'category') throw new ApiError(400, 'unknown_include', `include: the relationship path ${path.trim()} cannot be included here (only category).`, { parameter: 'include' });
+  // An empty include= asks for nothing, as an absent one does.
+  const paths = (params.get('include') ?? '').split(',').map((path) => path.trim()).filter((path) => path !== '');
+  if (paths.length === 0) return false;
+  for (const path of paths) {
+    if (path !== 'category') throw new ApiError(400, 'unknown_include', `include: the relationship path ${path.trim()} cannot be included here (only category).`, { parameter: 'include' });
   }
   return true;
 }
@@ -149,6 +150,14 @@ export function catalogRoutes(db: pg.Pool): Router {
     const fields = fieldsets(queryOf(req, [/^fields\[[^\]]+\]$/]));
     const { rows } = await db.query<CategoryRow>('SELECT * FROM categories ORDER BY id');
     send(res, 200, { data: rows.map((row) => sparse(categoryDoc(row), fields)), links: { self: '/categories' } });
+  });
+
+  // Every category's links.self points here.
+  router.get('/categories/:id', async (req: Request<{ id: string }>, res: Response) => {
+    const fields = fieldsets(queryOf(req, [/^fields\[[^\]]+\]$/]));
+    const { rows } = /^\d{1,9}$/.test(req.params.id) ? await db.query<CategoryRow>('SELECT * FROM categories WHERE id = $1', [Number(req.params.id)]) : { rows: [] };
+    if (!rows[0]) throw new ApiError(404, 'not_found', `No category with id ${req.params.id}.`);
+    send(res, 200, { data: sparse(categoryDoc(rows[0]), fields), links: { self: `/categories/${req.params.id}` } });
   });
 
   return router;

@@ -42,9 +42,6 @@ function listenProblem(error: NodeJS.ErrnoException & { address?: string; port?:
 }
 
 async function start(options: { config: string }): Promise<void> {
-  // The AWS SDK warns in nine lines, at every start on Node 20, that its releases after January
-  // 2027 need Node 22; the pinned version works on Node 20 (README, "Known limits").
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const config = loadConfigFile(options.config);
   let proxy;
   try {

@@ -62,6 +62,17 @@ describe('catalog service', function () {
     assert.equal(assertJsonApi(missing.body).errors?.[0]?.code, 'not_found');
   });
 
+  it('serves the category every links.self names, 404 for an unknown one, and reads an empty include= as none', async () => {
+    const found = await catalog(httpEvent('GET /categories/{id}', { path: '/categories/3', pathParameters: { id: '3' } }), lambdaContext('catalog'));
+    assert.equal(found.statusCode, 200);
+    const category = assertJsonApi(found.body).data as ResourceObject;
+    assert.deepEqual([category.id, category.attributes.name, category.links?.self], ['3', 'Toys', '/categories/3']);
+    const missing = await catalog(httpEvent('GET /categories/{id}', { path: '/categories/99', pathParameters: { id: '99' } }), lambdaContext('catalog'));
+    assert.equal(missing.statusCode, 404);
+    const { document } = await products('include=');
+    assert.equal(document.included, undefined);
+  });
+
   it('lists categories sorted by name', async () => {
     const result = await catalog(httpEvent('GET /categories', { path: '/categories' }), lambdaContext('catalog'));
     const names = (assertJsonApi(result.body).data as ResourceObject[]).map((category) => category.attributes.name);

@@ -65,6 +65,14 @@ export function createCatalogHandler(db: pg.Pool): HttpHandler {
       const { rows } = await db.query<CategoryRow>('SELECT * FROM categories ORDER BY name, id');
       return document(200, { data: rows.map((row) => withFields(categoryResource(row), fieldsets)), links: { self: '/categories' } });
     },
+    // Every category's links.self points here.
+    'GET /categories/{id}': async (event) => {
+      const fieldsets = sparseFieldsets(new Query(event.rawQueryString, [/^fields\[[^\]]+\]$/]), FIELDSETS);
+      const id = event.pathParameters?.id ?? '';
+      const { rows } = /^\d{1,9}$/.test(id) ? await db.query<CategoryRow>('SELECT * FROM categories WHERE id = $1', [Number(id)]) : { rows: [] };
+      if (!rows[0]) return notFound(`No category with id ${id}.`);
+      return document(200, { data: withFields(categoryResource(rows[0]), fieldsets), links: { self: `/categories/${id}` } });
+    },
   };
   return async (event) => answer(async () => {
     const route = routes[event.routeKey];

@@ -20,10 +20,10 @@ export class Query {
     return this.values.get(name);
   }
 
-  /** Comma-separated values, e.g. include=category or fields[products]=name,price. */
+  /** Comma-separated values, e.g. include=category or fields[products]=name,price; `include=` is an empty list. */
   list(name: string): string[] | undefined {
     const value = this.values.get(name);
-    return value === undefined ? undefined : value.split(',').map((item) => item.trim());
+    return value === undefined ? undefined : value.split(',').map((item) => item.trim()).filter((item) => item !== '');
   }
 
   /** Names and values of a family such as fields[...] or filter[...]. */

@@ -5,6 +5,10 @@ import { responseHeaders } from '../traffic/respond.js';
 import { fromFunctionResult, type HttpResponse, InvalidFunctionResult, toHttpEvent } from './lambda-event.js';
 import type { Exchange, Failure, UpstreamRequest } from './upstream.js';
 
+// The AWS SDK warns in nine lines, wherever a client is made on Node 20, that its releases after
+// January 2027 need Node 22; the pinned version works on Node 20 (README, "Known limits").
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 /** Lambda's limit on a synchronous invocation's payload. */
 export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
