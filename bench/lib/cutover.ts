@@ -1,0 +1,130 @@
+/**
+ * Cutover under test: a real `cutover start` process per configuration (its own CPU and memory
+ * in /proc), with one catalog group whose flag is fixed at a stage by a local datafile.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Stage } from '../../proxy/stage.js';
+import { writeDatafile } from '../../test/support/datafile.js';
+import { sampleAll } from '../../test/support/metrics.js';
+import type { Children, Started } from './children.js';
+
+export const GROUP = 'catalog';
+/** The route the group serves; any other path (/other) is unmatched and goes to legacy. */
+export const MATCHED_PATH = '/products/1';
+export const UNMATCHED_PATH = '/other';
+
+/** The stages in which the proxy mirrors a request to the other side and compares the two answers. */
+const MIRRORING: ReadonlySet<Stage> = new Set<Stage>(['shadow', 'live']);
+
+export interface CutoverOptions {
+  readonly dir: string;
+  readonly stage: Stage;
+  readonly legacyUrl: string;
+  /** The local Lambda host: the new side (a closed port for the "shadow side refused" row). */
+  readonly lambdaUrl: string;
+  /** Before the script (`--cpu-prof`, say). */
+  readonly nodeArgs?: readonly string[];
+}
+
+export interface RunningCutover {
+  readonly url: string;
+  readonly admin: string;
+  readonly stage: Stage;
+  readonly process: Started;
+}
+
+function writeConfig(options: CutoverOptions): string {
+  mkdirSync(options.dir, { recursive: true });
+  writeDatafile(path.join(options.dir, 'datafile.json'), [{ key: 'catalog_flag', everyoneElse: options.stage }]);
+  const file = path.join(options.dir, 'cutover.json');
+  writeFileSync(file, JSON.stringify({
+    traffic: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0 },
+    legacy: { url: options.legacyUrl, timeoutMs: 10_000 },
+    lambda: { endpoint: options.lambdaUrl },
+    flags: { datafile: 'datafile.json' },
+    // warn: an access line per request would make the bench measure pino.
+    log: { level: 'warn' },
+    mirror: { maxInFlight: 64 },
+    groups: {
+      [GROUP]: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products/{id}'], shadow: { percent: 100, timeoutMs: 2_500 } },
+    },
+  }, null, 2));
+  return file;
+}
+
+export async function startCutover(children: Children, name: string, repoRoot: string, options: CutoverOptions): Promise<RunningCutover> {
+  const config = writeConfig(options);
+  const args = [...(options.nodeArgs ?? []), '--import', 'tsx', 'proxy/cli.ts', 'start', '--config', config];
+  const started = await children.start(name, process.execPath, args, { cwd: repoRoot, ready: /cutover: traffic on (\S+), admin on (\S+)/ });
+  return { url: started.ready[1] as string, admin: started.ready[2] as string, stage: options.stage, process: started };
+}
+
+/** Counters of the catalog group, read from /metrics; a row's figures are the difference of two readings. */
+export interface Accounting {
+  /** Requests of a mirroring stage (all of them: the group mirrors 100 %). */
+  readonly mirrored: number;
+  readonly compared: number;
+  readonly skipped: number;
+  /** compared by verdict, skipped by reason: what the totals are made of. */
+  readonly detail: Readonly<Record<string, number>>;
+}
+
+async function metricsText(cutover: RunningCutover): Promise<string> {
+  const response = await fetch(`${cutover.admin}/metrics`);
+  if (!response.ok) throw new Error(`${cutover.admin}/metrics answered ${response.status}`);
+  return response.text();
+}
+
+/** The sums of `family`'s samples of the group by the value of `label` (verdict, reason). */
+function byLabel(text: string, family: string, label: string): Record<string, number> {
+  const sums: Record<string, number> = {};
+  // Greedy up to the last "} ": a route label holds braces of its own (GET /products/{id}).
+  const line = new RegExp(`^${family}\\{(.*)\\} (\\S+)$`, 'gm');
+  for (const [, labels = '', value] of text.matchAll(line)) {
+    if (!labels.includes(`group="${GROUP}"`)) continue;
+    const key = new RegExp(`${label}="([^"]*)"`).exec(labels)?.[1] ?? '?';
+    sums[key] = (sums[key] ?? 0) + Number(value);
+  }
+  return sums;
+}
+
+export async function readAccounting(cutover: RunningCutover): Promise<Accounting> {
+  const text = await metricsText(cutover);
+  const verdicts = byLabel(text, 'cutover_comparisons_total', 'verdict');
+  const reasons = byLabel(text, 'cutover_shadow_skipped_total', 'reason');
+  return {
+    // sampleAll, not the regex: it throws on a renamed metric or label instead of reading 0.
+    mirrored: MIRRORING.has(cutover.stage) ? sampleAll(text, 'cutover_requests_total', { group: GROUP }) : 0,
+    compared: sampleAll(text, 'cutover_comparisons_total', { group: GROUP }),
+    skipped: sampleAll(text, 'cutover_shadow_skipped_total', { group: GROUP }),
+    detail: {
+      ...Object.fromEntries(Object.entries(verdicts).map(([verdict, count]) => [`compared ${verdict}`, count])),
+      ...Object.fromEntries(Object.entries(reasons).map(([reason, count]) => [`skipped ${reason}`, count])),
+    },
+  };
+}
+
+export function difference(after: Accounting, before: Accounting): Accounting {
+  const keys = new Set([...Object.keys(after.detail), ...Object.keys(before.detail)]);
+  return {
+    mirrored: after.mirrored - before.mirrored,
+    compared: after.compared - before.compared,
+    skipped: after.skipped - before.skipped,
+    detail: Object.fromEntries([...keys].map((key) => [key, (after.detail[key] ?? 0) - (before.detail[key] ?? 0)]).filter(([, count]) => count !== 0)),
+  };
+}
+
+/**
+ * Waits until no shadow request is under way, so that a window's accounting and CPU include the
+ * comparisons of its own requests (a slow shadow side settles up to its 2.5 s timeout later).
+ * False when some are still under way after `timeoutMs`: the accounting then shows it.
+ */
+export async function settleShadows(cutover: RunningCutover, timeoutMs = 6_000): Promise<boolean> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(100)) {
+    if (sampleAll(await metricsText(cutover), 'cutover_shadow_inflight', {}) === 0) return true;
+  }
+  return false;
+}
