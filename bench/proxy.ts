@@ -24,6 +24,7 @@ import { cpuMicros, peakRssKiB, resetPeakRss } from './lib/procfs.js';
 import { mainThreadProfile, type ProfileSummary, summarizeProfile } from './lib/profile.js';
 import { type PassFigures, type Report, type RowResult, summarize, writeReport } from './lib/report.js';
 import { BASELINE, Lab, prepareCutover, ROWS, type RowSpec, type Target } from './lib/rows.js';
+import { isStage, type Stage, STAGES } from '../proxy/stage.js';
 import { ensureTools } from './lib/tools.js';
 import { runWrk } from './lib/wrk.js';
 
@@ -38,7 +39,8 @@ interface Options {
   readonly warmup: number;
   readonly connections: number;
   readonly rows: readonly RowSpec[];
-  readonly profile: boolean;
+  /** The stage to profile, when a profile is asked for. */
+  readonly profile: Stage | undefined;
 }
 
 /** Whole numbers only: wrk takes its duration in whole seconds. */
@@ -58,6 +60,7 @@ function parseOptions(args: string[]): Options {
       connections: { type: 'string', default: '32' },
       rows: { type: 'string' },
       profile: { type: 'boolean', default: false },
+      'profile-stage': { type: 'string', default: 'shadow' },
     },
     strict: true,
   });
@@ -71,8 +74,13 @@ function parseOptions(args: string[]): Options {
     connections: count(values.connections, 'connections'),
     // In the table's order whatever the order asked.
     rows: ids ? ROWS.filter((row) => ids.includes(row.id)) : ROWS,
-    profile: values.profile,
+    profile: values.profile ? stageOption(values['profile-stage']) : undefined,
   };
+}
+
+function stageOption(value: string): Stage {
+  if (!isStage(value)) throw new Error(`--profile-stage takes one of ${STAGES.join(', ')}, not "${value}"`);
+  return value;
 }
 
 /** Pass 1 in the table's order, pass 2 reversed, and so on: a drifting machine weighs on every row alike. */
@@ -156,13 +164,13 @@ function results(figures: Map<RowSpec, PassFigures[]>): RowResult[] {
 }
 
 /**
- * A run of the shadow stage under `node --cpu-prof`, apart from the passes (the profiler slows it
+ * A run of one stage under `node --cpu-prof`, apart from the passes (the profiler slows it
  * down); the profile is written when the proxy exits on SIGTERM.
  */
-async function profileShadow(lab: Lab, options: Options): Promise<ProfileSummary> {
+async function profileStage(lab: Lab, options: Options, stage: Stage): Promise<ProfileSummary> {
   const dir = path.join(lab.dir, 'profile');
   mkdirSync(dir, { recursive: true });
-  const target = await prepareCutover(lab, 'cutover-shadow-profiled', { stage: 'shadow', newSide: 'fast', nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir] });
+  const target = await prepareCutover(lab, `cutover-${stage}-profiled`, { stage, newSide: 'fast', nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir] });
   if (target.pid === undefined) throw new Error('the profiled proxy has no process id');
   if (options.warmup > 0) await runWrk(lab.children, { url: target.url, connections: options.connections, seconds: options.warmup });
   await runWrk(lab.children, { url: target.url, connections: options.connections, seconds: options.seconds });
@@ -171,13 +179,13 @@ async function profileShadow(lab: Lab, options: Options): Promise<ProfileSummary
   if (proxy) await lab.children.stop(proxy, 'SIGTERM', 15_000);
   const file = mainThreadProfile(dir, target.pid);
   if (!file) throw new Error(`no CPU profile of process ${target.pid} in ${dir}`);
-  const kept = path.join(RESULTS_DIR, 'proxy-shadow.cpuprofile');
+  const kept = path.join(RESULTS_DIR, `proxy-${stage}.cpuprofile`);
   copyFileSync(file, kept);
   return { ...summarizeProfile(file, REPO_ROOT, PROFILE_TOP), file: path.relative(REPO_ROOT, kept) };
 }
 
 function printProfile(profile: ProfileSummary): void {
-  console.log(`\nCPU profile of the shadow stage (${profile.file}): ${Math.round(profile.sampledMs - profile.idleMs)} ms busy of ${Math.round(profile.sampledMs)} ms; top self time:`);
+  console.log(`\nCPU profile (${profile.file}): ${Math.round(profile.sampledMs - profile.idleMs)} ms busy of ${Math.round(profile.sampledMs)} ms; top self time:`);
   for (const entry of profile.top) console.log(`${entry.selfMs.toFixed(1).padStart(9)} ms ${(entry.share * 100).toFixed(1).padStart(5)} %  ${entry.where}`);
 }
 
@@ -219,7 +227,7 @@ async function main(args: string[]): Promise<number> {
     let profile: ProfileSummary | undefined;
     if (options.profile) {
       try {
-        profile = await profileShadow(lab, options);
+        profile = await profileStage(lab, options, options.profile);
         printProfile(profile);
       } catch (error) {
         notes.push(`--profile failed: ${(error as Error).message.split('\n')[0]}`);

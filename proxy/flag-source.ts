@@ -147,7 +147,8 @@ export class PolledDatafile implements FlagSource {
       }),
       ...clientOptions(options.events),
     });
-    // A datafile that arrives after onReady gave up still makes the client ready.
+    // A datafile that arrives after onReady gave up still makes the client ready; each new datafile
+    // is a new state, so that decisions remembered for the previous one are dropped (RememberedDecisions).
     this.client.notificationCenter.addNotificationListener(NOTIFICATION_TYPES.OPTIMIZELY_CONFIG_UPDATE, () => {
       this.current = { ready: true, client: this.client };
     });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { EventDispatcher, LogEvent } from '@optimizely/optimizely-sdk';
 import { checkDatafile, flagsCheckCommand } from '../proxy/commands/flags-check.js';
 import { parseConfig } from '../proxy/config.js';
-import { type Decision, Flags } from '../proxy/flags.js';
+import { type Decision, Flags, RememberedDecisions } from '../proxy/flags.js';
 import { buildDatafile, type FlagSpec, writeDatafile } from './support/datafile.js';
 import { sample } from './support/metrics.js';
 import { ADMIN_TOKEN, startTestProxy } from './support/proxy.js';
@@ -329,5 +329,26 @@ describe('start-up checks: mistakes that would otherwise only show as traffic st
       await stack.close();
       await legacy.close();
     }
+  });
+});
+
+describe('remembered decisions', () => {
+  const decision = (caller: string, stage: Decision['stage']): Decision => ({ group: 'catalog', caller, flag: 'catalog_flag', stage, source: 'optimizely', variation: stage, rule: 'r', reasons: [], shadowPercent: undefined });
+
+  it('asks the SDK once per group and caller for one datafile, again for a new one, and keeps at most its limit', () => {
+    const remembered = new RememberedDecisions(2);
+    const first = {};
+    const second = {};
+    let asked = 0;
+    const ask = (caller: string, stage: Decision['stage']) => () => { asked += 1; return decision(caller, stage); };
+    assert.equal(remembered.get(first, 'catalog', 'alice', ask('alice', 'shadow')).stage, 'shadow');
+    assert.equal(remembered.get(first, 'catalog', 'alice', ask('alice', 'live')).stage, 'shadow', 'the same datafile decides the same');
+    assert.equal(asked, 1);
+    assert.equal(remembered.get(second, 'catalog', 'alice', ask('alice', 'live')).stage, 'live', 'a new datafile decides afresh');
+    remembered.get(second, 'catalog', 'bob', ask('bob', 'live'));
+    remembered.get(second, 'catalog', 'carol', ask('carol', 'live'));
+    assert.equal(asked, 4);
+    remembered.get(second, 'catalog', 'alice', ask('alice', 'complete'));
+    assert.equal(asked, 5, 'alice, the oldest, made room for carol');
   });
 });

@@ -1,4 +1,5 @@
 /** The load generator: Debian's `wrk`, one thread, a fixed number of keep-alive connections, for a fixed time. */
+import { fileURLToPath } from 'node:url';
 import type { Children } from './children.js';
 
 export interface WrkResult {
@@ -21,6 +22,9 @@ export interface WrkOptions {
    */
   readonly timeoutSeconds?: number;
 }
+
+/** Sends each request as one of many returning callers (see the script). */
+const CALLERS = fileURLToPath(new URL('./callers.lua', import.meta.url));
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -58,7 +62,8 @@ export function parseWrk(output: string): WrkResult {
 
 export async function runWrk(children: Children, options: WrkOptions): Promise<WrkResult> {
   const args = [
-    '-t1', `-c${options.connections}`, `-d${options.seconds}s`, `--timeout`, `${options.timeoutSeconds ?? 10}s`, '--latency', options.url,
+    '-t1', `-c${options.connections}`, `-d${options.seconds}s`, `--timeout`, `${options.timeoutSeconds ?? 10}s`, '--latency',
+    '--script', CALLERS, options.url,
   ];
   const { code, stdout, stderr } = await children.run('wrk', args);
   if (code !== 0) throw new Error(`wrk ${args.join(' ')} exited ${code}: ${stderr || stdout}`);

@@ -39,6 +39,12 @@ export interface InboundSettings {
 
 type InboundPass = (inbound: Inbound, req: IncomingMessage, settings: InboundSettings) => Inbound | Refusal;
 
+/** Framing the sender sets for what it sends; `Expect`, which Node's server has already answered. */
+const SENDERS_OWN: ReadonlySet<string> = new Set(['content-length', 'expect']);
+
+/** What a client may not say about itself unless a trusted balancer said it. */
+const FORWARDED: ReadonlySet<string> = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+
 const refuseNonOriginForm: InboundPass = (inbound) => (inbound.target.startsWith('/') && inbound.method !== 'CONNECT'
   ? inbound
   : { refused: { status: 400, code: 'bad_request_target', detail: 'Only origin-form request targets (a path) are proxied; the upstream is configuration, not the request.' } });
@@ -54,22 +60,18 @@ const stripHopByHopAndFrame: InboundPass = (inbound, req) => {
   if (coding !== undefined && coding.trim().toLowerCase() !== 'chunked') {
     return { refused: { status: 501, code: 'unsupported_transfer_coding', detail: `Transfer-Encoding "${coding}" is not supported; only chunked is.` } };
   }
-  const headers: IncomingHttpHeaders = withoutHopByHop(inbound.headers);
+  const headers: IncomingHttpHeaders = withoutHopByHop(inbound.headers, SENDERS_OWN);
   const length = req.headers['content-length'];
   const framing: Framing = coding !== undefined ? { kind: 'chunked' }
     : length !== undefined && Number(length) > 0 ? { kind: 'length', bytes: Number(length) }
       : { kind: 'none' };
-  delete headers['content-length'];
-  delete headers.expect;
   return { ...inbound, headers, framing };
 };
 
 /** Only the proxy may say that a request is a shadow: a client's own marker would make a real write persist nothing. */
 const stripShadowMarker: InboundPass = (inbound) => {
   if (inbound.headers[SHADOW_HEADER] === undefined) return inbound;
-  const headers = { ...inbound.headers };
-  delete headers[SHADOW_HEADER];
-  return { ...inbound, headers };
+  return { ...inbound, headers: Object.fromEntries(Object.entries(inbound.headers).filter(([name]) => name !== SHADOW_HEADER)) };
 };
 
 /**
@@ -78,15 +80,19 @@ const stripShadowMarker: InboundPass = (inbound) => {
  */
 const forwardedHeaders: InboundPass = (inbound, req, settings) => {
   const encrypted = 'encrypted' in req.socket && req.socket.encrypted === true;
-  const headers: IncomingHttpHeaders = { ...inbound.headers };
+  const { headers } = inbound;
   const trusted = (name: string) => (settings.trustForwarded ? headers[name] : undefined);
   const chain = trusted('x-forwarded-for');
-  headers['x-forwarded-for'] = chain ? `${String(chain)}, ${inbound.sourceIp}` : inbound.sourceIp;
-  headers['x-forwarded-proto'] = trusted('x-forwarded-proto') ?? (encrypted ? 'https' : 'http');
   const host = trusted('x-forwarded-host') ?? headers.host;
-  if (host === undefined) delete headers['x-forwarded-host'];
-  else headers['x-forwarded-host'] = host;
-  return { ...inbound, headers };
+  return {
+    ...inbound,
+    headers: {
+      ...(settings.trustForwarded ? headers : withoutHopByHop(headers, FORWARDED)),
+      'x-forwarded-for': chain ? `${String(chain)}, ${inbound.sourceIp}` : inbound.sourceIp,
+      'x-forwarded-proto': trusted('x-forwarded-proto') ?? (encrypted ? 'https' : 'http'),
+      ...(host === undefined ? {} : { 'x-forwarded-host': host }),
+    },
+  };
 };
 
 const requestIdHeader: InboundPass = (inbound) => ({ ...inbound, headers: { ...inbound.headers, 'x-request-id': inbound.requestId } });
