@@ -6,7 +6,7 @@ import { FUNCTION_ENTRIES, type FunctionName } from './functions.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Where a function's bundle lands; terraform/modules/pet-store-functions zips it from there. */
+/** Where a function's bundle lands; terraform/modules/lambda-service zips it from there. */
 export function artifactPath(name: FunctionName): string {
   return `build/functions/${name}/index.cjs`;
 }

@@ -1,7 +1,7 @@
 terraform {
-  required_version = ">= 1.6"
+  required_version = ">= 1.11"
   required_providers {
-    aws     = { source = "hashicorp/aws", version = "~> 5.70" }
+    aws     = { source = "hashicorp/aws", version = "~> 6.0" }
     archive = { source = "hashicorp/archive", version = "~> 2.6" }
   }
 }
