@@ -5,7 +5,7 @@ import { createCatalogHandler } from '../new-services/catalog/handler.js';
 import { createFulfillmentHandler } from '../new-services/fulfillment/handler.js';
 import { sqsEvent } from '../new-services/fulfillment/messages.js';
 import { createOrdersHandler } from '../new-services/orders/handler.js';
-import type { HttpHandler } from '../new-services/shared/lambda.js';
+import type { HttpHandler } from '../new-services/common/lambda.js';
 import { startLegacy, type LegacyServer } from '../legacy/server.js';
 import { assertJsonApi, type JsonApiDocument, type ResourceObject } from './support/jsonapi-schema.js';
 import { lambdaContext } from './support/lambda-context.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { buildFunctions } from '../new-services/build.js';
-import type { HttpHandler } from '../new-services/shared/lambda.js';
+import type { HttpHandler } from '../new-services/common/lambda.js';
 import { assertJsonApi } from './support/jsonapi-schema.js';
 import { lambdaContext } from './support/lambda-context.js';
 import { httpEvent, openPetStore, type PetStoreDatabase } from './support/pet-store.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createCatalogHandler } from '../new-services/catalog/handler.js';
-import type { HttpHandler } from '../new-services/shared/lambda.js';
+import type { HttpHandler } from '../new-services/common/lambda.js';
 import { assertJsonApi, type ResourceObject } from './support/jsonapi-schema.js';
 import { lambdaContext } from './support/lambda-context.js';
 import { httpEvent, openPetStore, type PetStoreDatabase } from './support/pet-store.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createCatalogHandler } from '../new-services/catalog/handler.js';
 import { createOrdersHandler } from '../new-services/orders/handler.js';
-import type { HttpHandler } from '../new-services/shared/lambda.js';
+import type { HttpHandler } from '../new-services/common/lambda.js';
 import { databaseKinds } from './support/database.js';
 import { assertJsonApi, type ErrorObject, type ResourceObject } from './support/jsonapi-schema.js';
 import { httpEvent, openPetStore, type PetStoreDatabase, rowCounts, setStock } from './support/pet-store.js';

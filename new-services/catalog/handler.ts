@@ -1,8 +1,8 @@
 import type pg from 'pg';
-import { inclusions, paginationLinks, type Resource, sparseFieldsets, withFields } from '../shared/documents.js';
-import { answer, document, negotiate, notFound, problem } from '../shared/jsonapi.js';
-import type { HttpEvent, HttpHandler, HttpResult } from '../shared/lambda.js';
-import { Query } from '../shared/query.js';
+import { inclusions, paginationLinks, type Resource, sparseFieldsets, withFields } from '../common/documents.js';
+import { answer, document, negotiate, notFound, problem } from '../common/jsonapi.js';
+import type { HttpEvent, HttpHandler, HttpResult } from '../common/lambda.js';
+import { Query } from '../common/query.js';
 import { CATEGORY_FIELDS, categoryResource, type CategoryRow, PRODUCT_FIELDS, PRODUCT_SELECT, productResource, type ProductRow } from './resources.js';
 
 const FIELDSETS = { products: PRODUCT_FIELDS, categories: CATEGORY_FIELDS };

@@ -1,4 +1,4 @@
-import { poolFromEnvironment } from '../shared/database.js';
+import { poolFromEnvironment } from '../common/database.js';
 import { createCatalogHandler } from './handler.js';
 
 export const handler = createCatalogHandler(poolFromEnvironment());

@@ -1,5 +1,5 @@
-import type { Resource } from '../shared/documents.js';
-import { dollars, instant } from '../shared/representation.js';
+import type { Resource } from '../common/documents.js';
+import { dollars, instant } from '../common/representation.js';
 
 export interface ProductRow {
   id: number; sku: string; name: string; description: string; category_id: number;

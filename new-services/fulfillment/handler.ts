@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type pg from 'pg';
-import { transaction, wholeSecondNow } from '../shared/database.js';
-import type { LambdaHandler } from '../shared/lambda.js';
+import { transaction, wholeSecondNow } from '../common/database.js';
+import type { LambdaHandler } from '../common/lambda.js';
 import { allocate, type Center } from './allocation.js';
 import { type FulfillmentMessage, readMessage, type ScanStatus, UnreadableMessage } from './messages.js';
 import { scanOutcome, type ShipmentStatus } from './shipment-status.js';

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Context } from 'aws-lambda';
-import type { LambdaHandler } from '../shared/lambda.js';
+import type { LambdaHandler } from '../common/lambda.js';
 
 export interface HostedFunction {
   /** Any event type: the host passes on whatever JSON the invoker sent, as Lambda does. */

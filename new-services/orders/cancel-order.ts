@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import { transaction, wholeSecondNow } from '../shared/database.js';
-import { problem } from '../shared/jsonapi.js';
+import { transaction, wholeSecondNow } from '../common/database.js';
+import { problem } from '../common/jsonapi.js';
 import { findOrder } from './order-store.js';
 import type { OrderRow } from './resources.js';
 

@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import type { FulfillmentQueue } from '../fulfillment/messages.js';
-import { answer, document, isShadow, negotiate, notFound, problem, requestDocument } from '../shared/jsonapi.js';
-import type { HttpEvent, HttpHandler, HttpResult } from '../shared/lambda.js';
-import { noParameters, Query } from '../shared/query.js';
+import { answer, document, isShadow, negotiate, notFound, problem, requestDocument } from '../common/jsonapi.js';
+import type { HttpEvent, HttpHandler, HttpResult } from '../common/lambda.js';
+import { noParameters, Query } from '../common/query.js';
 import { cancelOrder } from './cancel-order.js';
 import { readCancellation, readOrderRequest } from './order-request.js';
 import { findOrder, linesOf, shipmentsOf } from './order-store.js';

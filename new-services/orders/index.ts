@@ -1,5 +1,5 @@
 import { sqsQueue } from '../fulfillment/sqs-queue.js';
-import { poolFromEnvironment } from '../shared/database.js';
+import { poolFromEnvironment } from '../common/database.js';
 import { createOrdersHandler } from './handler.js';
 
 const queueUrl = process.env.FULFILLMENT_QUEUE_URL;

@@ -1,4 +1,4 @@
-import { problem } from '../shared/jsonapi.js';
+import { problem } from '../common/jsonapi.js';
 
 export interface RequestedLine { product: number; quantity: number; pointer: string }
 

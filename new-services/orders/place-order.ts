@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { transaction, wholeSecondNow } from '../shared/database.js';
-import { problem } from '../shared/jsonapi.js';
+import { transaction, wholeSecondNow } from '../common/database.js';
+import { problem } from '../common/jsonapi.js';
 import type { OrderRequest } from './order-request.js';
 import type { OrderLineRow, OrderRow } from './resources.js';
 

@@ -1,5 +1,5 @@
-import type { Resource } from '../shared/documents.js';
-import { dollars, instant } from '../shared/representation.js';
+import type { Resource } from '../common/documents.js';
+import { dollars, instant } from '../common/representation.js';
 
 export interface OrderRow {
   id: string; customer: string; shipping_zone: string; status: string; total_cents: number; created_at: Date; updated_at: Date;
