@@ -45,7 +45,7 @@ const SENDERS_OWN: ReadonlySet<string> = new Set(['content-length', 'expect']);
 /** What a client may not say about itself unless a trusted balancer said it. */
 const FORWARDED: ReadonlySet<string> = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 
-const refuseNonOriginForm: InboundPass = (inbound) => (inbound.target.startsWith('/') && inbound.method !== 'CONNECT'
+export const refuseNonOriginForm: InboundPass = (inbound) => (inbound.target.startsWith('/') && inbound.method !== 'CONNECT'
   ? inbound
   : { refused: { status: 400, code: 'bad_request_target', detail: 'Only origin-form request targets (a path) are proxied; the upstream is configuration, not the request.' } });
 
@@ -54,7 +54,7 @@ const refuseNonOriginForm: InboundPass = (inbound) => (inbound.target.startsWith
  * coding that does not end in chunked), then both framing headers go: senders set their own.
  * `Expect` goes too: Node's server has already answered `100 Continue`, and the body follows at once.
  */
-const stripHopByHopAndFrame: InboundPass = (inbound, req) => {
+export const stripHopByHopAndFrame: InboundPass = (inbound, req) => {
   const coding = req.headers['transfer-encoding'];
   // A coding under the chunked one (gzip, chunked) would reach legacy undecoded and unannounced.
   if (coding !== undefined && coding.trim().toLowerCase() !== 'chunked') {
@@ -69,7 +69,7 @@ const stripHopByHopAndFrame: InboundPass = (inbound, req) => {
 };
 
 /** Only the proxy may say that a request is a shadow: a client's own marker would make a real write persist nothing. */
-const stripShadowMarker: InboundPass = (inbound) => {
+export const stripShadowMarker: InboundPass = (inbound) => {
   if (inbound.headers[SHADOW_HEADER] === undefined) return inbound;
   return { ...inbound, headers: Object.fromEntries(Object.entries(inbound.headers).filter(([name]) => name !== SHADOW_HEADER)) };
 };
@@ -78,7 +78,7 @@ const stripShadowMarker: InboundPass = (inbound) => {
  * Behind a trusted load balancer its X-Forwarded-* are kept and the peer's address is appended;
  * otherwise they are the client's own words, and are replaced by what the proxy saw.
  */
-const forwardedHeaders: InboundPass = (inbound, req, settings) => {
+export const forwardedHeaders: InboundPass = (inbound, req, settings) => {
   const encrypted = 'encrypted' in req.socket && req.socket.encrypted === true;
   const { headers } = inbound;
   const trusted = (name: string) => (settings.trustForwarded ? headers[name] : undefined);
@@ -95,7 +95,7 @@ const forwardedHeaders: InboundPass = (inbound, req, settings) => {
   };
 };
 
-const requestIdHeader: InboundPass = (inbound) => ({ ...inbound, headers: { ...inbound.headers, 'x-request-id': inbound.requestId } });
+export const requestIdHeader: InboundPass = (inbound) => ({ ...inbound, headers: { ...inbound.headers, 'x-request-id': inbound.requestId } });
 
 /** The inbound half of the request path, in order; each pass has one job and changes nothing it was given. */
 export const INBOUND_PASSES: readonly InboundPass[] = [

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { parseConfig } from '../proxy/config.js';
+import type { Decision, Flags } from '../proxy/flags.js';
+import { Metrics } from '../proxy/metrics.js';
+import { RouteTable } from '../proxy/route.js';
+import type { Stage } from '../proxy/stage.js';
+import type { Inbound } from '../proxy/traffic/inbound.js';
+import { type PlanDependencies, planOf } from '../proxy/traffic/plan.js';
+
+const config = parseConfig({
+  legacy: { url: 'http://127.0.0.1:1' },
+  flags: { datafile: 'datafile.json' },
+  caller: { header: 'x-customer-id' },
+  groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products/{id}', 'POST /products'], shadow: { percent: 50 } } },
+}, '/', {});
+
+function dependencies(stage: Stage, options: { poolFull?: boolean; refused?: boolean; chance?: number } = {}): PlanDependencies & { metrics: Metrics } {
+  const decision = (group: string, caller: string): Decision => ({ group, caller, stage, source: 'optimizely', flag: 'catalog_flag', variation: stage, rule: 'r', reasons: [], shadowPercent: undefined });
+  return {
+    config,
+    routes: new RouteTable(config.groups.flatMap((group) => group.routes), config.routing),
+    groups: new Map(config.groups.map((group) => [group.name, group])),
+    flags: { decide: decision } as unknown as Flags,
+    metrics: new Metrics(),
+    poolFull: () => options.poolFull ?? false,
+    shadowRefused: () => options.refused ?? false,
+    random: () => options.chance ?? 0.1,
+  };
+}
+
+const request = (method: string, path: string, headers: Record<string, string> = { 'x-customer-id': 'alice' }): Inbound =>
+  ({ method, target: path, path, requestId: 'req-00000001', headers, framing: { kind: 'none' }, httpVersion: '1.1', sourceIp: '127.0.0.1' });
+
+describe('the plan: route, caller, decide, count the decision, choose shadow', () => {
+  it('is undefined for a path no route matches, which legacy serves untouched', () => {
+    assert.equal(planOf(request('GET', '/other'), dependencies('shadow')), undefined);
+  });
+
+  it('routes, names the caller, decides its stage and counts the decision', async () => {
+    const deps = dependencies('live');
+    const plan = planOf(request('GET', '/products/7'), deps);
+    assert.deepEqual([plan?.match.route.key, plan?.match.params, plan?.caller.id, plan?.decision.stage, plan?.side], ['GET /products/{id}', { id: '7' }, 'alice', 'live', 'new']);
+    assert.match(await deps.metrics.registry.metrics(), /cutover_flag_decisions_total\{group="catalog",stage="live",source="optimizely"\} 1/);
+  });
+
+  it('chooses no shadow in stages that compare nothing', () => {
+    for (const stage of ['legacy', 'complete'] as const) assert.equal(planOf(request('GET', '/products/7'), dependencies(stage))?.shadow, undefined, stage);
+  });
+
+  it('asks the configured share first, then what the proxy can afford: the pool, then the shadow side\'s breaker', () => {
+    const get = request('GET', '/products/7');
+    assert.equal(planOf(get, dependencies('shadow'))?.shadow, 'mirror');
+    assert.equal(planOf(get, dependencies('shadow', { chance: 0.9 }))?.shadow, 'sampled_out', 'outside the 50 % share');
+    assert.equal(planOf(get, dependencies('shadow', { chance: 0.9, poolFull: true }))?.shadow, 'sampled_out', 'the share is the user\'s intent, counted first');
+    assert.equal(planOf(get, dependencies('shadow', { poolFull: true, refused: true }))?.shadow, 'capacity');
+    assert.equal(planOf(get, dependencies('live', { refused: true }))?.shadow, 'shadow_circuit_open');
+    assert.equal(planOf(request('POST', '/products'), dependencies('shadow'))?.shadow, 'unsafe_method', 'writes only in dry-run groups');
+  });
+});
