@@ -1,9 +1,9 @@
-import http from 'node:http';
-import { InvokeCommand, LambdaClient, LambdaServiceException } from '@aws-sdk/client-lambda';
+import { LambdaServiceException } from '@aws-sdk/client-lambda';
 import type { Config, Group } from '../config.js';
 import { responseHeaders } from '../traffic/respond.js';
 import { fromFunctionResult, type HttpResponse, InvalidFunctionResult, toHttpEvent } from './lambda-event.js';
 import type { Exchange, Failure, UpstreamRequest } from './upstream.js';
+import { InvokeClient } from './lambda-client.js';
 
 // The AWS SDK warns in nine lines, wherever a client is made on Node 20, that its releases after
 // January 2027 need Node 22; the pinned version works on Node 20 (README, "Known limits").
@@ -41,23 +41,16 @@ function failureOf(error: unknown, timeoutMs: number): Failure {
 }
 
 /**
- * The rewritten APIs: one Lambda Invoke per request, through one keep-alive LambdaClient.
- * No retries (`maxAttempts: 1`): a write must not run twice, and a failed read falls back to legacy.
+ * The rewritten APIs: one Lambda Invoke per request, through one keep-alive LambdaClient trimmed
+ * for it (lambda-client.ts). No retries: a write must not run twice, and a failed read falls back to legacy.
  */
 export class LambdaBackend {
-  private readonly client: LambdaClient;
+  private readonly client: InvokeClient;
   private readonly functionOf: ReadonlyMap<string, string>;
 
   constructor(config: Config['lambda'], groups: readonly Group[]) {
     this.functionOf = new Map(groups.map((group) => [group.name, group.function]));
-    this.client = new LambdaClient({
-      region: config.region,
-      maxAttempts: 1,
-      requestHandler: { httpAgent: new http.Agent({ keepAlive: true, maxSockets: 512 }) },
-      ...(config.endpoint
-        ? { endpoint: config.endpoint.href, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
-        : {}),
-    });
+    this.client = new InvokeClient(config);
   }
 
   /** Invokes the group's function; the answer is returned, not written. */
@@ -78,11 +71,12 @@ export class LambdaBackend {
     const event = toHttpEvent({ ...request, receivedAt: new Date() }, request.match);
     const payload = Buffer.from(JSON.stringify(event));
     if (payload.length > MAX_PAYLOAD_BYTES) throw new PayloadTooLarge();
-    const output = await this.client.send(new InvokeCommand({ FunctionName: functionName, Payload: payload }), { abortSignal: AbortSignal.timeout(timeoutMs) });
+    const output = await this.client.send(functionName, payload, timeoutMs);
     if (output.FunctionError) throw new FunctionFailed(output.FunctionError);
     let result: unknown;
     try {
-      result = JSON.parse(output.Payload ? Buffer.from(output.Payload).toString('utf8') : 'null');
+      const bytes = output.Payload;
+      result = JSON.parse(bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : 'null');
     } catch {
       throw new InvalidFunctionResult('the payload is not JSON');
     }

@@ -1,0 +1,168 @@
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import { InvokeCommand, type InvokeCommandOutput, LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
+
+/**
+ * One LambdaClient configured and trimmed for Invoke on the request path. Each change was
+ * measured (README, issue 11); what a request still costs is the SDK's own pipeline (schema
+ * serde, endpoint parameters, SigV4) and Node's HTTP client.
+ *
+ * - `cacheMiddleware`: the middleware stack is resolved once per command class, not per call
+ *   (about 100 µs a call). A cached handler takes no per-call options, so the deadline travels
+ *   to the HTTP handler beside the input (see `send` and the `cutoverTransport` step).
+ * - retries: none for Invoke (a write must not run twice); the retry step, which still made a
+ *   UUID, two headers and three awaits per call with `maxAttempts: 1`, is replaced by a pass-through.
+ * - user agent: built once instead of escaped and joined per call.
+ * - logger and recursion detection steps removed: the logger is the SDK's no-op one, and
+ *   recursion detection only copies `_X_AMZN_TRACE_ID`, which is set inside Lambda, not here.
+ * - SigV4 signing is kept (real AWS needs it): the signer is built once per auth scheme instead of
+ *   per request, and hashes straight on node:crypto.
+ * - a local endpoint is given parsed, so that it is not parsed twice a call.
+ * - keep-alive agents for http and https, 512 sockets each.
+ */
+export class InvokeClient {
+  private readonly client: LambdaClient;
+  /** The deadline of a call in flight, by the identity of its command input. */
+  private readonly signalOf = new WeakMap<object, AbortSignalLike>();
+
+  constructor(options: { readonly region: string; readonly endpoint: URL | undefined }) {
+    const agentOptions = { keepAlive: true, maxSockets: 512 };
+    const config: LambdaClientConfig = {
+      region: options.region,
+      maxAttempts: 1,
+      cacheMiddleware: true,
+      sha256: Sha256,
+      requestHandler: { httpAgent: new http.Agent(agentOptions), httpsAgent: new https.Agent(agentOptions) },
+      ...(options.endpoint
+        ? { endpoint: parsedEndpoint(options.endpoint), credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+        : {}),
+    };
+    this.client = new LambdaClient(config);
+    const resolved = this.client.config as unknown as ResolvedParts;
+    const stack = this.client.middlewareStack;
+
+    stack.remove('loggerMiddleware');
+    stack.remove('recursionDetectionMiddleware');
+    // Named `retryMiddleware` because the signing step is placed relative to it.
+    stack.add((next) => next, { name: 'retryMiddleware', step: 'finalizeRequest', priority: 'high', tags: ['RETRY'], override: true });
+
+    // The SDK's two user-agent headers, from the same parts, built once.
+    let userAgent: Promise<[string, string]> | undefined;
+    stack.add((next) => async (args) => {
+      userAgent ??= resolved.defaultUserAgentProvider().then((pairs) => {
+        const sections = pairs.map(([name, version]) => (version === undefined ? name : `${name}${name.includes('/') ? '#' : '/'}${version}`).replace(/[^!$%&'*+\-./^_`|~\w#]/g, '-'));
+        return [sections.join(' '), sections.filter((section) => section.startsWith('aws-sdk-')).join(' ')];
+      });
+      const [full, short] = await userAgent;
+      const headers = (args.request as { headers: Record<string, string> }).headers;
+      headers['user-agent'] = full;
+      if (short) headers['x-amz-user-agent'] = short;
+      return next(args);
+    }, { name: 'getUserAgentMiddleware', step: 'build', priority: 'low', tags: ['SET_USER_AGENT', 'USER_AGENT'], override: true });
+
+    const buildSigner = resolved.signer;
+    const signers = new Map<string, Promise<unknown>>();
+    resolved.signer = (authScheme) => {
+      const key = `${authScheme?.name}/${authScheme?.signingName}/${authScheme?.signingRegion}`;
+      let signer = signers.get(key);
+      if (!signer) {
+        signer = buildSigner(authScheme);
+        signers.set(key, signer);
+        signer.catch(() => signers.delete(key));
+      }
+      return signer;
+    };
+
+    // The innermost step: hands the signed request to the HTTP handler with the call's deadline.
+    const handler = resolved.requestHandler;
+    const signalOf = this.signalOf;
+    stack.add(((next: (args: StepArgs) => Promise<unknown>) => (args: StepArgs) => {
+      const abortSignal = signalOf.get(args.input);
+      return abortSignal ? handler.handle(args.request, { abortSignal }) : next(args);
+    }) as never, { name: 'cutoverTransport', step: 'deserialize', priority: 'low' });
+  }
+
+  /** Invokes synchronously; rejects with a `TimeoutError` after `timeoutMs`, the request aborted. */
+  send(functionName: string, payload: Uint8Array, timeoutMs: number): Promise<InvokeCommandOutput> {
+    const input = { FunctionName: functionName, Payload: payload };
+    // What NodeHttpHandler needs of an AbortSignal (it sets `onabort`); an AbortController and
+    // its EventTarget cost about 10 µs a call on Node 20.
+    const signal: AbortSignalLike = { aborted: false, onabort: null };
+    this.signalOf.set(input, signal);
+    return new Promise<InvokeCommandOutput>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const error = new Error(`no answer within ${timeoutMs} ms`);
+        error.name = 'TimeoutError';
+        signal.aborted = true;
+        signal.reason = error;
+        signal.onabort?.();
+        reject(error);
+      }, timeoutMs);
+      this.client.send(new InvokeCommand(input)).then(
+        (output) => { clearTimeout(timer); resolve(output); },
+        (error: unknown) => { clearTimeout(timer); reject(error as Error); },
+      );
+    });
+  }
+
+  destroy(): void {
+    this.client.destroy();
+  }
+}
+
+interface AbortSignalLike {
+  aborted: boolean;
+  reason?: Error;
+  onabort: (() => void) | null;
+}
+
+interface StepArgs {
+  readonly input: object;
+  readonly request: unknown;
+}
+
+/** The parts of the resolved client configuration this module uses. */
+interface ResolvedParts {
+  signer: (authScheme?: { name?: string; signingName?: string; signingRegion?: string }) => Promise<unknown>;
+  readonly defaultUserAgentProvider: () => Promise<Array<[string, string?]>>;
+  readonly requestHandler: { handle(request: unknown, options: { abortSignal: AbortSignalLike }): Promise<unknown> };
+}
+
+/** An endpoint as the SDK keeps it (EndpointV1), so that it is not parsed from a string per call. */
+function parsedEndpoint(url: URL): NonNullable<LambdaClientConfig['endpoint']> {
+  return { protocol: url.protocol, hostname: url.hostname, port: url.port === '' ? undefined : Number(url.port), path: url.pathname };
+}
+
+type SourceData = string | ArrayBuffer | ArrayBufferView;
+
+function binary(data: SourceData): string | Buffer {
+  if (typeof data === 'string') return data;
+  return ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
+}
+
+/** SHA-256 and HMAC-SHA-256 for the SigV4 signer, straight on node:crypto. */
+class Sha256 {
+  private hash: Hash | Hmac;
+
+  constructor(private readonly secret?: SourceData) {
+    this.hash = Sha256.create(secret);
+  }
+
+  private static create(secret: SourceData | undefined): Hash | Hmac {
+    // As the SDK's own: no (or an empty string) secret is a plain hash.
+    return secret ? createHmac('sha256', binary(secret)) : createHash('sha256');
+  }
+
+  update(data: SourceData): void {
+    this.hash.update(binary(data));
+  }
+
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(this.hash.digest());
+  }
+
+  reset(): void {
+    this.hash = Sha256.create(this.secret);
+  }
+}
