@@ -648,6 +648,77 @@ describe('a broken or hostile upstream, a hostile client', function () {
     assert.equal(seen[0]?.['x-forwarded-proto'], 'http');
     assert.equal(seen[0]?.['x-forwarded-host'], new URL(s.proxy.trafficUrl).host);
   });
+
+  it('answers pipelined requests in order, each forwarded on its own', async () => {
+    const seen: string[] = [];
+    const legacy = await upstream(listen((req, res) => { seen.push(req.url ?? ''); req.resume().on('end', () => res.end(`answer to ${req.url}`)); }));
+    const s = await stack(legacy.url, 'legacy');
+    const answer = await raw(s.proxy.trafficUrl, 'GET /first HTTP/1.1\r\nHost: a\r\n\r\nGET /second HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    assert.match(answer, /answer to \/first[\s\S]*answer to \/second/);
+    assert.deepEqual(seen.sort(), ['/first', '/second']);
+  });
+
+  it('refuses a 64 KB request target with 431, counted and with a request id', async () => {
+    const legacy = await upstream(listen((req, res) => { req.resume().on('end', () => res.end('ok')); }));
+    const s = await stack(legacy.url, 'legacy');
+    const answer = await raw(s.proxy.trafficUrl, `GET /${'a'.repeat(64 * 1024)} HTTP/1.1\r\nHost: a\r\n\r\n`);
+    assert.match(answer, /^HTTP\/1\.1 431 /);
+    assert.match(answer, /\r\nx-request-id: [0-9a-f-]{36}\r\n/);
+    assert.equal(sample(await s.metrics(), 'cutover_requests_total', { group: 'unmatched', status_class: '4xx' }), 1);
+  });
+
+  it('forwards a chunked body with trailers whole, without the trailers, which are one hop\'s', async () => {
+    const seen: Array<{ body: string; trailers: NodeJS.Dict<string> }> = [];
+    const legacy = await upstream(listen((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+      req.on('end', () => { seen.push({ body, trailers: req.trailers }); res.end('ok'); });
+    }));
+    const s = await stack(legacy.url, 'legacy');
+    const answer = await raw(s.proxy.trafficUrl, 'POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTrailer: x-checksum\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\nx-checksum: abc\r\n\r\n');
+    assert.match(answer, /^HTTP\/1\.1 200/);
+    assert.deepEqual(seen, [{ body: 'hello', trailers: {} }]);
+  });
+
+  it('mirrors a body that is not valid UTF-8 byte for byte to both sides', async () => {
+    const bodies: Buffer[] = [];
+    const legacy = await upstream(listen((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => { bodies.push(Buffer.concat(chunks)); res.writeHead(201, jsonApi).end('{"data":null}'); });
+    }));
+    const events: APIGatewayProxyEventV2[] = [];
+    const recording: HostedFunction = { handler: async (event: APIGatewayProxyEventV2) => { events.push(event); return { statusCode: 201, headers: jsonApi, body: '{"data":null}' }; } };
+    const s = await stack(legacy.url, 'shadow', { group: { shadow: { writes: 'dry-run' } }, catalog: recording });
+    const invalid = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]);
+    const response = await fetch(`${s.proxy.trafficUrl}/products`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: invalid });
+    assert.equal(response.status, 201);
+    await until(() => events.length === 1, 'the shadow invocation');
+    assert.deepEqual(bodies, [invalid]);
+    assert.equal(events[0]?.isBase64Encoded, true);
+    assert.deepEqual(Buffer.from(events[0]?.body ?? '', 'base64'), invalid);
+    await until(async () => sampleAll(await s.metrics(), 'cutover_comparisons_total', { group: 'catalog' }) === 1, 'the comparison');
+  });
+
+  it('spares a flapping shadow side, then compares again once it answers', async () => {
+    const legacy = await upstream(listen((req, res) => { req.resume().on('end', () => res.writeHead(200, jsonApi).end('{"data":null}')); }));
+    let healthy = false;
+    const flapping: HostedFunction = { handler: async () => (healthy ? { statusCode: 200, headers: jsonApi, body: '{"data":null}' } : Promise.reject(new Error('down'))) };
+    const s = await stack(legacy.url, 'shadow', { group: { circuit: { failures: 2, openMs: 200 } }, catalog: flapping });
+    const get = async () => (await fetch(`${s.proxy.trafficUrl}/products/1`)).arrayBuffer();
+    const count = async (name: string, labels: Record<string, string>) => sampleAll(await s.metrics(), name, labels);
+    for (let i = 0; i < 2; i++) await get();
+    await until(async () => (await count('cutover_comparisons_total', { verdict: 'error' })) === 2, 'two failed shadows');
+    await get();
+    assert.equal(await count('cutover_shadow_skipped_total', { reason: 'shadow_circuit_open' }), 1);
+    healthy = true;
+    await until(async () => {
+      await get();
+      return (await count('cutover_comparisons_total', { verdict: 'match' })) >= 1;
+    }, 'a probe after openMs, then comparisons again');
+    const metrics = await s.metrics();
+    assert.equal(sampleAll(metrics, 'cutover_comparisons_total', {}) + sampleAll(metrics, 'cutover_shadow_skipped_total', {}), sampleAll(metrics, 'cutover_requests_total', {}), 'every request compared or skipped');
+  });
 });
 
 describe('a legacy system served over https', function () {
