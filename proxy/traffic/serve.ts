@@ -72,10 +72,10 @@ export class Primary {
     return plan.shadow === 'mirror' ? this.serveLegacyMirrored(exchange, plan) : this.passThrough(exchange);
   }
 
-  private answeredByLegacy(exchange: Exchange, outcome: LegacyOutcome, role = 'primary'): Served {
-    this.metrics.upstreamDuration.observe({ group: exchange.group, backend: 'legacy', role }, outcome.seconds);
+  private answeredByLegacy(exchange: Exchange, outcome: LegacyOutcome): Served {
+    this.metrics.upstreamDuration.observe({ group: exchange.group, backend: 'legacy', role: 'primary' }, outcome.seconds);
     if (outcome.failure) {
-      this.metrics.upstreamErrors.inc({ group: exchange.group, backend: 'legacy', role, reason: outcome.failure.reason });
+      this.metrics.upstreamErrors.inc({ group: exchange.group, backend: 'legacy', role: 'primary', reason: outcome.failure.reason });
       exchange.log.warn({ reason: outcome.failure.reason }, outcome.failure.detail);
       if (!outcome.abandoned) this.fail(exchange, outcome.failure);
     }
