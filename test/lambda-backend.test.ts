@@ -29,6 +29,7 @@ const functions: Record<string, HostedFunction> = {
   bare: { handler: async () => ({ hello: 'world' }) },
   throws: { handler: async () => { throw new TypeError('cannot read stock of undefined'); } },
   slow: { handler: async () => { await sleep(1_500); return { statusCode: 200, body: 'late' }; } },
+  ponder: { handler: async () => { await sleep(150); return { statusCode: 200, body: 'considered' }; } },
   throttled: { handler: async () => ({ statusCode: 200, body: 'never' }), reservedConcurrency: 0 },
   malformed: { handler: async () => ({ statusCode: 'two hundred' }) },
 };
@@ -51,11 +52,12 @@ describe('the Lambda backend, through the real LambdaClient and the local Lambda
         bare: group('bare', ['GET /bare']),
         throws: group('throws', ['GET /throws']),
         slow: group('slow', ['GET /slow'], { timeoutMs: 200 }),
+        ponder: group('ponder', ['GET /ponder']),
         throttled: group('throttled', ['GET /throttled']),
         missing: group('no_such_function', ['GET /missing']),
         malformed: group('malformed', ['GET /malformed']),
       },
-      flags: ['echo', 'binary', 'bare', 'throws', 'slow', 'throttled', 'no_such_function', 'malformed'].map((fn) => ({ key: `${fn}_flag`, everyoneElse: 'complete' as const })),
+      flags: ['echo', 'binary', 'bare', 'throws', 'slow', 'ponder', 'throttled', 'no_such_function', 'malformed'].map((fn) => ({ key: `${fn}_flag`, everyoneElse: 'complete' as const })),
     });
   });
 
@@ -124,6 +126,13 @@ describe('the Lambda backend, through the real LambdaClient and the local Lambda
     assert.equal(response.headers.get('x-internal'), null, 'a header named in Connection is hop-by-hop');
     assert.equal(response.headers.get('x-kept'), 'yes');
     assert.deepEqual(await response.json(), { seen: '/pets/7' });
+  });
+
+  it('times an invocation from its start to its answer', async () => {
+    assert.equal(await (await fetch(`${stack.proxy.trafficUrl}/ponder`)).text(), 'considered');
+    const metrics = await stack.metrics();
+    assert.equal(sample(metrics, 'cutover_upstream_duration_seconds_count', { group: 'ponder', backend: 'new', role: 'primary' }), 1);
+    assert.ok(sample(metrics, 'cutover_upstream_duration_seconds_sum', { group: 'ponder', backend: 'new', role: 'primary' }) >= 0.15, 'at least the 150 ms the function took');
   });
 
   it('decodes base64 bodies and treats a result without statusCode as a 200 JSON body', async () => {
