@@ -4,14 +4,16 @@
  * SIGTERM under load. Checks, and exits 1 when one fails:
  *   - afterwards no shadow is in flight, and every request the proxy read is counted once;
  *   - every request of the comparing stage was compared or counted as skipped;
- *   - SIGTERM under load finishes within the shutdown deadline, and no client sees a reset.
+ *   - SIGTERM under load finishes within the shutdown deadline, and no client sees a reset;
+ *   - the proxy's resident memory stays flat (within 10 %) after a warm-up tenth of the run.
  *
  *   npm run soak                 (60 s of load)
  *   npm run soak -- --seconds 10
+ *   npm run soak -- --seconds 600   (the ten-minute memory soak)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
@@ -91,6 +93,11 @@ async function startProxy(): Promise<{ child: ChildProcess; traffic: string; adm
 }
 
 const proxy = await startProxy();
+
+/** The proxy's resident memory, sampled through the load, to see whether it stays flat. */
+const rss: number[] = [];
+const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN) / 1024;
+const sampling = setInterval(() => { if (proxy.child.pid) rss.push(rssOf(proxy.child.pid)); }, 1_000);
 const port = Number(new URL(proxy.traffic).port);
 const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
 const tally = { sent: 0, answered: 0, hungUp: 0, errors: new Map<string, number>() };
@@ -161,6 +168,14 @@ try {
   check(counted === tally.sent, `every request counted once (${counted} of ${tally.sent})`);
   check(compared + skipped === counted, `every request compared or skipped (${compared} + ${skipped} of ${counted})`);
   check(tally.errors.size === 0, 'no client error during the load');
+  clearInterval(sampling);
+  // After the first tenth (warm-up: modules, pools and caches filling), memory should hold steady.
+  const settled = rss.slice(Math.floor(rss.length / 10));
+  const [first, last, peak] = [settled[0] ?? Number.NaN, settled.at(-1) ?? Number.NaN, Math.max(...rss)];
+  const megabytes = (name: string) => (sampleAll(text, name, {}) / 2 ** 20).toFixed(0);
+  console.log(`heap used ${megabytes('nodejs_heap_size_used_bytes')} MB of ${megabytes('nodejs_heap_size_total_bytes')} MB, external ${megabytes('nodejs_external_memory_bytes')} MB`);
+  console.log(`RSS: peak ${peak.toFixed(0)} MB; after warm-up ${first.toFixed(0)} MB, at the end ${last.toFixed(0)} MB (${rss.length} samples)`);
+  check(last <= first * 1.1, `RSS flat within 10 % after warm-up (${first.toFixed(0)} -> ${last.toFixed(0)} MB)`);
 
   tally.errors.clear();
   const before = tally.answered;

@@ -44,7 +44,8 @@ export class RememberedDecisions {
   private datafile: object | undefined;
   private readonly decisions = new Map<string, Decision>();
 
-  constructor(private readonly limit = 50_000) {}
+  /** About 1 KB each (the SDK's reasons included): 10,000 returning callers hold about 10 MB. */
+  constructor(private readonly limit = 10_000) {}
 
   get(datafile: object, group: string, caller: string, decide: () => Decision): Decision {
     if (datafile !== this.datafile) {
@@ -130,7 +131,11 @@ export class Flags {
     return this.source.state().ready;
   }
 
-  decide(group: string, caller: string): Decision {
+  /**
+   * The stage of a group for a caller. `remember: false` for a caller the proxy has just named:
+   * it may never come back (a client without cookies), and would only push returning callers out.
+   */
+  decide(group: string, caller: string, { remember = true }: { remember?: boolean } = {}): Decision {
     const flag = this.flagOf.get(group);
     if (flag === undefined) throw new UnknownGroupError(`no group named "${group}"`);
     const base = { group, caller, flag, variation: null, rule: null, shadowPercent: undefined };
@@ -141,7 +146,7 @@ export class Flags {
     const state = this.source.state();
     if (!state.ready) return { ...base, stage: 'legacy', source: 'fallback', reasons: [state.why] };
     const { client } = state;
-    if (!this.remembered) return this.fromOptimizely(client, base);
+    if (!this.remembered || !remember) return this.fromOptimizely(client, base);
     return this.remembered.get(state, group, caller, () => this.fromOptimizely(client, base));
   }
 

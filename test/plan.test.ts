@@ -43,6 +43,15 @@ describe('the plan: route, caller, decide, count the decision, choose shadow', (
     assert.match(await deps.metrics.registry.metrics(), /cutover_flag_decisions_total\{group="catalog",stage="live",source="optimizely"\} 1/);
   });
 
+  it('asks flags to remember the decision for a returning caller, not for one it has just named', () => {
+    const asked: Array<{ caller: string; remember: boolean | undefined }> = [];
+    const deps = { ...dependencies('legacy'), flags: { decide: (group: string, caller: string, options?: { remember?: boolean }) => { asked.push({ caller, remember: options?.remember }); return dependencies('legacy').flags.decide(group, caller); } } as unknown as Flags };
+    planOf(request('GET', '/products/7'), deps);
+    const minted = planOf(request('GET', '/products/7', {}), deps);
+    assert.deepEqual(asked, [{ caller: 'alice', remember: true }, { caller: minted?.caller.id ?? '', remember: false }]);
+    assert.ok(minted?.caller.setCookie, 'a new caller gets its id in a cookie');
+  });
+
   it('chooses no shadow in stages that compare nothing', () => {
     for (const stage of ['legacy', 'complete'] as const) assert.equal(planOf(request('GET', '/products/7'), dependencies(stage))?.shadow, undefined, stage);
   });
