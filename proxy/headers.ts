@@ -2,17 +2,19 @@
 const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'proxy-connection', 'keep-alive', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'proxy-authenticate', 'proxy-authorization']);
 
 /**
- * A copy without the hop-by-hop headers, those the `Connection` header names, and any in `drop`.
- * Built by copying what stays rather than deleting what goes: a `delete` turns the object into a
- * slow dictionary for every later read and copy on the request path.
+ * A copy without the headers `dropped` names. Built by copying what stays rather than deleting
+ * what goes: a `delete` turns the object into a slow dictionary for every later read and copy on
+ * the request path.
  */
-export function withoutHopByHop<Headers extends Record<string, unknown>>(headers: Headers, drop?: ReadonlySet<string>): Headers {
+export function headersWithout<Headers extends Record<string, unknown>>(headers: Headers, dropped: (name: string) => boolean): Headers {
+  const copy: Record<string, unknown> = {};
+  for (const name in headers) if (!dropped(name)) copy[name] = headers[name];
+  return copy as Headers;
+}
+
+/** A copy without the hop-by-hop headers, those the `Connection` header names, and any in `also`. */
+export function withoutHopByHop<Headers extends Record<string, unknown>>(headers: Headers, also?: ReadonlySet<string>): Headers {
   const connection = headers.connection;
   const named = typeof connection === 'string' && connection !== '' ? new Set(connection.split(',').map((name) => name.trim().toLowerCase())) : undefined;
-  const copy: Record<string, unknown> = {};
-  for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || named?.has(name) || drop?.has(name)) continue;
-    copy[name] = headers[name];
-  }
-  return copy as Headers;
+  return headersWithout(headers, (name) => HOP_BY_HOP.has(name) || named?.has(name) === true || also?.has(name) === true);
 }

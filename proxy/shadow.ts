@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { failure, type Observation, response } from '../compare/index.js';
 import type { LambdaAnswer, LambdaBackend } from './backends/lambda.js';
-import type { LegacyBackend } from './backends/legacy.js';
+import type { LegacyBackend, ShadowAnswer } from './backends/legacy.js';
 import type { UpstreamRequest } from './backends/upstream.js';
 import { CircuitBreaker } from './circuit.js';
 import type { Comparator } from './comparator.js';
@@ -116,13 +116,18 @@ export class Mirror {
 
   private async call(side: Side, request: UpstreamRequest): Promise<{ observation: Observation; ms: number; failed: boolean }> {
     const labels = { group: request.group, backend: side, role: 'shadow' };
-    const { seconds, observation, reason } = side === 'legacy'
-      ? await this.legacy.fetch(request, this.config.mirror.captureBytes).then((answer) => ({ ...answer, reason: answer.failure }))
-      : await this.lambda.invoke(request).then((answer) => ({ seconds: answer.seconds, observation: observationOf(request.method, answer), reason: answer.failure?.reason }));
+    const { seconds, observation, failure } = side === 'legacy'
+      ? await this.legacy.fetch(request, this.config.mirror.captureBytes)
+      : shadowAnswerOf(request.method, await this.lambda.invoke(request));
     this.metrics.upstreamDuration.observe(labels, seconds);
-    if (reason) this.metrics.upstreamErrors.inc({ ...labels, reason });
-    return { observation, ms: seconds * 1000, failed: reason !== undefined };
+    if (failure) this.metrics.upstreamErrors.inc({ ...labels, reason: failure });
+    return { observation, ms: seconds * 1000, failed: failure !== undefined };
   }
+}
+
+/** A function's answer in the shape of legacy's shadow answer. */
+function shadowAnswerOf(method: string, answer: LambdaAnswer): ShadowAnswer {
+  return { seconds: answer.seconds, observation: observationOf(method, answer), failure: answer.failure?.reason };
 }
 
 /** A function's answer as the client sees it: an answer to HEAD has no body, whatever the function returned. */

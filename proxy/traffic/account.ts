@@ -16,8 +16,12 @@ export interface Labels {
  * even when the body was then cut (an upstream break is counted as an upstream error).
  */
 function statusClassOf(res: ServerResponse): string {
-  if (!res.headersSent) return 'aborted';
-  return `${Math.floor(res.statusCode / 100)}xx`;
+  return res.headersSent ? statusClass(res.statusCode) : 'aborted';
+}
+
+/** `2xx` for 204: the label value of a status. */
+export function statusClass(status: number): string {
+  return `${Math.floor(status / 100)}xx`;
 }
 
 /** Counts a delivered request once and writes its access line. */

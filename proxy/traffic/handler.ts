@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import type { Exchange } from '../backends/upstream.js';
 import type { CircuitState } from '../circuit.js';
 import type { Group } from '../config.js';
 import { forRequest, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { requestIdOf } from '../request-id.js';
-import { account, type Labels } from './account.js';
+import { account, type Labels, statusClass } from './account.js';
 import { isRefusal, readInbound } from './inbound.js';
 import { type PlanDependencies, planOf } from './plan.js';
-import { endWithProblem, type Reply, sendProblem } from './respond.js';
+import { delivered, endWithProblem, type Reply, sendProblem } from './respond.js';
 import type { Primary, Served } from './serve.js';
 
 /** The label of traffic that no route matched: it goes to legacy, untouched and never mirrored. */
@@ -23,6 +22,14 @@ export interface TrafficDependencies extends Omit<PlanDependencies, 'groups'> {
   readonly primary: Primary;
   readonly metrics: Metrics;
   readonly log: Logger;
+}
+
+/** What serving a request leaves for accounting, once the client has its answer or has left. */
+interface Handled {
+  readonly labels: Labels;
+  readonly served: Served;
+  /** An A/B conversion to track if the answer was a 2xx. */
+  readonly conversion?: { readonly caller: string; readonly event: string };
 }
 
 export interface TrafficHandler {
@@ -54,7 +61,7 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
   const planning: PlanDependencies = { ...deps, groups: new Map<string, Group>(deps.config.groups.map((group) => [group.name, group])) };
   let draining = false;
 
-  async function handle(req: IncomingMessage, res: ServerResponse, log: Logger, requestId: string): Promise<{ labels: Labels; served: Served }> {
+  async function handle(req: IncomingMessage, res: ServerResponse, log: Logger, requestId: string): Promise<Handled> {
     const keepAlive = () => res.shouldKeepAlive && !draining;
     const reply: Reply = { res, requestId, setCookies: [], keepAlive };
     let labels = UNMATCHED_LABELS;
@@ -69,8 +76,8 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
       labels = { group: plan.group.name, route: plan.match.route.key, stage: plan.decision.stage };
       const exchange: Exchange = { ...reply, inbound, req, log, group: plan.group.name, setCookies: plan.caller.setCookie ? [plan.caller.setCookie] : [] };
       const served = await deps.primary.serve(exchange, plan);
-      if (plan.match.route.conversion) trackConversion(res, plan.caller.id, plan.match.route.conversion);
-      return { labels, served };
+      const event = plan.match.route.conversion;
+      return { labels, served, ...(event ? { conversion: { caller: plan.caller.id, event } } : {}) };
     } catch (error) {
       log.error({ err: error }, 'the proxy failed while serving the request');
       sendProblem(reply, 500, 'proxy_error', 'The proxy failed to handle the request.');
@@ -78,24 +85,19 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
     }
   }
 
-  function trackConversion(res: ServerResponse, caller: string, event: string): void {
-    finished(res).then(() => {
-      if (res.statusCode >= 200 && res.statusCode < 300) deps.flags.track(caller, event);
-    }, () => undefined);
-  }
-
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const startedAt = process.hrtime.bigint();
     const requestId = requestIdOf(req.headers);
     const log = forRequest(deps.log, requestId);
     handle(req, res, log, requestId)
-      .then(async ({ labels, served }) => {
-        await finished(res).catch(() => undefined);
+      .then(async ({ labels, served, conversion }) => {
+        await delivered(res);
         account(res, log, deps.metrics, labels, served, startedAt);
+        if (conversion && res.writableFinished && res.statusCode >= 200 && res.statusCode < 300) deps.flags.track(conversion.caller, conversion.event);
       })
       .catch((error: unknown) => log.error({ err: error }, 'accounting failed'));
   };
-  const countRefused = (status: number) => deps.metrics.requests.inc({ ...UNMATCHED_LABELS, served_by: 'legacy', status_class: `${Math.floor(status / 100)}xx` });
+  const countRefused = (status: number) => deps.metrics.requests.inc({ ...UNMATCHED_LABELS, served_by: 'legacy', status_class: statusClass(status) });
 
   return Object.assign(handler, {
     circuits: () => deps.primary.circuits(),

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { withoutHopByHop } from '../headers.js';
+import { headersWithout, withoutHopByHop } from '../headers.js';
 import { SHADOW_HEADER } from '../shadow.js';
 
 /**
@@ -71,7 +71,7 @@ export const stripHopByHopAndFrame: InboundPass = (inbound, req) => {
 /** Only the proxy may say that a request is a shadow: a client's own marker would make a real write persist nothing. */
 export const stripShadowMarker: InboundPass = (inbound) => {
   if (inbound.headers[SHADOW_HEADER] === undefined) return inbound;
-  return { ...inbound, headers: Object.fromEntries(Object.entries(inbound.headers).filter(([name]) => name !== SHADOW_HEADER)) };
+  return { ...inbound, headers: headersWithout(inbound.headers, (name) => name === SHADOW_HEADER) };
 };
 
 /**
@@ -87,7 +87,7 @@ export const forwardedHeaders: InboundPass = (inbound, req, settings) => {
   return {
     ...inbound,
     headers: {
-      ...(settings.trustForwarded ? headers : withoutHopByHop(headers, FORWARDED)),
+      ...(settings.trustForwarded ? headers : headersWithout(headers, (name) => FORWARDED.has(name))),
       'x-forwarded-for': chain ? `${String(chain)}, ${inbound.sourceIp}` : inbound.sourceIp,
       'x-forwarded-proto': trusted('x-forwarded-proto') ?? (encrypted ? 'https' : 'http'),
       ...(host === undefined ? {} : { 'x-forwarded-host': host }),

@@ -1,5 +1,6 @@
 import { type OutgoingHttpHeaders, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { withoutHopByHop } from '../headers.js';
 import { problemDocument } from '../problem.js';
 
@@ -51,4 +52,9 @@ export function sendProblem(reply: Reply, status: number, code: string, detail: 
 export function endWithProblem(socket: Duplex, requestId: string, status: number, code: string, detail: string): void {
   const body = problemDocument(status, code, detail);
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/vnd.api+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`);
+}
+
+/** Settles once the response is done or abandoned; a client that went away is not an error here. */
+export function delivered(res: ServerResponse): Promise<void> {
+  return finished(res).catch(() => undefined);
 }

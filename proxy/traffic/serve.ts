@@ -1,4 +1,3 @@
-import { finished } from 'node:stream/promises';
 import { failure as failed, type Observation } from '../../compare/index.js';
 import { type LambdaAnswer, type LambdaBackend, MAX_PAYLOAD_BYTES, writeResponse } from '../backends/lambda.js';
 import type { LegacyBackend, LegacyOutcome } from '../backends/legacy.js';
@@ -10,7 +9,7 @@ import type { Metrics } from '../metrics.js';
 import { type Mirror, observationOf, SAFE_METHODS } from '../shadow.js';
 import type { Side } from '../stage.js';
 import type { Plan } from './plan.js';
-import { sendProblem } from './respond.js';
+import { delivered, sendProblem } from './respond.js';
 
 /** How the primary side served a request: what accounting reads. */
 export interface Served {
@@ -22,11 +21,6 @@ export interface Served {
 }
 
 const CIRCUIT_GAUGE: Record<CircuitState, number> = { closed: 0, half_open: 1, open: 2 };
-
-/** Settles once the response is done or abandoned; a client that went away is not an error here. */
-function delivered(exchange: Exchange): Promise<void> {
-  return finished(exchange.res).catch(() => undefined);
-}
 
 function legacyObservation(outcome: LegacyOutcome): Observation | undefined {
   if (outcome.abandoned) return undefined;
@@ -153,7 +147,7 @@ export class Primary {
 
   /** Whether the client received all of its answer: only then is there a primary to compare. */
   private async deliveredWhole(exchange: Exchange): Promise<boolean> {
-    await delivered(exchange);
+    await delivered(exchange.res);
     return exchange.res.writableFinished;
   }
 
