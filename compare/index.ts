@@ -1,6 +1,7 @@
 /** The comparison engine: pure (no I/O, no clock), so the proxy may run it anywhere, a worker included. */
 export { compare, DEFAULT_MAX_DECODED_BYTES, type CompareOptions, type Comparison, type Verdict } from './comparison.js';
 export type { Difference, DifferenceKind } from './diff.js';
+export { hiddenDifferences, type HiddenDifference } from './explain.js';
 export {
   DEFAULT_NOISE_THRESHOLDS, isNoisyField, NoiseModel, suggestRules,
   type FieldCounts, type FieldNoise, type FieldTarget, type NoiseModelOptions, type NoiseSnapshot, type NoiseThresholds, type RouteNoise,

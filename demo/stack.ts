@@ -10,7 +10,7 @@ import { type Config, loadConfig } from '../proxy/config.js';
 import { createLogger, type Logger } from '../proxy/log.js';
 import { startProxy } from '../proxy/server.js';
 import pretty from 'pino-pretty';
-import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { startEmbeddedPostgres } from '../proxy/store/embedded-postgres.js';
 
 export interface StackOptions {
   /** Where embedded Postgres keeps its files; in memory when absent. */
@@ -64,8 +64,11 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     });
     closers.push(() => lambda.close());
 
+    // The demo keeps its diff store beside the pet store's tables, in the one Postgres a reviewer's Grafana would read.
+    const store = config.store.location.kind === 'embedded' ? { ...config.store, location: { kind: 'server' as const, url: databaseUrl } } : config.store;
     const proxy = await startProxy({
       ...config,
+      store,
       legacy: { ...config.legacy, url: new URL(legacy.url) },
       lambda: { ...config.lambda, endpoint: new URL(lambda.url) },
     }, { logger });

@@ -1,12 +1,18 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { CircuitState } from './circuit.js';
+import type { UpstreamRequest } from './backends/upstream.js';
+import type { Comparison } from '../compare/index.js';
 import type { Comparator } from './comparator.js';
-import type { Config } from './config.js';
+import type { Config, Group } from './config.js';
 import { type Flags, UnknownGroupError } from './flags.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
+import { reviewApi } from './review/api.js';
+import { reportPage } from './review/page.js';
+import type { RouteTable } from './route.js';
 import { isStage, STAGES } from './stage.js';
+import type { EvidenceWriter } from './store/writer.js';
 import { type Readiness, startupChecks } from './startup-checks.js';
 
 export interface AdminDependencies {
@@ -15,6 +21,10 @@ export interface AdminDependencies {
   readonly metrics: Metrics;
   readonly circuits: () => ReadonlyMap<string, CircuitState>;
   readonly comparator: Comparator;
+  readonly routes: RouteTable;
+  /** The diff store's writer; undefined when the store is off. */
+  readonly store: EvidenceWriter | undefined;
+  readonly recheck: (group: Group, request: UpstreamRequest) => Promise<Comparison>;
   readonly log: Logger;
   /** What `/readyz` reports; by default the start-up checks, which begin when the app is made. */
   readonly readiness?: Readiness;
@@ -59,25 +69,12 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
   // Degraded is still 200: the proxy serves, and whatever is wrong sends traffic to legacy, which is safe.
   const readiness = deps.readiness ?? startupChecks({ config, flags, log: deps.log });
   app.get('/readyz', async (_req, res) => {
-    const reasons = await readiness.reasons();
+    const reasons = [...await readiness.reasons(), ...(deps.store?.problem() ? [deps.store.problem() as string] : [])];
     const flagState = flags.ready ? 'loaded' : 'unavailable: every group is served by legacy';
     res.json(reasons.length === 0 ? { status: 'ready', flags: flagState } : { status: 'degraded', reasons, flags: flagState });
   });
 
-  app.get('/api/groups', (_req, res) => {
-    const circuits = deps.circuits();
-    res.json({
-      groups: config.groups.map((group) => ({
-        name: group.name,
-        flag: group.flag,
-        function: group.function,
-        routes: group.routes.map((route) => route.key),
-        override: flags.overrideOf(group.name) ?? null,
-        fallback: group.fallback,
-        circuit: circuits.get(group.name) ?? 'closed',
-      })),
-    });
-  });
+  app.use(reviewApi({ ...deps, authorized, problem }));
 
   // What calibration learned: per route and field, A/B and A/A difference rates, and the rules that would ignore the noise.
   app.get('/api/noise', (req, res) => {
@@ -128,6 +125,7 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
     }
   });
 
+  app.use(reportPage());
   app.use((_req: Request, res: Response) => problem(res, 404, 'no such admin endpoint'));
   app.use((error: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
     if (error.type === 'entity.parse.failed') return problem(res, 400, `body is not JSON: ${error.message}`);

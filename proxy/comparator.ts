@@ -1,10 +1,6 @@
-import { compare, type Comparison, type Difference, NoiseModel, type NoiseSnapshot, type Observation, type Rules, rulesToJson, suggestRules } from '../compare/index.js';
+import { compare, type Comparison, NoiseModel, type NoiseSnapshot, type Observation, type Rules, rulesToJson, suggestRules } from '../compare/index.js';
 import type { ComparePool } from './compare-pool.js';
 import type { Group } from './config.js';
-import type { Metrics } from './metrics.js';
-
-/** Label values of `cutover_mismatched_fields_total` a route may use before the rest count as `_other`. */
-const FIELD_LABELS_PER_ROUTE = 25;
 
 /** Bodies together larger than this are compared in a worker: about 0.1 ms per 2 KB on the main thread, 7 ms per 200 KB. */
 const INLINE_COMPARE_BYTES = 32 * 1024;
@@ -25,31 +21,28 @@ export interface GroupNoise {
 
 interface Judge { readonly rules: Rules; readonly noise: NoiseModel }
 
-/**
- * Compares the two sides' observations with each group's rules, learns noise from A/A pairs,
- * and turns every comparison into metrics with bounded labels.
- */
+/** A comparison classified against the noise, with the fields among its differences known as noise. */
+export interface Judgement {
+  readonly comparison: Comparison;
+  readonly noiseFields: ReadonlySet<string>;
+  readonly rules: Rules;
+}
+
+/** Compares the two sides' observations with each group's rules, and learns noise from A/A pairs. */
 export class Comparator {
   private readonly judges: ReadonlyMap<string, Judge>;
-  private readonly fieldLabels = new Map<string, Set<string>>();
 
-  constructor(groups: readonly Group[], private readonly metrics: Metrics, private readonly workers: ComparePool) {
+  constructor(groups: readonly Group[], private readonly workers: ComparePool) {
     this.judges = new Map(groups.map((group) => [group.name, { rules: group.rules, noise: new NoiseModel({ thresholds: group.shadow.noise }) }]));
   }
 
-  /** Legacy against new for one request: counted, learned from, and classified against the noise. */
-  async recordAB(group: string, route: string, legacy: Observation, candidate: Observation): Promise<Comparison> {
+  /** Legacy against new for one request: learned from, and classified against the noise. */
+  async recordAB(group: string, route: string, legacy: Observation, candidate: Observation): Promise<Judgement> {
     const { rules, noise } = this.judge(group);
     const comparison = await this.compare(legacy, candidate, rules);
     noise.recordAB(route, comparison);
-    const classified = noise.classify(route, comparison);
-    this.metrics.comparisons.inc({ group, route, verdict: classified.verdict });
-    if (classified.verdict === 'mismatch') {
-      for (const field of new Set(classified.differences.map((difference) => this.fieldLabel(group, route, difference)))) {
-        this.metrics.mismatchedFields.inc({ group, route, field });
-      }
-    }
-    return classified;
+    const noiseFields = new Set(comparison.differences.filter((difference) => noise.isNoise(route, difference)).map((difference) => difference.field));
+    return { comparison: noise.classify(route, comparison), noiseFields, rules };
   }
 
   /** Two answers of the same side to the same request: what differs here is noise. */
@@ -73,15 +66,5 @@ export class Comparator {
     const judge = this.judges.get(group);
     if (!judge) throw new Error(`no group named "${group}"`);
     return judge;
-  }
-
-  private fieldLabel(group: string, route: string, difference: Difference): string {
-    const key = `${group} ${route}`;
-    let labels = this.fieldLabels.get(key);
-    if (!labels) this.fieldLabels.set(key, labels = new Set());
-    if (labels.has(difference.field)) return difference.field;
-    if (labels.size >= FIELD_LABELS_PER_ROUTE) return '_other';
-    labels.add(difference.field);
-    return difference.field;
   }
 }

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { DEFAULT_RULES, type NoiseThresholds, parseRules, type Rules, RulesError } from '../compare/index.js';
+import { DEFAULT_RULES, type NoiseThresholds, parseRules, type PointerPattern, PointerError, type Rules, RulesError } from '../compare/index.js';
+import { compilePattern } from '../compare/pointer.js';
 import { parseRoute, type Route, RouteSyntaxError } from './route.js';
 
 /** A group of endpoints (a bounded context) that moves between the two sides as one. */
@@ -19,6 +20,41 @@ export interface Group {
   readonly circuit: CircuitConfig;
   readonly shadow: ShadowConfig;
   readonly rules: Rules;
+  readonly readiness: ReadinessThresholds;
+}
+
+/** When a group's evidence says it may move to its next stage (docs/operations.md, "Readiness"). */
+export interface ReadinessThresholds {
+  /** The evidence window: comparisons older than this are not counted. */
+  readonly windowHours: number;
+  /** Fewer comparisons in the window is `insufficient_data`. */
+  readonly minComparisons: number;
+  /** Share of comparisons that are mismatches or errors, at most. */
+  readonly maxMismatchRate: number;
+  /** How much higher the new side's error rate may be than legacy's, as a share (0.001 = 0.1 points). */
+  readonly maxErrorRateIncrease: number;
+  /** The new side's p99 latency over legacy's, at most. */
+  readonly maxP99Ratio: number;
+}
+
+/** Where comparisons are kept as evidence, and what of them (docs/operations.md, "The diff store"). */
+export interface StoreConfig {
+  readonly location:
+    | { readonly kind: 'server'; readonly url: string }
+    /** PGlite in a child process of the proxy's, so its memory is not the proxy's; in memory without a data folder. */
+    | { readonly kind: 'embedded'; readonly dataDir: string | undefined; readonly port: number }
+    | { readonly kind: 'off' };
+  /** Percent of matches and of noise kept, so that a reviewer sees what a match looked like; every mismatch and error is kept. */
+  readonly sample: { readonly match: number; readonly noise: number };
+  /** Each side's body is kept up to this many bytes. */
+  readonly bodyBytes: number;
+  /** Records wait in a bounded queue and are written in batches; a full queue drops them (counted). */
+  readonly queue: { readonly max: number; readonly batch: number; readonly flushMs: number };
+  readonly retention: { readonly maxAgeHours: number; readonly maxRows: number; readonly everyMs: number };
+  /** Never stored: these request and response headers (besides credentials), query parameters, and body members. */
+  readonly redact: { readonly headers: readonly string[]; readonly query: readonly string[]; readonly pointers: readonly PointerPattern[] };
+  /** The caller key is stored as a keyed hash unless this is false. */
+  readonly hashCallers: boolean;
 }
 
 /** How a group mirrors in `shadow` and `live`. */
@@ -85,6 +121,7 @@ export interface Config {
   readonly flags: FlagsConfig;
   readonly caller: { readonly header: string | undefined; readonly cookie: string };
   readonly groups: readonly Group[];
+  readonly store: StoreConfig;
 }
 
 export class ConfigError extends Error {}
@@ -97,6 +134,16 @@ const ADMIN_TOKEN_MIN = 16;
 const port = z.number().int().min(0).max(65535);
 const timeoutMs = z.number().int().positive();
 const percent = z.number().min(0).max(100);
+const pointerPattern = z.string().transform((text, context) => {
+  try {
+    return compilePattern(text);
+  } catch (error) {
+    if (!(error instanceof PointerError)) throw error;
+    context.addIssue({ code: 'custom', message: error.message });
+    return z.NEVER;
+  }
+});
+const share = z.number().min(0).max(1);
 const groupName = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a group name is lower-case letters, digits, "-" and "_"');
 
 const schema = z.strictObject({
@@ -151,7 +198,29 @@ const schema = z.strictObject({
       noise: z.strictObject({ relative: z.number().min(0).default(0.2), absolute: z.number().min(0).default(0.0003) }).prefault({}),
     }).prefault({}),
     rules: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
+    readiness: z.strictObject({
+      windowHours: z.number().positive().default(24),
+      minComparisons: z.number().int().min(1).default(1_000),
+      maxMismatchRate: share.default(0.01),
+      maxErrorRateIncrease: share.default(0.001),
+      maxP99Ratio: z.number().positive().default(1.2),
+    }).prefault({}),
   })).refine((groups) => Object.keys(groups).length > 0, 'at least one group is needed'),
+  store: z.strictObject({
+    enabled: z.boolean().default(true),
+    url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// connection URL').optional(),
+    embedded: z.strictObject({ dataDir: z.string().min(1).optional(), port: port.default(0) }).prefault({}),
+    sample: z.strictObject({ match: percent.default(1), noise: percent.default(10) }).prefault({}),
+    bodyBytes: z.number().int().min(0).default(64 * 1024),
+    queue: z.strictObject({ max: z.number().int().min(1).default(10_000), batch: z.number().int().min(1).default(200), flushMs: timeoutMs.default(500) }).prefault({}),
+    retention: z.strictObject({ maxAgeHours: z.number().positive().default(168), maxRows: z.number().int().min(1).default(100_000), everyMs: timeoutMs.default(60_000) }).prefault({}),
+    redact: z.strictObject({
+      headers: z.array(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a header name')).default([]),
+      query: z.array(z.string().min(1)).default([]),
+      pointers: z.array(pointerPattern).default([]),
+    }).prefault({}),
+    hashCallers: z.boolean().default(true),
+  }).prefault({}),
 });
 
 function where(issuePath: readonly PropertyKey[]): string {
@@ -207,6 +276,7 @@ function parseGroups(groups: z.output<typeof schema>['groups'], baseDir: string)
     circuit: group.circuit,
     shadow: group.shadow,
     rules: parseGroupRules(name, group.rules, baseDir),
+    readiness: group.readiness,
     routes: group.routes.map((entry, index) => {
       const spec = typeof entry === 'string' ? { route: entry, conversion: undefined } : entry;
       let route: Route;
@@ -248,6 +318,24 @@ export function parseConfig(document: unknown, baseDir: string, env: NodeJS.Proc
     },
     caller: { header: raw.caller.header?.toLowerCase(), cookie: raw.caller.cookie },
     groups: parseGroups(raw.groups, baseDir),
+    store: parseStore(raw.store, baseDir, env),
+  };
+}
+
+/** `CUTOVER_STORE_URL` beats the file, so that the database's password need not be written in it. */
+function parseStore(store: z.output<typeof schema>['store'], baseDir: string, env: NodeJS.ProcessEnv): StoreConfig {
+  const url = env.CUTOVER_STORE_URL || store.url;
+  const location: StoreConfig['location'] = !store.enabled ? { kind: 'off' }
+    : url ? { kind: 'server', url }
+      : { kind: 'embedded', dataDir: store.embedded.dataDir === undefined ? undefined : path.resolve(baseDir, store.embedded.dataDir), port: store.embedded.port };
+  return {
+    location,
+    sample: store.sample,
+    bodyBytes: store.bodyBytes,
+    queue: store.queue,
+    retention: store.retention,
+    redact: { headers: store.redact.headers.map((name) => name.toLowerCase()), query: store.redact.query, pointers: store.redact.pointers },
+    hashCallers: store.hashCallers,
   };
 }
 

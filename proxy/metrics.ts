@@ -46,6 +46,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly storeDropped = this.counter('cutover_store_dropped_total', ['reason'],
+    'Comparisons the diff store did not keep: queue_full (writes fall behind), store_down (the database does not answer)');
+
+  readonly storeWritten = this.counter('cutover_store_written_total', [],
+    'Comparisons written to the diff store');
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

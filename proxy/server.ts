@@ -13,8 +13,10 @@ import { RouteTable } from './route.js';
 import { ComparePool } from './compare-pool.js';
 import { Comparator } from './comparator.js';
 import { createLogger, type Logger } from './log.js';
+import { ComparisonLog, ComparisonMetrics, publisher } from './evidence/publish.js';
 import { Mirror } from './shadow.js';
 import { ShadowPool } from './shadow-pool.js';
+import { EvidenceWriter, NO_TALLY } from './store/writer.js';
 import { createTrafficHandler, type TrafficHandler } from './traffic/handler.js';
 import { KEEP_ALIVE_TIMEOUT_MS } from './traffic/respond.js';
 import { Primary } from './traffic/serve.js';
@@ -78,11 +80,14 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
 
   const pool = new ShadowPool(config.mirror.maxInFlight, (inFlight) => metrics.shadowInFlight.set(inFlight), log);
   const workers = new ComparePool(Math.max(1, availableParallelism() - 1));
-  const comparator = new Comparator(config.groups, metrics, workers);
-  const mirror = new Mirror(config, legacy, lambda, pool, comparator, metrics, log);
-  const primary = new Primary(config, legacy, lambda, mirror, metrics, random, (group, state) => log.warn({ group, circuit: state }, `circuit: the new side of group ${group} is ${state.replace('_', '-')}`));
+  const comparator = new Comparator(config.groups, workers);
+  const store = config.store.location.kind === 'off' ? undefined : new EvidenceWriter(config.store, config.caller, metrics, log, random);
+  const tally = store ?? NO_TALLY;
+  const publish = publisher([new ComparisonMetrics(metrics), ...(store ? [store] : []), new ComparisonLog(log)], log);
+  const mirror = new Mirror(config, legacy, lambda, pool, comparator, publish, metrics, tally, log);
+  const primary = new Primary(config, legacy, lambda, mirror, metrics, tally, random, (group, state) => log.warn({ group, circuit: state }, `circuit: the new side of group ${group} is ${state.replace('_', '-')}`));
   const handler = createTrafficHandler({
-    config, routes, flags, metrics, log, primary, random,
+    config, routes, flags, metrics, tally, log, primary, random,
     poolFull: () => pool.full,
     shadowRefused: (group, side) => mirror.refuses(group, side),
   });
@@ -92,8 +97,9 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   traffic.on('clientError', handler.clientError);
   traffic.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   traffic.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
-  const admin = http.createServer(createAdminApp({ config, flags, metrics, circuits: handler.circuits, comparator, log }));
+  const admin = http.createServer(createAdminApp({ config, flags, metrics, circuits: handler.circuits, comparator, store, routes, recheck: (group, request) => mirror.recheck(group, request), log }));
 
+  store?.start();
   try {
     const trafficUrl = await listen(traffic, config.traffic.host, config.traffic.port);
     const adminUrl = await listen(admin, config.admin.host, config.admin.port);
@@ -104,6 +110,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
         // Shadows already under way finish (each has its own timeout), so no started comparison is lost.
         await pool.drained();
         await workers.close();
+        await store?.close();
         await shutdown(admin, 1_000, 0);
         legacy.close();
         lambda.close();
@@ -113,6 +120,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   } catch (error) {
     traffic.close();
     admin.close();
+    await store?.close();
     legacy.close();
     lambda.close();
     await flags.close();

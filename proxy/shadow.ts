@@ -1,16 +1,18 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { failure, type Observation, response } from '../compare/index.js';
+import { compare, type Comparison, failure, type Observation, response } from '../compare/index.js';
 import type { LambdaAnswer, LambdaBackend } from './backends/lambda.js';
 import type { LegacyBackend, ShadowAnswer } from './backends/legacy.js';
 import type { UpstreamRequest } from './backends/upstream.js';
 import { CircuitBreaker } from './circuit.js';
 import type { Comparator } from './comparator.js';
 import type { Config, Group } from './config.js';
+import { comparisonRecord, type ComparisonRecord, type SideObservation, splitTarget } from './evidence/record.js';
 import type { Decision } from './flags.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { ShadowPool } from './shadow-pool.js';
 import { otherSide, type Side } from './stage.js';
+import type { Tally } from './store/writer.js';
 
 /**
  * Why a request of a comparing stage was not compared: label values of `cutover_shadow_skipped_total`.
@@ -33,13 +35,17 @@ export function shadowChoice(group: Group, decision: Decision, method: string, r
   return random() * 100 < percent ? 'mirror' : 'sampled_out';
 }
 
+/** What the primary side answered, and in how long (undefined when it gave no response). */
+export interface PrimaryAnswer { readonly observation: Observation; readonly ms: number | undefined }
+
 export interface MirrorInput {
   readonly group: Group;
   readonly route: string;
   readonly request: UpstreamRequest;
+  readonly decision: Decision;
   readonly primarySide: Side;
   /** What the client got, once the client has it; undefined when the client left before that. */
-  readonly primary: Promise<Observation | undefined>;
+  readonly primary: Promise<PrimaryAnswer | undefined>;
   /** Also send the request a second time to the primary's side, to learn noise. */
   readonly calibrate: boolean;
 }
@@ -57,7 +63,9 @@ export class Mirror {
     private readonly lambda: LambdaBackend,
     private readonly pool: ShadowPool,
     private readonly comparator: Comparator,
+    private readonly publish: (record: ComparisonRecord) => void,
     private readonly metrics: Metrics,
+    private readonly tally: Tally,
     private readonly log: Logger,
   ) {}
 
@@ -100,18 +108,37 @@ export class Mirror {
     const breaker = this.breaker(group, shadowSide);
     if (shadow.failed) breaker.failure();
     else breaker.success();
-    const log = this.log.child({ requestId: request.requestId, group: group.name, route });
     if (!primary) {
       this.metrics.shadowSkipped.inc({ group: group.name, reason: 'client_aborted' });
-      log.info({ shadowSide, shadowMs: shadow.ms }, 'shadow not compared: the client left before its answer');
+      this.tally.countSkip(group.name, 'client_aborted');
+      this.log.info({ requestId: request.requestId, group: group.name, route, shadowSide, shadowMs: shadow.ms }, 'shadow not compared: the client left before its answer');
       return;
     }
     // Compare on a later turn of the event loop than the one that answered the client.
     await nextTurn();
-    const [legacy, candidate] = shadowSide === 'new' ? [primary, shadow.observation] : [shadow.observation, primary];
-    const comparison = await this.comparator.recordAB(group.name, route, legacy, candidate);
-    log.info({ shadowSide, shadowMs: shadow.ms, verdict: comparison.verdict, differences: comparison.differences.length }, 'shadow compared');
-    if (second) await this.comparator.recordAA(group.name, route, primary, second.observation);
+    const primaryObserved: SideObservation = { side: primarySide, observation: primary.observation, ms: primary.ms };
+    const shadowObserved: SideObservation = { side: shadowSide, observation: shadow.observation, ms: shadow.ms };
+    const [legacy, candidate] = shadowSide === 'new' ? [primaryObserved, shadowObserved] : [shadowObserved, primaryObserved];
+    const { comparison, noiseFields, rules } = await this.comparator.recordAB(group.name, route, legacy.observation, candidate.observation);
+    const { decision } = input;
+    this.publish(comparisonRecord({
+      at: new Date(), group: group.name, route, primarySide, legacy, new: candidate, comparison, noiseFields, rules,
+      request: {
+        method: request.method, ...splitTarget(request.url), requestId: request.requestId, caller: decision.caller, stage: decision.stage,
+        rule: decision.rule, variation: decision.variation, headers: input.request.headers, body: request.body,
+      },
+    }));
+    if (second) await this.comparator.recordAA(group.name, route, primary.observation, second.observation);
+  }
+
+  /**
+   * Sends a stored request again to both sides, marked as a shadow, and compares the answers
+   * under the group's rules: the loop after a fix. Nothing is learned or counted as a comparison.
+   */
+  async recheck(group: Group, request: UpstreamRequest): Promise<Comparison> {
+    const marked: UpstreamRequest = { ...request, headers: { ...request.headers, [SHADOW_HEADER]: '1' }, timeoutMs: group.shadow.timeoutMs };
+    const [legacy, candidate] = await Promise.all([this.call('legacy', marked), this.call('new', marked)]);
+    return compare(legacy.observation, candidate.observation, group.rules);
   }
 
   private async call(side: Side, request: UpstreamRequest): Promise<{ observation: Observation; ms: number; failed: boolean }> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../demo/embedded-postgres.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../proxy/store/embedded-postgres.js';
 
 describe('embedded Postgres over the wire protocol', function () {
   this.timeout(30_000);

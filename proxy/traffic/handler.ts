@@ -7,6 +7,7 @@ import type { Group } from '../config.js';
 import { forRequest, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { requestIdOf } from '../request-id.js';
+import type { Tally } from '../store/writer.js';
 import { account, type Labels, statusClass } from './account.js';
 import { isRefusal, readInbound } from './inbound.js';
 import { type PlanDependencies, planOf } from './plan.js';
@@ -21,6 +22,7 @@ const UNMATCHED_LABELS: Labels = { group: UNMATCHED, route: UNMATCHED, stage: 'l
 export interface TrafficDependencies extends Omit<PlanDependencies, 'groups'> {
   readonly primary: Primary;
   readonly metrics: Metrics;
+  readonly tally: Tally;
   readonly log: Logger;
 }
 
@@ -93,6 +95,7 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
       .then(async ({ labels, served, conversion }) => {
         await delivered(res);
         account(res, log, deps.metrics, labels, served, startedAt);
+        if (labels !== UNMATCHED_LABELS) deps.tally.countRequest(labels.group, labels.stage, served.servedBy);
         if (conversion && res.writableFinished && res.statusCode >= 200 && res.statusCode < 300) deps.flags.track(conversion.caller, conversion.event);
       })
       .catch((error: unknown) => log.error({ err: error }, 'accounting failed'));

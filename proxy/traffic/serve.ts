@@ -1,4 +1,4 @@
-import { failure as failed, type Observation } from '../../compare/index.js';
+import { failure as failed } from '../../compare/index.js';
 import { type LambdaAnswer, type LambdaBackend, MAX_PAYLOAD_BYTES, writeResponse } from '../backends/lambda.js';
 import type { LegacyBackend, LegacyOutcome } from '../backends/legacy.js';
 import { type Exchange, type Failure, type UpstreamRequest, upstreamRequest } from '../backends/upstream.js';
@@ -6,8 +6,9 @@ import { BodyTooLarge, type BufferedBody, bufferUpTo, ClientLeft, readBody } fro
 import { CircuitBreaker, type CircuitState } from '../circuit.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
-import { type Mirror, observationOf, SAFE_METHODS } from '../shadow.js';
+import { type Mirror, observationOf, type PrimaryAnswer, SAFE_METHODS, type SkipReason } from '../shadow.js';
 import type { Side } from '../stage.js';
+import type { Tally } from '../store/writer.js';
 import type { Plan } from './plan.js';
 import { delivered, sendProblem } from './respond.js';
 
@@ -22,10 +23,11 @@ export interface Served {
 
 const CIRCUIT_GAUGE: Record<CircuitState, number> = { closed: 0, half_open: 1, open: 2 };
 
-function legacyObservation(outcome: LegacyOutcome): Observation | undefined {
+function legacyAnswer(outcome: LegacyOutcome): PrimaryAnswer | undefined {
   if (outcome.abandoned) return undefined;
-  if (outcome.failure) return failed(`${outcome.failure.reason}: ${outcome.failure.detail}`);
-  return outcome.captured ?? failed('legacy gave no response');
+  const ms = outcome.seconds * 1000;
+  if (outcome.failure) return { observation: failed(`${outcome.failure.reason}: ${outcome.failure.detail}`), ms };
+  return { observation: outcome.captured ?? failed('legacy gave no response'), ms };
 }
 
 /** The primary side's half of the request path: serve, fall back when allowed, and mirror what the plan says. */
@@ -38,6 +40,7 @@ export class Primary {
     private readonly lambda: LambdaBackend,
     private readonly mirror: Mirror,
     private readonly metrics: Metrics,
+    private readonly tally: Tally,
     private readonly random: () => number,
     onCircuit: (group: string, state: CircuitState) => void,
   ) {
@@ -61,7 +64,7 @@ export class Primary {
   }
 
   serve(exchange: Exchange, plan: Plan): Promise<Served> {
-    if (plan.shadow !== undefined && plan.shadow !== 'mirror') this.metrics.shadowSkipped.inc({ group: plan.group.name, reason: plan.shadow });
+    if (plan.shadow !== undefined && plan.shadow !== 'mirror') this.skipped(plan.group.name, plan.shadow);
     if (plan.side === 'new') return this.serveNew(exchange, plan);
     return plan.shadow === 'mirror' ? this.serveLegacyMirrored(exchange, plan) : this.passThrough(exchange);
   }
@@ -91,11 +94,11 @@ export class Primary {
       throw error;
     }
     if ('stream' in buffered) {
-      this.metrics.shadowSkipped.inc({ group: group.name, reason: 'body_too_large' });
+      this.skipped(group.name, 'body_too_large');
       return this.answeredByLegacy(exchange, await this.legacy.forward(exchange, buffered.stream));
     }
     const forwarded = this.legacy.forward(exchange, buffered.body, this.config.mirror.captureBytes);
-    this.dispatch(plan, upstreamRequest(exchange.inbound, group.name, match, buffered.body, this.config.legacy.timeoutMs), forwarded.then(legacyObservation));
+    this.dispatch(plan, upstreamRequest(exchange.inbound, group.name, match, buffered.body, this.config.legacy.timeoutMs), forwarded.then(legacyAnswer));
     return this.answeredByLegacy(exchange, await forwarded);
   }
 
@@ -108,15 +111,15 @@ export class Primary {
     } catch (error) {
       if (error instanceof ClientLeft) return this.clientLeft(exchange, plan);
       if (!(error instanceof BodyTooLarge)) throw error;
-      if (plan.shadow === 'mirror') this.metrics.shadowSkipped.inc({ group: group.name, reason: 'body_too_large' });
+      if (plan.shadow === 'mirror') this.skipped(group.name, 'body_too_large');
       sendProblem(exchange, 413, 'too_large', `The request is larger than the ${MAX_PAYLOAD_BYTES} bytes a Lambda invocation takes.`);
       return { servedBy: 'new', primaryMs: undefined };
     }
     const request = upstreamRequest(exchange.inbound, group.name, match, body, group.timeoutMs);
     const answering = this.invoke(exchange, plan, request);
     if (plan.shadow === 'mirror') {
-      if (body.length > group.shadow.maxBodyBytes) this.metrics.shadowSkipped.inc({ group: group.name, reason: 'body_too_large' });
-      else this.dispatch(plan, request, answering.then(async (answer) => (await this.deliveredWhole(exchange)) ? observationOf(request.method, answer) : undefined));
+      if (body.length > group.shadow.maxBodyBytes) this.skipped(group.name, 'body_too_large');
+      else this.dispatch(plan, request, answering.then(async (answer) => (await this.deliveredWhole(exchange)) ? { observation: observationOf(request.method, answer), ms: answer.seconds * 1000 } : undefined));
     }
 
     const answer = await answering;
@@ -139,7 +142,7 @@ export class Primary {
 
   /** A client that left mid-body: nothing to serve, and nothing to compare. */
   private clientLeft(exchange: Exchange, plan: Plan): Served {
-    if (plan.shadow === 'mirror') this.metrics.shadowSkipped.inc({ group: plan.group.name, reason: 'client_aborted' });
+    if (plan.shadow === 'mirror') this.skipped(plan.group.name, 'client_aborted');
     exchange.log.info('the client left before its request body was complete');
     exchange.res.destroy();
     return { servedBy: plan.side, primaryMs: undefined };
@@ -170,12 +173,17 @@ export class Primary {
     });
   }
 
-  private dispatch(plan: Plan, request: UpstreamRequest, primary: Promise<Observation | undefined>): void {
+  private dispatch(plan: Plan, request: UpstreamRequest, primary: Promise<PrimaryAnswer | undefined>): void {
     const { group, match } = plan;
     const dispatched = this.mirror.dispatch({
-      group, route: match.route.key, request, primarySide: plan.side, primary,
+      group, route: match.route.key, request, decision: plan.decision, primarySide: plan.side, primary,
       calibrate: SAFE_METHODS.has(request.method) && this.random() * 100 < group.shadow.calibrationPercent,
     });
-    if (dispatched !== 'dispatched') this.metrics.shadowSkipped.inc({ group: group.name, reason: dispatched });
+    if (dispatched !== 'dispatched') this.skipped(group.name, dispatched);
+  }
+
+  private skipped(group: string, reason: SkipReason): void {
+    this.metrics.shadowSkipped.inc({ group, reason });
+    this.tally.countSkip(group, reason);
   }
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../../demo/embedded-postgres.js';
+import { startEmbeddedPostgres } from '../../proxy/store/embedded-postgres.js';
 
 export interface TestDatabase {
   /** A connection string whose search_path is a schema of this test's own. */

@@ -48,6 +48,8 @@ export async function startTestProxy(options: TestProxyOptions): Promise<TestPro
       flags: { datafile, watchIntervalMs: 50, ...options.flagsConfig },
       caller: { header: 'x-customer-id' },
       groups: options.groups,
+      // A suite that reviews evidence gives a store (extra.store); the others spare its start-up.
+      store: { enabled: false },
       ...options.extra,
     }, dir, {});
     const proxy = await startProxy(config, { logger, ...(options.eventDispatcher ? { eventDispatcher: options.eventDispatcher } : {}) });

@@ -1,0 +1,171 @@
+import express, { type Request, type Response, type Router } from 'express';
+import type { Comparison, Verdict } from '../../compare/index.js';
+import type { UpstreamRequest } from '../backends/upstream.js';
+import type { CircuitState } from '../circuit.js';
+import type { Comparator } from '../comparator.js';
+import type { Config, Group } from '../config.js';
+import type { Flags } from '../flags.js';
+import type { RouteTable } from '../route.js';
+import type { DiffStore } from '../store/store.js';
+import { StoreUnavailable } from '../store/store.js';
+import type { EvidenceWriter } from '../store/writer.js';
+import { replayable, replayCommands } from './replay.js';
+import { summarise } from './summary.js';
+
+export interface ReviewDependencies {
+  readonly config: Config;
+  readonly flags: Flags;
+  readonly circuits: () => ReadonlyMap<string, CircuitState>;
+  readonly comparator: Comparator;
+  readonly routes: RouteTable;
+  /** Undefined when the store is off (store.enabled: false). */
+  readonly store: EvidenceWriter | undefined;
+  readonly recheck: (group: Group, request: UpstreamRequest) => Promise<Comparison>;
+  /** The bearer-token check of the mutating endpoints. */
+  readonly authorized: express.RequestHandler;
+  readonly problem: (res: Response, status: number, detail: string) => void;
+}
+
+/** A query parameter the review API cannot use: answered 400 with this one line. */
+class BadQuery extends Error {}
+
+/** A comparison id the store does not hold: 404. */
+class NotFound extends Error {}
+
+const VERDICTS: readonly Verdict[] = ['match', 'mismatch', 'noise', 'error'];
+const MAX_LIMIT = 500;
+
+/** "24h", "90m", "7d" as hours. */
+function hoursOf(text: string, name: string): number {
+  const found = /^(\d+(?:\.\d+)?)([mhd])$/.exec(text);
+  if (!found) throw new BadQuery(`${name} must be a duration such as 90m, 24h or 7d, not "${text}"`);
+  const amount = Number(found[1]);
+  return found[2] === 'm' ? amount / 60 : found[2] === 'd' ? amount * 24 : amount;
+}
+
+function text(req: Request, name: string): string | undefined {
+  const value = req.query[name];
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string') throw new BadQuery(`${name} may be given once`);
+  return value;
+}
+
+function idOf(text: string): bigint {
+  if (!/^[1-9]\d{0,18}$/.test(text)) throw new BadQuery(`"${text}" is not a comparison id`);
+  return BigInt(text);
+}
+
+/** The review API on the admin port: the evidence behind each flip (docs/operations.md, "Reviewing the evidence"). */
+export function reviewApi(deps: ReviewDependencies): Router {
+  const { config } = deps;
+  const router = express.Router();
+  const groups = new Map(config.groups.map((group) => [group.name, group]));
+
+  /** The open store, or a 503 naming why there is none. */
+  const reader = (): DiffStore => {
+    if (!deps.store) throw new StoreUnavailable('no diff store is configured (store.enabled is false)');
+    const store = deps.store.reader;
+    if (!store) throw new StoreUnavailable(deps.store.problem() ?? 'the diff store is not open yet');
+    return store;
+  };
+  const groupOf = (name: string | undefined): Group | undefined => {
+    if (name === undefined) return undefined;
+    const group = groups.get(name);
+    if (!group) throw new BadQuery(`no group named "${name}"`);
+    return group;
+  };
+  const handle = (answer: (req: Request<Record<string, string>>) => Promise<unknown>) => (req: Request<Record<string, string>>, res: Response) => {
+    answer(req).then((body) => res.json(body), (error: unknown) => {
+      if (error instanceof BadQuery) return deps.problem(res, 400, error.message);
+      if (error instanceof NotFound) return deps.problem(res, 404, error.message);
+      if (error instanceof StoreUnavailable) return deps.problem(res, 503, error.message);
+      deps.problem(res, 500, (error as Error).message);
+    });
+  };
+
+  router.get('/api/groups', handle(async (req) => {
+    const window = text(req, 'window');
+    const hours = window === undefined ? undefined : hoursOf(window, 'window');
+    const circuits = deps.circuits();
+    const store = deps.store?.reader;
+    return {
+      store: deps.store ? (deps.store.problem() ?? 'up') : 'off',
+      groups: await Promise.all(config.groups.map(async (group) => {
+        const windowed = hours === undefined ? group : { ...group, readiness: { ...group.readiness, windowHours: hours } };
+        return {
+          name: group.name,
+          flag: group.flag,
+          function: group.function,
+          override: deps.flags.overrideOf(group.name) ?? null,
+          fallback: group.fallback,
+          circuit: circuits.get(group.name) ?? 'closed',
+          ...(store ? summarise(windowed, await store.evidence(group.name, { hours: windowed.readiness.windowHours })) : { routes: group.routes.map((route) => ({ route: route.key })), readiness: null }),
+        };
+      })),
+    };
+  }));
+
+  router.get('/api/diffs', handle(async (req) => {
+    const group = groupOf(text(req, 'group'));
+    const verdict = text(req, 'verdict');
+    if (verdict !== undefined && !(VERDICTS as readonly string[]).includes(verdict)) throw new BadQuery(`verdict must be one of ${VERDICTS.join(', ')}`);
+    const since = text(req, 'since');
+    const limitText = text(req, 'limit') ?? '50';
+    const limit = Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new BadQuery(`limit must be a whole number from 1 to ${MAX_LIMIT}`);
+    const cursor = text(req, 'cursor');
+    const page = await reader().diffs({
+      ...(group ? { group: group.name } : {}),
+      ...(text(req, 'route') ? { route: text(req, 'route') } : {}),
+      ...(verdict ? { verdict: verdict as Verdict } : {}),
+      ...(text(req, 'field') ? { field: text(req, 'field') } : {}),
+      ...(since ? { since: new Date(Date.now() - hoursOf(since, 'since') * 3_600_000) } : {}),
+      ...(cursor ? { before: idOf(cursor) } : {}),
+      limit,
+    });
+    return { diffs: page.diffs, nextCursor: page.more ? page.diffs[page.diffs.length - 1]?.id ?? null : null };
+  }));
+
+  const storedWithReplay = async (id: string) => {
+    const stored = await reader().diff(idOf(id));
+    if (!stored) throw new NotFound(`no comparison ${id} in the store (retention may have removed it)`);
+    const group = groups.get(stored.group);
+    const match = group && deps.routes.match(stored.method, stored.path);
+    if (!group || !match) throw new NotFound(`comparison ${id} belongs to a group or route that is no longer configured`);
+    return { stored, group, replay: replayable(stored, group, match) };
+  };
+
+  router.get('/api/diffs/:id', handle(async (req) => {
+    const { stored, group, replay } = await storedWithReplay(req.params.id ?? '');
+    const { requestHeaders, requestBody, method, path, query, requestId, caller, rule, variation, ...rest } = stored;
+    return {
+      ...rest,
+      at: stored.at.toISOString(),
+      request: { method, path, query, requestId, caller, rule, variation, headers: requestHeaders, body: requestBody },
+      replay: { ...replayCommands(replay, group, config), caveats: replay.caveats },
+    };
+  }));
+
+  router.post('/api/diffs/:id/recheck', deps.authorized, handle(async (req) => {
+    const { stored, group, replay } = await storedWithReplay(req.params.id ?? '');
+    if (!['GET', 'HEAD', 'OPTIONS'].includes(stored.method) && group.shadow.writes !== 'dry-run') {
+      throw new BadQuery(`comparison ${stored.id} is a ${stored.method}: only idempotent requests, or writes of a group with shadow.writes: dry-run, are sent again`);
+    }
+    const now = await deps.recheck(group, replay.request);
+    return { id: stored.id, group: group.name, route: stored.route, was: stored.verdict, verdict: now.verdict, reason: now.reason ?? null, differences: now.differences, caveats: replay.caveats };
+  }));
+
+  router.get('/api/fields', handle(async (req) => {
+    const group = groupOf(text(req, 'group'));
+    const fields = await reader().fields(group?.name, text(req, 'route'));
+    const noisy = new Set<string>();
+    for (const named of group ? [group] : config.groups) {
+      for (const route of deps.comparator.noiseOf(named.name).snapshot.routes) {
+        for (const field of route.fields) if (field.noisy) noisy.add(`${named.name} ${route.route} ${field.field}`);
+      }
+    }
+    return { fields: fields.map((field) => ({ ...field, noise: noisy.has(`${field.group} ${field.route} ${field.field}`) })) };
+  }));
+
+  return router;
+}

@@ -1,0 +1,88 @@
+import type { Group } from '../config.js';
+import type { GroupEvidence, SideSummary, VerdictCounts } from '../store/store.js';
+import { STAGES } from '../stage.js';
+import { type Readiness, readinessOf } from './readiness.js';
+
+export interface Latency { readonly p50Ms: number; readonly p99Ms: number }
+
+/** What GET /api/groups says of a group's evidence over its window. */
+export interface GroupSummary {
+  readonly window: string;
+  readonly requests: { readonly total: number; readonly byStage: Record<string, number>; readonly servedBy: Record<string, number> };
+  readonly comparisons: VerdictCounts;
+  /** Matches and noise over all comparisons; null without comparisons. */
+  readonly matchRate: number | null;
+  readonly routes: ReadonlyArray<{ readonly route: string; readonly comparisons: VerdictCounts; readonly matchRate: number | null }>;
+  readonly latency: { readonly legacy: Latency | null; readonly new: Latency | null };
+  readonly errorRate: { readonly legacy: number | null; readonly new: number | null };
+  readonly skippedShadows: Readonly<Record<string, number>>;
+  readonly readiness: Readiness;
+}
+
+const NO_COMPARISONS: VerdictCounts = { total: 0, match: 0, mismatch: 0, noise: 0, error: 0 };
+
+function matchRate(counts: VerdictCounts): number | null {
+  return counts.total === 0 ? null : (counts.match + counts.noise) / counts.total;
+}
+
+function sum(a: VerdictCounts, b: VerdictCounts): VerdictCounts {
+  return { total: a.total + b.total, match: a.match + b.match, mismatch: a.mismatch + b.mismatch, noise: a.noise + b.noise, error: a.error + b.error };
+}
+
+/**
+ * A quantile from bucket counts, interpolated inside its bucket as Prometheus's
+ * histogram_quantile does; in the last (unbounded) bucket, that bucket's lower bound.
+ */
+export function quantile(q: number, buckets: SideSummary['buckets']): number | null {
+  const total = buckets.reduce((all, bucket) => all + bucket.count, 0);
+  if (total === 0) return null;
+  const rank = q * total;
+  let seen = 0, lower = 0;
+  for (const [index, bucket] of buckets.entries()) {
+    if (seen + bucket.count >= rank) {
+      if (index === buckets.length - 1 && bucket.leMs >= 2_147_483_647) return lower;
+      return lower + (bucket.leMs - lower) * ((rank - seen) / bucket.count);
+    }
+    seen += bucket.count;
+    lower = bucket.leMs;
+  }
+  return lower;
+}
+
+function latency(side: SideSummary): Latency | null {
+  const p50 = quantile(0.5, side.buckets), p99 = quantile(0.99, side.buckets);
+  return p50 === null || p99 === null ? null : { p50Ms: Math.round(p50 * 10) / 10, p99Ms: Math.round(p99 * 10) / 10 };
+}
+
+export function summarise(group: Group, evidence: GroupEvidence): GroupSummary {
+  const routes = group.routes.map((route) => {
+    const comparisons = evidence.routes.get(route.key) ?? NO_COMPARISONS;
+    return { route: route.key, comparisons, matchRate: matchRate(comparisons) };
+  });
+  const comparisons = routes.reduce((all, route) => sum(all, route.comparisons), NO_COMPARISONS);
+  const byStage: Record<string, number> = Object.fromEntries(STAGES.map((stage) => [stage, 0]));
+  const servedBy: Record<string, number> = { legacy: 0, new: 0 };
+  for (const row of evidence.requests) {
+    byStage[row.stage] = (byStage[row.stage] ?? 0) + row.count;
+    servedBy[row.servedBy] = (servedBy[row.servedBy] ?? 0) + row.count;
+  }
+  const { legacy, new: candidate } = evidence.sides;
+  const errorRate = (side: SideSummary) => (side.answers === 0 ? null : side.errors / side.answers);
+  const sideLatency = { legacy: latency(legacy), new: latency(candidate) };
+  return {
+    window: `${group.readiness.windowHours}h`,
+    requests: { total: evidence.requests.reduce((all, row) => all + row.count, 0), byStage, servedBy },
+    comparisons,
+    matchRate: matchRate(comparisons),
+    routes,
+    latency: sideLatency,
+    errorRate: { legacy: errorRate(legacy), new: errorRate(candidate) },
+    skippedShadows: evidence.skips,
+    readiness: readinessOf({
+      comparisons: comparisons.total,
+      mismatches: comparisons.mismatch + comparisons.error,
+      legacy: { answers: legacy.answers, errors: legacy.errors, p99Ms: sideLatency.legacy?.p99Ms ?? null },
+      new: { answers: candidate.answers, errors: candidate.errors, p99Ms: sideLatency.new?.p99Ms ?? null },
+    }, group.readiness),
+  };
+}

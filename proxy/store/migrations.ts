@@ -1,0 +1,122 @@
+import type pg from 'pg';
+
+/**
+ * The diff store's schema as versioned migrations, recorded in cutover_store_migrations. Every
+ * table is prefixed `cutover_` because the store may share a database with other schemas (the
+ * demo keeps it beside the pet store's own tables).
+ */
+interface Migration { readonly version: number; readonly name: string; readonly sql: string }
+
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'comparisons, their fields, and per-minute tallies',
+    sql: `
+-- One row per stored comparison: every mismatch and error, and a sample of matches and noise.
+CREATE TABLE cutover_comparisons (
+  id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at            timestamptz NOT NULL,
+  request_id    text NOT NULL,
+  group_name    text NOT NULL,
+  route         text NOT NULL,
+  stage         text NOT NULL,
+  primary_side  text NOT NULL,
+  verdict       text NOT NULL,
+  reason        text,
+  method        text NOT NULL,
+  path          text NOT NULL,
+  query         text NOT NULL,
+  caller        text NOT NULL,
+  rule          text,
+  variation     text,
+  request_headers jsonb NOT NULL,
+  request_body  jsonb NOT NULL,
+  legacy        jsonb NOT NULL,
+  new           jsonb NOT NULL,
+  differences   jsonb NOT NULL,
+  hidden        jsonb NOT NULL,
+  fields        text[] NOT NULL
+);
+CREATE INDEX cutover_comparisons_group_id ON cutover_comparisons (group_name, id DESC);
+CREATE INDEX cutover_comparisons_at ON cutover_comparisons (at);
+CREATE INDEX cutover_comparisons_fields ON cutover_comparisons USING gin (fields);
+
+-- Every comparison counted, stored or not: what match rates and readiness are computed from.
+CREATE TABLE cutover_comparison_minutes (
+  minute      timestamptz NOT NULL,
+  group_name  text NOT NULL,
+  route       text NOT NULL,
+  verdict     text NOT NULL,
+  count       bigint NOT NULL,
+  PRIMARY KEY (minute, group_name, route, verdict)
+);
+
+-- Both sides of every comparison: answers, errors (a failure or a 5xx) and latency by bucket.
+CREATE TABLE cutover_side_minutes (
+  minute      timestamptz NOT NULL,
+  group_name  text NOT NULL,
+  side        text NOT NULL,
+  le_ms       integer NOT NULL,
+  count       bigint NOT NULL,
+  errors      bigint NOT NULL,
+  PRIMARY KEY (minute, group_name, side, le_ms)
+);
+
+-- Every routed request: the stage mix and the side that served it, and the shadows skipped.
+CREATE TABLE cutover_request_minutes (
+  minute      timestamptz NOT NULL,
+  group_name  text NOT NULL,
+  stage       text NOT NULL,
+  served_by   text NOT NULL,
+  count       bigint NOT NULL,
+  PRIMARY KEY (minute, group_name, stage, served_by)
+);
+CREATE TABLE cutover_skip_minutes (
+  minute      timestamptz NOT NULL,
+  group_name  text NOT NULL,
+  reason      text NOT NULL,
+  count       bigint NOT NULL,
+  PRIMARY KEY (minute, group_name, reason)
+);
+
+-- The key of the callers' keyed hash: one per store, so that every replica hashes alike.
+CREATE TABLE cutover_store_secret (
+  only_row  boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+  caller_key text NOT NULL
+);
+INSERT INTO cutover_store_secret (caller_key) VALUES (md5(random()::text || clock_timestamp()::text) || md5(random()::text));`,
+  },
+];
+
+/** Any fixed number: the advisory lock that lets one proxy at a time migrate a shared store. */
+const MIGRATION_LOCK = 7_342_001;
+
+/**
+ * Applies the migrations not yet applied, in one transaction under an advisory lock: two proxies
+ * starting at once against one database take turns, and the second finds nothing left to do.
+ */
+export async function migrateStore(pool: pg.Pool): Promise<number[]> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query(`CREATE TABLE IF NOT EXISTS cutover_store_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM cutover_store_migrations');
+    const applied = new Set(rows.map((row) => row.version));
+    const now: number[] = [];
+    for (const migration of MIGRATIONS) {
+      if (applied.has(migration.version)) continue;
+      await client.query(migration.sql);
+      await client.query('INSERT INTO cutover_store_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+      now.push(migration.version);
+    }
+    await client.query('COMMIT');
+    return now;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,263 @@
+import pg from 'pg';
+import type { Verdict } from '../../compare/index.js';
+import type { Side } from '../stage.js';
+import { migrateStore } from './migrations.js';
+import type { StoredComparison } from './stored.js';
+import type { Tallies } from './tally.js';
+
+/** The store did not answer (down, unreachable, or too slow): what the writer counts as `store_down`. */
+export class StoreUnavailable extends Error {}
+
+type TallyRows<T extends keyof Tallies> = ReturnType<Tallies[T]['take']>;
+
+/** What one flush writes: the stored comparisons and every tally taken since the last flush. */
+export interface Batch {
+  readonly comparisons: readonly StoredComparison[];
+  readonly tallies: { [T in keyof Tallies]: TallyRows<T> };
+}
+
+export interface Window { readonly hours: number }
+
+export interface VerdictCounts { readonly total: number; readonly match: number; readonly mismatch: number; readonly noise: number; readonly error: number }
+
+export interface SideSummary { readonly answers: number; readonly errors: number; readonly buckets: ReadonlyArray<{ leMs: number; count: number }> }
+
+export interface GroupEvidence {
+  readonly routes: ReadonlyMap<string, VerdictCounts>;
+  readonly sides: { readonly [S in Side]: SideSummary };
+  readonly requests: ReadonlyArray<{ stage: string; servedBy: string; count: number }>;
+  readonly skips: Readonly<Record<string, number>>;
+}
+
+export interface DiffFilter {
+  readonly group?: string;
+  readonly route?: string;
+  readonly verdict?: Verdict;
+  readonly field?: string;
+  readonly since?: Date;
+  readonly limit: number;
+  /** The id below which to continue, from the previous page. */
+  readonly before?: bigint;
+}
+
+export interface DiffSummary {
+  readonly id: string;
+  readonly at: string;
+  readonly requestId: string;
+  readonly group: string;
+  readonly route: string;
+  readonly method: string;
+  readonly path: string;
+  readonly verdict: string;
+  readonly legacyStatus: number | null;
+  readonly newStatus: number | null;
+  readonly fields: string[];
+}
+
+export interface FieldSummary {
+  readonly group: string;
+  readonly route: string;
+  readonly field: string;
+  readonly count: number;
+  readonly firstSeen: string;
+  readonly lastSeen: string;
+  readonly exampleId: string;
+}
+
+const EMPTY_COUNTS: VerdictCounts = { total: 0, match: 0, mismatch: 0, noise: 0, error: 0 };
+
+/** `VALUES ($1, $2), ($3, $4)…` for rows of `width` parameters. */
+function placeholders(rows: number, width: number, casts: readonly string[] = []): string {
+  return Array.from({ length: rows }, (_, row) =>
+    `(${Array.from({ length: width }, (_, column) => `$${row * width + column + 1}${casts[column] ?? ''}`).join(', ')})`).join(', ');
+}
+
+/**
+ * The diff store's SQL over a pg pool: writes batches, prunes, and answers the review API. Every
+ * statement has a deadline, so a store that hangs fails like one that is down.
+ */
+export class DiffStore {
+  private constructor(private readonly pool: pg.Pool, readonly callerKey: string) {}
+
+  /** Connects, migrates and reads the callers' hash key; throws StoreUnavailable when the database does not answer. */
+  static async open(url: string, onIdleError: (error: Error) => void): Promise<DiffStore> {
+    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 3_000, query_timeout: 10_000, idleTimeoutMillis: 10_000 });
+    // A connection that breaks while idle (the database restarted) must not end the process.
+    pool.on('error', onIdleError);
+    try {
+      await migrateStore(pool);
+      const { rows } = await pool.query<{ caller_key: string }>('SELECT caller_key FROM cutover_store_secret');
+      return new DiffStore(pool, rows[0]?.caller_key ?? '');
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw new StoreUnavailable((error as Error).message);
+    }
+  }
+
+  async write(batch: Batch): Promise<void> {
+    const client = await this.connect();
+    try {
+      await client.query('BEGIN');
+      if (batch.comparisons.length > 0) await client.query(...insertComparisons(batch.comparisons));
+      const { comparisons, sides, requests, skips } = batch.tallies;
+      if (comparisons.length > 0) await client.query(...upsert('cutover_comparison_minutes', ['group_name', 'route', 'verdict'], comparisons, false));
+      if (sides.length > 0) await client.query(...upsert('cutover_side_minutes', ['group_name', 'side', 'le_ms'], sides, true));
+      if (requests.length > 0) await client.query(...upsert('cutover_request_minutes', ['group_name', 'stage', 'served_by'], requests, false));
+      if (skips.length > 0) await client.query(...upsert('cutover_skip_minutes', ['group_name', 'reason'], skips, false));
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw new StoreUnavailable((error as Error).message);
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Deletes comparisons older than the age limit or beyond the row limit, a thousand rows a
+   * statement so that no lock is held for long, and tallies older than the age limit.
+   */
+  async prune(maxAgeHours: number, maxRows: number): Promise<number> {
+    let removed = 0;
+    const { rows } = await this.query<{ id: string }>('SELECT id FROM cutover_comparisons ORDER BY id DESC OFFSET $1 LIMIT 1', [maxRows]);
+    const beyond = rows[0]?.id ?? '0';
+    for (;;) {
+      const result = await this.query(`DELETE FROM cutover_comparisons WHERE id IN (
+        SELECT id FROM cutover_comparisons WHERE id <= $1 OR at < now() - $2 * interval '1 hour' ORDER BY id LIMIT 1000)`, [beyond, maxAgeHours]);
+      removed += result.rowCount ?? 0;
+      if ((result.rowCount ?? 0) < 1000) break;
+    }
+    for (const table of ['cutover_comparison_minutes', 'cutover_side_minutes', 'cutover_request_minutes', 'cutover_skip_minutes']) {
+      await this.query(`DELETE FROM ${table} WHERE minute < now() - $1 * interval '1 hour'`, [maxAgeHours]);
+    }
+    return removed;
+  }
+
+  async evidence(group: string, window: Window): Promise<GroupEvidence> {
+    const since = [group, window.hours];
+    const where = `group_name = $1 AND minute >= now() - $2 * interval '1 hour'`;
+    const [verdicts, sides, requests, skips] = await Promise.all([
+      this.query<{ route: string; verdict: Verdict; count: string }>(`SELECT route, verdict, sum(count) AS count FROM cutover_comparison_minutes WHERE ${where} GROUP BY route, verdict`, since),
+      this.query<{ side: Side; le_ms: number; count: string; errors: string }>(`SELECT side, le_ms, sum(count) AS count, sum(errors) AS errors FROM cutover_side_minutes WHERE ${where} GROUP BY side, le_ms ORDER BY le_ms`, since),
+      this.query<{ stage: string; served_by: string; count: string }>(`SELECT stage, served_by, sum(count) AS count FROM cutover_request_minutes WHERE ${where} GROUP BY stage, served_by`, since),
+      this.query<{ reason: string; count: string }>(`SELECT reason, sum(count) AS count FROM cutover_skip_minutes WHERE ${where} GROUP BY reason`, since),
+    ]);
+    const routes = new Map<string, VerdictCounts>();
+    for (const row of verdicts.rows) {
+      const counts = routes.get(row.route) ?? EMPTY_COUNTS;
+      routes.set(row.route, { ...counts, total: counts.total + Number(row.count), [row.verdict]: counts[row.verdict] + Number(row.count) });
+    }
+    const side = (name: Side): SideSummary => {
+      const rows = sides.rows.filter((row) => row.side === name);
+      return {
+        answers: rows.reduce((sum, row) => sum + Number(row.count), 0),
+        errors: rows.reduce((sum, row) => sum + Number(row.errors), 0),
+        buckets: rows.map((row) => ({ leMs: row.le_ms, count: Number(row.count) })),
+      };
+    };
+    return {
+      routes,
+      sides: { legacy: side('legacy'), new: side('new') },
+      requests: requests.rows.map((row) => ({ stage: row.stage, servedBy: row.served_by, count: Number(row.count) })),
+      skips: Object.fromEntries(skips.rows.map((row) => [row.reason, Number(row.count)])),
+    };
+  }
+
+  /** Newest first; one more row than asked tells whether there is a next page. */
+  async diffs(filter: DiffFilter): Promise<{ diffs: DiffSummary[]; more: boolean }> {
+    const conditions: string[] = [];
+    const values: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      values.push(value);
+      conditions.push(sql.replace('?', `$${values.length}`));
+    };
+    if (filter.group !== undefined) add('group_name = ?', filter.group);
+    if (filter.route !== undefined) add('route = ?', filter.route);
+    if (filter.verdict !== undefined) add('verdict = ?', filter.verdict);
+    if (filter.field !== undefined) add('fields @> ARRAY[?]::text[]', filter.field);
+    if (filter.since !== undefined) add('at >= ?', filter.since);
+    if (filter.before !== undefined) add('id < ?', filter.before.toString());
+    values.push(filter.limit + 1);
+    const { rows } = await this.query<{ id: string; at: Date; request_id: string; group_name: string; route: string; method: string; path: string; verdict: string; legacy_status: number | null; new_status: number | null; fields: string[] }>(
+      `SELECT id, at, request_id, group_name, route, method, path, verdict,
+              (legacy->>'status')::int AS legacy_status, (new->>'status')::int AS new_status, fields
+         FROM cutover_comparisons ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''}
+        ORDER BY id DESC LIMIT $${values.length}`, values);
+    return {
+      more: rows.length > filter.limit,
+      diffs: rows.slice(0, filter.limit).map((row) => ({
+        id: row.id, at: row.at.toISOString(), requestId: row.request_id, group: row.group_name, route: row.route,
+        method: row.method, path: row.path, verdict: row.verdict, legacyStatus: row.legacy_status, newStatus: row.new_status, fields: row.fields,
+      })),
+    };
+  }
+
+  async diff(id: bigint): Promise<(StoredComparison & { id: string }) | undefined> {
+    const { rows } = await this.query<Record<string, unknown>>('SELECT * FROM cutover_comparisons WHERE id = $1', [id.toString()]);
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      id: String(row.id), at: row.at as Date, requestId: row.request_id as string, group: row.group_name as string, route: row.route as string,
+      stage: row.stage as string, primarySide: row.primary_side as string, verdict: row.verdict as string, reason: row.reason as string | null,
+      method: row.method as string, path: row.path as string, query: row.query as string, caller: row.caller as string,
+      rule: row.rule as string | null, variation: row.variation as string | null,
+      requestHeaders: row.request_headers as StoredComparison['requestHeaders'], requestBody: row.request_body as StoredComparison['requestBody'],
+      legacy: row.legacy as StoredComparison['legacy'], new: row.new as StoredComparison['new'],
+      differences: row.differences as StoredComparison['differences'], hidden: row.hidden as StoredComparison['hidden'], fields: row.fields as string[],
+    };
+  }
+
+  /** The fields that differed in stored mismatches, most frequent first. */
+  async fields(group: string | undefined, route: string | undefined): Promise<FieldSummary[]> {
+    const { rows } = await this.query<{ group_name: string; route: string; field: string; count: string; first_seen: Date; last_seen: Date; example_id: string }>(
+      `SELECT group_name, route, field, count(*) AS count, min(at) AS first_seen, max(at) AS last_seen, max(id) AS example_id
+         FROM cutover_comparisons, unnest(fields) AS field
+        WHERE verdict IN ('mismatch', 'noise') AND ($1::text IS NULL OR group_name = $1) AND ($2::text IS NULL OR route = $2)
+        GROUP BY group_name, route, field ORDER BY count(*) DESC, field LIMIT 500`, [group ?? null, route ?? null]);
+    return rows.map((row) => ({
+      group: row.group_name, route: row.route, field: row.field, count: Number(row.count),
+      firstSeen: row.first_seen.toISOString(), lastSeen: row.last_seen.toISOString(), exampleId: String(row.example_id),
+    }));
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (error) {
+      throw new StoreUnavailable((error as Error).message);
+    }
+  }
+
+  private async query<Row extends pg.QueryResultRow>(sql: string, values: unknown[]): Promise<pg.QueryResult<Row>> {
+    try {
+      return await this.pool.query<Row>(sql, values);
+    } catch (error) {
+      throw new StoreUnavailable((error as Error).message);
+    }
+  }
+}
+
+const COMPARISON_COLUMNS = ['at', 'request_id', 'group_name', 'route', 'stage', 'primary_side', 'verdict', 'reason', 'method', 'path', 'query', 'caller', 'rule', 'variation',
+  'request_headers', 'request_body', 'legacy', 'new', 'differences', 'hidden', 'fields'] as const;
+const COMPARISON_CASTS = [...Array<string>(14).fill(''), '::jsonb', '::jsonb', '::jsonb', '::jsonb', '::jsonb', '::jsonb', '::text[]'];
+
+function insertComparisons(comparisons: readonly StoredComparison[]): [string, unknown[]] {
+  const values = comparisons.flatMap((c) => [
+    c.at, c.requestId, c.group, c.route, c.stage, c.primarySide, c.verdict, c.reason, c.method, c.path, c.query, c.caller, c.rule, c.variation,
+    JSON.stringify(c.requestHeaders), JSON.stringify(c.requestBody), JSON.stringify(c.legacy), JSON.stringify(c.new),
+    JSON.stringify(c.differences), JSON.stringify(c.hidden), c.fields,
+  ]);
+  return [`INSERT INTO cutover_comparisons (${COMPARISON_COLUMNS.join(', ')}) VALUES ${placeholders(comparisons.length, COMPARISON_COLUMNS.length, COMPARISON_CASTS)}`, values];
+}
+
+function upsert(table: string, keys: readonly string[], rows: ReadonlyArray<{ minute: Date; key: readonly (string | number)[]; count: number; errors: number }>, withErrors: boolean): [string, unknown[]] {
+  const columns = ['minute', ...keys, 'count', ...(withErrors ? ['errors'] : [])];
+  const values = rows.flatMap((row) => [row.minute, ...row.key, row.count, ...(withErrors ? [row.errors] : [])]);
+  const update = withErrors ? 'count = t.count + EXCLUDED.count, errors = t.errors + EXCLUDED.errors' : 'count = t.count + EXCLUDED.count';
+  return [`INSERT INTO ${table} AS t (${columns.join(', ')}) VALUES ${placeholders(rows.length, columns.length)}
+    ON CONFLICT (minute, ${keys.join(', ')}) DO UPDATE SET ${update}`, values];
+}

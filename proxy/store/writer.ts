@@ -1,0 +1,184 @@
+import type { StoreConfig } from '../config.js';
+import type { ComparisonRecord } from '../evidence/record.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Side } from '../stage.js';
+import { startEmbeddedStore, type EmbeddedStore } from './embedded-process.js';
+import { Redactor } from './redact.js';
+import { DiffStore } from './store.js';
+import { storedComparison, type StoredComparison } from './stored.js';
+import { bucketOf, minuteOf, Tallies } from './tally.js';
+
+/** How often a store that could not be opened is tried again. */
+const REOPEN_MS = 2_000;
+
+export type StoreState = 'opening' | 'up' | 'down';
+
+/** Where the request path counts what the review API summarises: routed requests and skipped shadows. */
+export interface Tally {
+  countRequest(group: string, stage: string, servedBy: Side): void;
+  countSkip(group: string, reason: string): void;
+}
+
+/** Without a store nothing is summarised, and nothing may pile up in memory. */
+export const NO_TALLY: Tally = { countRequest: () => undefined, countSkip: () => undefined };
+
+function isError(side: ComparisonRecord['legacy']): boolean {
+  return 'error' in side.observation || side.observation.status >= 500;
+}
+
+/**
+ * Hands comparisons to the diff store without ever making traffic wait: records are redacted
+ * and queued (bounded), then written in batches by a timer. A full queue or a store that does
+ * not answer drops records, counted by reason; counts (every comparison, request and skipped
+ * shadow, per minute) are kept in memory until a write succeeds, so readiness loses nothing.
+ */
+export class EvidenceWriter implements Tally {
+  private readonly tallies = new Tallies();
+  private queue: StoredComparison[] = [];
+  private store: DiffStore | undefined;
+  private redactor: Redactor | undefined;
+  private embedded: EmbeddedStore | undefined;
+  private state: StoreState = 'opening';
+  private lastProblem = '';
+  private flushing: Promise<void> | undefined;
+  private closed = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  readonly name = 'store';
+
+  constructor(
+    private readonly config: StoreConfig,
+    private readonly caller: { header: string | undefined },
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly random: () => number,
+  ) {}
+
+  /** Opens the store in the background: traffic starts at once, whatever the database does. */
+  start(): void {
+    void this.open();
+    this.timers.push(setInterval(() => void this.flush(), this.config.queue.flushMs).unref());
+    this.timers.push(setInterval(() => void this.prune(), this.config.retention.everyMs).unref());
+  }
+
+  /** The store for the review API, once it is open. */
+  get reader(): DiffStore | undefined {
+    return this.store;
+  }
+
+  /** For /readyz: what is wrong with the store, if anything. */
+  problem(): string | undefined {
+    if (this.state === 'up') return undefined;
+    return this.state === 'opening' ? `the diff store is not open yet${this.lastProblem ? `: ${this.lastProblem}` : ''}` : `the diff store does not answer: ${this.lastProblem}`;
+  }
+
+  /** A consumer of `publish`: counts the comparison, and keeps it when it is evidence worth keeping. */
+  consume(record: ComparisonRecord): void {
+    const minute = minuteOf(record.at);
+    this.tallies.comparisons.add(minute, [record.group, record.route, record.comparison.verdict]);
+    for (const side of [record.legacy, record.new]) {
+      this.tallies.sides.add(minute, [record.group, side.side, bucketOf(side.ms ?? 0)], isError(side) ? 1 : 0);
+    }
+    if (!this.keeps(record.comparison.verdict)) return;
+    if (this.state !== 'up' || !this.redactor) return this.drop('store_down');
+    if (this.queue.length >= this.config.queue.max) return this.drop('queue_full');
+    this.queue.push(storedComparison(record, this.redactor, this.config.bodyBytes));
+    if (this.queue.length >= this.config.queue.batch) void this.flush();
+  }
+
+  countRequest(group: string, stage: string, servedBy: Side): void {
+    this.tallies.requests.add(minuteOf(new Date()), [group, stage, servedBy]);
+  }
+
+  countSkip(group: string, reason: string): void {
+    this.tallies.skips.add(minuteOf(new Date()), [group, reason]);
+  }
+
+  /** Writes what is queued, then closes the store (and stops embedded Postgres). */
+  async close(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    await this.flushing;
+    if (this.state === 'up') await this.flush();
+    this.closed = true;
+    await this.store?.close().catch(() => undefined);
+    await this.embedded?.close();
+  }
+
+  private keeps(verdict: string): boolean {
+    if (verdict === 'match') return this.random() * 100 < this.config.sample.match;
+    if (verdict === 'noise') return this.random() * 100 < this.config.sample.noise;
+    return true;
+  }
+
+  private drop(reason: 'store_down' | 'queue_full', count = 1): void {
+    this.metrics.storeDropped.inc({ reason }, count);
+  }
+
+  private async open(): Promise<void> {
+    const { location } = this.config;
+    if (location.kind === 'off') return;
+    try {
+      if (location.kind === 'embedded' && !this.embedded) this.embedded = await startEmbeddedStore(location);
+      if (this.closed) return;
+      const url = location.kind === 'server' ? location.url : (this.embedded as EmbeddedStore).url;
+      const store = await DiffStore.open(url, (error) => this.log.warn({ err: error }, `diff store: an idle connection broke: ${error.message}`));
+      if (this.closed) return void store.close();
+      this.store = store;
+      this.redactor = new Redactor(this.config.redact, { hash: this.config.hashCallers, key: store.callerKey, header: this.caller.header });
+      this.up();
+    } catch (error) {
+      this.lastProblem = (error as Error).message;
+      this.log.warn({ err: error }, `diff store: cannot open it (${this.lastProblem}); trying again every ${REOPEN_MS / 1000} s, traffic goes on`);
+      if (!this.closed) setTimeout(() => void this.open(), REOPEN_MS).unref();
+    }
+  }
+
+  private up(): void {
+    if (this.state !== 'up') this.log.info(this.state === 'down' ? 'diff store: it answers again; writing resumes' : 'diff store: open');
+    this.state = 'up';
+    this.lastProblem = '';
+  }
+
+  private flush(): Promise<void> {
+    if (!this.flushing) this.flushing = this.write().finally(() => { this.flushing = undefined; });
+    return this.flushing;
+  }
+
+  private async write(): Promise<void> {
+    const store = this.store;
+    if (!store) return;
+    const comparisons = this.queue.splice(0, this.config.queue.batch);
+    const tallies = {
+      comparisons: this.tallies.comparisons.take(), sides: this.tallies.sides.take(),
+      requests: this.tallies.requests.take(), skips: this.tallies.skips.take(),
+    };
+    // With nothing to write, a store that is down is still probed (an empty transaction), so that it is seen coming back.
+    if (this.state === 'up' && comparisons.length === 0 && Object.values(tallies).every((rows) => rows.length === 0)) return;
+    try {
+      await store.write({ comparisons, tallies });
+      this.metrics.storeWritten.inc(comparisons.length);
+      this.up();
+    } catch (error) {
+      this.drop('store_down', comparisons.length + this.queue.length);
+      this.queue = [];
+      this.tallies.comparisons.restore(tallies.comparisons);
+      this.tallies.sides.restore(tallies.sides);
+      this.tallies.requests.restore(tallies.requests);
+      this.tallies.skips.restore(tallies.skips);
+      this.lastProblem = (error as Error).message;
+      if (this.state !== 'down') this.log.error({ err: error }, `diff store: a write failed (${this.lastProblem}); comparisons are dropped and counted until it answers, traffic goes on`);
+      this.state = 'down';
+    }
+  }
+
+  private async prune(): Promise<void> {
+    if (!this.store || this.state !== 'up') return;
+    try {
+      const removed = await this.store.prune(this.config.retention.maxAgeHours, this.config.retention.maxRows);
+      if (removed > 0) this.log.info({ removed }, `diff store: retention removed ${removed} comparisons`);
+    } catch (error) {
+      this.log.warn({ err: error }, `diff store: retention failed: ${(error as Error).message}`);
+    }
+  }
+}
