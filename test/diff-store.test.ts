@@ -268,3 +268,37 @@ for (const kind of databaseKinds()) {
     });
   });
 }
+
+describe('the diff store by default', function () {
+  this.timeout(60_000);
+
+  it('is embedded Postgres in a child process of the proxy, which stops with it', async () => {
+    const legacy = await listen((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"price":8.99}');
+    });
+    const s = await startTestProxy({
+      legacyUrl: legacy.url,
+      functions: { catalog: { handler: async () => ({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"price":9.99}' }) } },
+      groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /price'] } },
+      flags: [{ key: 'catalog_flag', everyoneElse: 'shadow' }],
+      extra: { store: { queue: { flushMs: 25 } } },
+    });
+    let url = '';
+    try {
+      await until(async () => ((await (await fetch(`${s.proxy.adminUrl}/readyz`)).json()) as { status: string }).status === 'ready', 'the embedded store open', 20_000);
+      url = (JSON.parse(s.logs.find((line) => line.includes('embedded Postgres at')) ?? '{}') as { store?: string }).store ?? '';
+      assert.match(url, /^postgres:\/\/postgres@127\.0\.0\.1:\d+\//);
+      await (await fetch(`${s.proxy.trafficUrl}/price`, { headers: { 'x-customer-id': 'c1' } })).arrayBuffer();
+      await until(async () => {
+        const { diffs } = await (await fetch(`${s.proxy.adminUrl}/api/diffs?verdict=mismatch`)).json() as { diffs: unknown[] };
+        return diffs.length === 1;
+      }, 'the mismatch kept in embedded Postgres');
+    } finally {
+      await s.close();
+      await legacy.close();
+    }
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+    await assert.rejects(client.connect(), /ECONNREFUSED/, 'embedded Postgres stopped with the proxy');
+  });
+});

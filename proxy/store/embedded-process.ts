@@ -2,7 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 
 /**
@@ -14,9 +15,11 @@ import { startEmbeddedPostgres } from './embedded-postgres.js';
 export interface EmbeddedStore { readonly url: string; close(): Promise<void> }
 
 const here = fileURLToPath(import.meta.url);
+/** tsx's loader, so that the child runs this TypeScript file as the proxy does (resolved from here, whatever the working directory). */
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export async function startEmbeddedStore(options: { dataDir: string | undefined; port: number }): Promise<EmbeddedStore> {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), here, JSON.stringify(options)], {
+  const child = spawn(process.execPath, ['--import', tsx, here, JSON.stringify(options)], {
     stdio: ['pipe', 'pipe', 'pipe'],
     cwd: path.dirname(here),
   });

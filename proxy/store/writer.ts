@@ -126,6 +126,7 @@ export class EvidenceWriter implements Tally {
       if (this.closed) return void store.close();
       this.store = store;
       this.redactor = new Redactor(this.config.redact, { hash: this.config.hashCallers, key: store.callerKey, header: this.caller.header });
+      if (this.embedded) this.log.info({ store: this.embedded.url }, `diff store: embedded Postgres at ${this.embedded.url}${location.kind === 'embedded' && location.dataDir ? `, files in ${location.dataDir}` : ', in memory'}`);
       this.up();
     } catch (error) {
       this.lastProblem = (error as Error).message;
