@@ -94,6 +94,7 @@ async function main(): Promise<void> {
   });
   console.log(`Cutover demo stack is up:
   proxy (traffic)   ${stack.trafficUrl}      try: curl ${stack.trafficUrl}/products
+  report page       ${stack.adminUrl}/      the evidence: groups, fields, samples
   admin / metrics   ${stack.adminUrl}      ${stack.adminUrl}/metrics
   legacy stand-in   ${stack.legacyUrl}
   local Lambda host ${stack.lambdaUrl}
