@@ -34,9 +34,10 @@ export const DEFAULT_RULES: Rules = Object.freeze({
 /** Rules that cannot be used; the message is one line and names the key. */
 export class RulesError extends Error {}
 
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-const pointer = z.string().transform((text, context) => {
+/** A JSON Pointer pattern, compiled as it is validated: shared by the rules and the proxy's configuration. */
+export const pointerPattern = z.string().transform((text, context) => {
   try {
     return compilePattern(text);
   } catch (error) {
@@ -47,8 +48,8 @@ const pointer = z.string().transform((text, context) => {
 });
 
 const schema = z.strictObject({
-  ignore: z.array(pointer).optional(),
-  unordered: z.array(z.strictObject({ path: pointer, key: z.string().min(1).optional() })).optional(),
+  ignore: z.array(pointerPattern).optional(),
+  unordered: z.array(z.strictObject({ path: pointerPattern, key: z.string().min(1).optional() })).optional(),
   numericTolerance: z.number().nonnegative().refine(Number.isFinite, 'a finite number').optional(),
   timestamps: z.literal('instant', { error: 'the only value is "instant"' }).optional(),
   headers: z.array(z.string().regex(HEADER_NAME, 'a header name')).optional(),

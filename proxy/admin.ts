@@ -1,30 +1,15 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { CircuitState } from './circuit.js';
-import type { UpstreamRequest } from './backends/upstream.js';
-import type { Comparison } from '../compare/index.js';
-import type { Comparator } from './comparator.js';
-import type { Config, Group } from './config.js';
-import { type Flags, UnknownGroupError } from './flags.js';
+import { UnknownGroupError } from './flags.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
-import { reviewApi } from './review/api.js';
+import { type ReviewDependencies, reviewApi } from './review/api.js';
 import { reportPage } from './review/page.js';
-import type { RouteTable } from './route.js';
 import { isStage, STAGES } from './stage.js';
-import type { EvidenceWriter } from './store/writer.js';
 import { type Readiness, startupChecks } from './startup-checks.js';
 
-export interface AdminDependencies {
-  readonly config: Config;
-  readonly flags: Flags;
+export interface AdminDependencies extends Omit<ReviewDependencies, 'authorized' | 'problem'> {
   readonly metrics: Metrics;
-  readonly circuits: () => ReadonlyMap<string, CircuitState>;
-  readonly comparator: Comparator;
-  readonly routes: RouteTable;
-  /** The diff store's writer; undefined when the store is off. */
-  readonly store: EvidenceWriter | undefined;
-  readonly recheck: (group: Group, request: UpstreamRequest) => Promise<Comparison>;
   readonly log: Logger;
   /** What `/readyz` reports; by default the start-up checks, which begin when the app is made. */
   readonly readiness?: Readiness;

@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { DEFAULT_RULES, type NoiseThresholds, parseRules, type PointerPattern, PointerError, type Rules, RulesError } from '../compare/index.js';
-import { compilePattern } from '../compare/pointer.js';
+import { DEFAULT_RULES, HEADER_NAME, type NoiseThresholds, parseRules, type PointerPattern, pointerPattern, type Rules, RulesError } from '../compare/index.js';
 import { parseRoute, type Route, RouteSyntaxError } from './route.js';
 
 /** A group of endpoints (a bounded context) that moves between the two sides as one. */
@@ -134,15 +133,6 @@ const ADMIN_TOKEN_MIN = 16;
 const port = z.number().int().min(0).max(65535);
 const timeoutMs = z.number().int().positive();
 const percent = z.number().min(0).max(100);
-const pointerPattern = z.string().transform((text, context) => {
-  try {
-    return compilePattern(text);
-  } catch (error) {
-    if (!(error instanceof PointerError)) throw error;
-    context.addIssue({ code: 'custom', message: error.message });
-    return z.NEVER;
-  }
-});
 const share = z.number().min(0).max(1);
 const groupName = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a group name is lower-case letters, digits, "-" and "_"');
 
@@ -215,7 +205,7 @@ const schema = z.strictObject({
     queue: z.strictObject({ max: z.number().int().min(1).default(10_000), batch: z.number().int().min(1).default(200), flushMs: timeoutMs.default(500) }).prefault({}),
     retention: z.strictObject({ maxAgeHours: z.number().positive().default(168), maxRows: z.number().int().min(1).default(100_000), everyMs: timeoutMs.default(60_000) }).prefault({}),
     redact: z.strictObject({
-      headers: z.array(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a header name')).default([]),
+      headers: z.array(z.string().regex(HEADER_NAME, 'a header name')).default([]),
       query: z.array(z.string().min(1)).default([]),
       pointers: z.array(pointerPattern).default([]),
     }).prefault({}),
