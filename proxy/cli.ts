@@ -7,6 +7,8 @@ import { DatafileError } from './flag-source.js';
 import { DEFAULT_CONFIG, loadConfigFile } from './commands/config-file.js';
 import { diff, type DiffIo } from './commands/diff.js';
 import { flagsCheck } from './commands/flags-check.js';
+import { DEFAULT_LIMIT, recheck } from './commands/recheck.js';
+import { DEFAULT_ADMIN, report, type ReviewIo } from './commands/report.js';
 import { startProxy } from './server.js';
 
 /**
@@ -19,6 +21,15 @@ const terminal: DiffIo = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   readFile: (file) => readFile(file, 'utf8'),
+};
+
+/** The review commands talk to a running proxy's admin port. */
+const reviewTerminal: ReviewIo = {
+  stdout: terminal.stdout,
+  stderr: terminal.stderr,
+  fetch: (url, init) => fetch(url, init),
+  env: process.env,
+  get stderrIsTTY() { return process.stderr.isTTY === true; },
 };
 
 /** A problem the user can fix, printed as one line, exit code 2. */
@@ -73,6 +84,8 @@ export function program(): Command {
       'cutover start --config demo/cutover.yaml    run the proxy',
       'cutover flags check --config cutover.yaml   check the datafile before publishing it',
       'cutover diff legacy.json new.json           compare two responses by hand',
+      'cutover report --group catalog              is a group ready for its next stage?',
+      'cutover recheck --group catalog             send its stored mismatches again',
       'cutover start --help                        the options of one command',
     ) + '\nDocumentation: README.md, docs/architecture.md, docs/operations.md\n');
 
@@ -112,6 +125,45 @@ export function program(): Command {
       + '\nExit code 0 on match, 1 on mismatch, 2 on unusable input (one line on stderr).\n')
     .action(async (legacy: string, candidate: string, options: { rules?: string }) => {
       process.exitCode = await diff({ rules: options.rules, legacy, candidate }, terminal);
+    });
+
+  const adminOption = `the proxy's admin port (default: $CUTOVER_ADMIN_URL, else ${DEFAULT_ADMIN})`;
+  cutover.command('report')
+    .description('print each group\'s evidence from a running proxy: stage mix, comparisons, match rate, latency, error rates, skipped shadows, and whether it is ready for its next stage')
+    .option('--admin <url>', adminOption)
+    .option('-g, --group <name>', 'one group only; the exit code then says whether it is ready')
+    .option('--since <duration>', 'the window of evidence: 90m, 24h, 7d', '24h')
+    .option('--json', 'print the review API\'s groups as JSON, for scripts')
+    .addHelpText('after', examples(
+      'cutover report',
+      'cutover report --group catalog --since 7d',
+      'cutover report --admin http://10.0.3.7:9901 --json | jq \'.groups[].readiness.verdict\'',
+      'cutover report --group catalog && echo "catalog may move on"',
+    ) + '\nExit code 0; with --group, 0 when that group is ready, 1 when it is not_ready or'
+      + '\ninsufficient_data; 2 on usage problems (one line on stderr): an unknown group,'
+      + '\nan admin port that cannot be reached.\n')
+    .action(async (options: { admin?: string; group?: string; since: string; json?: boolean }) => {
+      process.exitCode = await report(options, reviewTerminal);
+    });
+
+  cutover.command('recheck')
+    .description('send a group\'s stored mismatches again to both sides (marked as shadows, through the admin port) and say which now match')
+    .requiredOption('-g, --group <name>', 'the group whose mismatches to recheck')
+    .option('--since <duration>', 'only mismatches stored within this window: 90m, 24h, 7d', '24h')
+    .option('--limit <n>', 'at most this many, newest first', String(DEFAULT_LIMIT))
+    .option('--admin <url>', adminOption)
+    .option('--json', 'print each answer and the counts as JSON (the summary line goes to stderr)')
+    .addHelpText('after', examples(
+      'CUTOVER_ADMIN_TOKEN=… cutover recheck --group catalog',
+      'CUTOVER_ADMIN_TOKEN=… cutover recheck -g catalog --since 2h --limit 200',
+    ) + '\nNeeds CUTOVER_ADMIN_TOKEN, the proxy\'s admin token. A write is sent again only'
+      + '\nin a group with shadow.writes: dry-run; otherwise it is skipped.'
+      + '\nExit code 0 when every comparison rechecked now matches (at least one),'
+      + '\n1 otherwise (still differing, skipped, or none stored), 2 on usage problems'
+      + '\n(one line on stderr): no token, an unknown group, an admin port that cannot'
+      + '\nbe reached.\n')
+    .action(async (options: { admin?: string; group: string; since: string; limit: string; json?: boolean }) => {
+      process.exitCode = await recheck(options, reviewTerminal);
     });
 
   oneLineErrors(cutover);
