@@ -3,8 +3,8 @@ export { compare, DEFAULT_MAX_DECODED_BYTES, type CompareOptions, type Compariso
 export type { Difference, DifferenceKind } from './diff.js';
 export { hiddenDifferences, type HiddenDifference } from './explain.js';
 export {
-  DEFAULT_NOISE_THRESHOLDS, isNoisyField, NoiseModel, suggestRules,
-  type FieldCounts, type FieldNoise, type FieldTarget, type NoiseModelOptions, type NoiseSnapshot, type NoiseThresholds, type RouteNoise,
+  DEFAULT_NOISE_THRESHOLDS, isNoisyField, NoiseModel, noiseOf, suggestRules,
+  type FieldCounts, type RouteCounts, type FieldNoise, type FieldTarget, type NoiseModelOptions, type NoiseSnapshot, type NoiseThresholds, type RouteNoise,
 } from './noise.js';
 export { failure, isFailure, response, type Failure, type Headers, type JsonValue, type Observation, type Response } from './observation.js';
 export { formatPointer, parsePointer, PointerError, type PointerPattern } from './pointer.js';

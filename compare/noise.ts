@@ -7,9 +7,12 @@ import type { Rules } from './rules.js';
  * Noise calibration (after Diffy, without its third deployment). A share of idempotent requests
  * is also sent twice to the primary's side (A/A). Per (route, field) the model counts the
  * comparisons in which the field differs between legacy and new (A/B) and between the two A/A
- * responses. A field is noise when it differs A/A at least as often as A/B, or when the gap
- * between the two rates is below both thresholds. A field never seen differing A/A is never
- * noise, whatever the thresholds: a field that differs only between legacy and new is never hidden.
+ * responses. As in Diffy, a field differs for real only when its A/B rate exceeds its A/A rate
+ * by more than both thresholds; failing either makes it noise. A field never seen differing A/A,
+ * or seen on a route with fewer than `minSamplesAA` A/A comparisons, is never noise: a field that
+ * differs only between legacy and new is never hidden, nor is one judged from a handful of pairs.
+ * Counts decay (halved every `decayEvery` A/B comparisons of a route), so a field that stops
+ * differing A/A becomes real again.
  */
 
 export interface NoiseThresholds {
@@ -17,9 +20,13 @@ export interface NoiseThresholds {
   readonly relative: number;
   /** The same excess as a share of the route's comparisons (0.0003 = 0.03 %). */
   readonly absolute: number;
+  /** A/A comparisons a route needs before any of its fields can be noise. */
+  readonly minSamplesAA: number;
+  /** Every this many A/B comparisons of a route, all its counts are halved. */
+  readonly decayEvery: number;
 }
 
-export const DEFAULT_NOISE_THRESHOLDS: NoiseThresholds = Object.freeze({ relative: 0.2, absolute: 0.0003 });
+export const DEFAULT_NOISE_THRESHOLDS: NoiseThresholds = Object.freeze({ relative: 0.2, absolute: 0.0003, minSamplesAA: 20, decayEvery: 10_000 });
 
 /** Which part of the responses a field is in; it decides the rule that would silence it. */
 export type FieldTarget = 'status' | 'header' | 'body';
@@ -39,6 +46,8 @@ export interface FieldNoise extends FieldCounts {
   readonly rateAB: number;
   readonly rateAA: number;
   readonly noisy: boolean;
+  /** Why it is or is not noise, with the figures. */
+  readonly why: string;
 }
 
 export interface RouteNoise {
@@ -61,14 +70,28 @@ export interface NoiseModelOptions {
   readonly maxFieldsPerRoute?: number;
 }
 
-/** Whether a field is noise, given its counts and its route's comparisons on each side. */
-export function isNoisyField(counts: FieldCounts, comparisonsAB: number, comparisonsAA: number, thresholds: NoiseThresholds = DEFAULT_NOISE_THRESHOLDS): boolean {
-  if (counts.differencesAA === 0 || comparisonsAA === 0) return false;
+function percent(share: number): string {
+  return `${Number((share * 100).toPrecision(3))} %`;
+}
+
+/** Whether a field is noise, given its counts and its route's comparisons on each side, and why. */
+export function noiseOf(counts: FieldCounts, comparisonsAB: number, comparisonsAA: number, thresholds: NoiseThresholds = DEFAULT_NOISE_THRESHOLDS): { noisy: boolean; why: string } {
+  if (comparisonsAA < thresholds.minSamplesAA) return { noisy: false, why: `real: ${comparisonsAA} A/A comparisons, fewer than the ${thresholds.minSamplesAA} needed to call anything noise` };
+  if (counts.differencesAA === 0) return { noisy: false, why: 'real: never differed A/A' };
   const rateAA = counts.differencesAA / comparisonsAA;
   const rateAB = comparisonsAB === 0 ? 0 : counts.differencesAB / comparisonsAB;
-  if (rateAA >= rateAB) return true;
+  if (rateAA >= rateAB) return { noisy: true, why: `noise: differs A/A (${percent(rateAA)}) at least as often as A/B (${percent(rateAB)})` };
   const gap = rateAB - rateAA;
-  return gap / rateAB < thresholds.relative && gap < thresholds.absolute;
+  const relative = gap / rateAB;
+  if (relative > thresholds.relative && gap > thresholds.absolute) {
+    return { noisy: false, why: `real: A/B ${percent(rateAB)} exceeds A/A ${percent(rateAA)} by ${percent(relative)} relative (> ${percent(thresholds.relative)}) and ${percent(gap)} absolute (> ${percent(thresholds.absolute)})` };
+  }
+  const within = relative <= thresholds.relative ? `${percent(relative)} relative (≤ ${percent(thresholds.relative)})` : `${percent(gap)} absolute (≤ ${percent(thresholds.absolute)})`;
+  return { noisy: true, why: `noise: A/B ${percent(rateAB)} exceeds A/A ${percent(rateAA)} by only ${within}` };
+}
+
+export function isNoisyField(counts: FieldCounts, comparisonsAB: number, comparisonsAA: number, thresholds: NoiseThresholds = DEFAULT_NOISE_THRESHOLDS): boolean {
+  return noiseOf(counts, comparisonsAB, comparisonsAA, thresholds).noisy;
 }
 
 function targetOf(difference: Difference): FieldTarget {
@@ -84,11 +107,32 @@ interface RouteCounters {
   readonly fields: Map<string, MutableCounts & { readonly target: FieldTarget; readonly field: string }>;
 }
 
-/** Learns which fields are noise, per route. Mutable counters; snapshots are immutable. */
+/** A route's counts as plain data: what the model hands over to be shared, and what it loads back. */
+export interface RouteCounts {
+  readonly route: string;
+  readonly comparisonsAB: number;
+  readonly comparisonsAA: number;
+  readonly fields: ReadonlyArray<FieldCounts & { readonly target: FieldTarget; readonly field: string }>;
+}
+
+function emptyCounters(): RouteCounters {
+  return { comparisonsAB: 0, comparisonsAA: 0, untracked: 0, fields: new Map() };
+}
+
+function asCounts(route: string, counters: RouteCounters): RouteCounts {
+  return { route, comparisonsAB: counters.comparisonsAB, comparisonsAA: counters.comparisonsAA, fields: [...counters.fields.values()].map((counts) => ({ ...counts })) };
+}
+
+/**
+ * Learns which fields are noise, per route. Mutable counters; snapshots are immutable. Besides
+ * its totals it keeps what it counted since `takeChanges()`, so that several models (one per
+ * proxy replica) can add their counts up in a shared store and `load()` the sum.
+ */
 export class NoiseModel {
   readonly thresholds: NoiseThresholds;
   readonly #maxFields: number;
-  readonly #routes = new Map<string, RouteCounters>();
+  #routes = new Map<string, RouteCounters>();
+  #changes = new Map<string, RouteCounters>();
 
   constructor(options: NoiseModelOptions = {}) {
     this.thresholds = Object.freeze({ ...DEFAULT_NOISE_THRESHOLDS, ...options.thresholds });
@@ -107,27 +151,57 @@ export class NoiseModel {
 
   #record(route: string, comparison: Comparison, side: keyof MutableCounts): void {
     if (comparison.verdict === 'error') return;
-    let counters = this.#routes.get(route);
-    if (!counters) this.#routes.set(route, counters = { comparisonsAB: 0, comparisonsAA: 0, untracked: 0, fields: new Map() });
-    if (side === 'differencesAB') counters.comparisonsAB++;
-    else counters.comparisonsAA++;
     // A field counts once per comparison, however many array elements it differs in.
-    const seen = new Set<string>();
-    for (const difference of comparison.differences) {
-      const target = targetOf(difference);
-      const key = `${target} ${difference.field}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      let counts = counters.fields.get(key);
-      if (!counts) {
-        if (counters.fields.size >= this.#maxFields) {
-          counters.untracked++;
-          continue;
+    const fields = new Map<string, { target: FieldTarget; field: string }>();
+    for (const difference of comparison.differences) fields.set(`${targetOf(difference)} ${difference.field}`, { target: targetOf(difference), field: difference.field });
+    for (const book of [this.#routes, this.#changes]) {
+      let counters = book.get(route);
+      if (!counters) book.set(route, counters = emptyCounters());
+      if (side === 'differencesAB') counters.comparisonsAB++;
+      else counters.comparisonsAA++;
+      for (const [key, { target, field }] of fields) {
+        let counts = counters.fields.get(key);
+        if (!counts) {
+          if (counters.fields.size >= this.#maxFields) {
+            counters.untracked++;
+            continue;
+          }
+          counters.fields.set(key, counts = { target, field, differencesAB: 0, differencesAA: 0 });
         }
-        counters.fields.set(key, counts = { target, field: difference.field, differencesAB: 0, differencesAA: 0 });
+        counts[side]++;
       }
-      counts[side]++;
     }
+    const totals = this.#routes.get(route) as RouteCounters;
+    if (totals.comparisonsAB >= this.thresholds.decayEvery) decay(totals);
+  }
+
+  /** What was counted since the last call, for a shared store to add up; the model forgets it. */
+  takeChanges(): RouteCounts[] {
+    const changes = [...this.#changes].map(([route, counters]) => asCounts(route, counters));
+    this.#changes = new Map();
+    return changes;
+  }
+
+  /** Replaces the totals by shared ones (which hold what was taken), keeping what was counted since. */
+  load(totals: readonly RouteCounts[]): void {
+    const routes = new Map<string, RouteCounters>();
+    for (const route of [...totals, ...[...this.#changes].map(([name, counters]) => asCounts(name, counters))]) {
+      let counters = routes.get(route.route);
+      if (!counters) routes.set(route.route, counters = emptyCounters());
+      counters.comparisonsAB += route.comparisonsAB;
+      counters.comparisonsAA += route.comparisonsAA;
+      for (const field of route.fields) {
+        const key = `${field.target} ${field.field}`;
+        const counts = counters.fields.get(key);
+        if (counts) {
+          counts.differencesAB += field.differencesAB;
+          counts.differencesAA += field.differencesAA;
+        } else if (counters.fields.size < this.#maxFields) {
+          counters.fields.set(key, { ...field });
+        }
+      }
+    }
+    this.#routes = routes;
   }
 
   isNoise(route: string, difference: Difference): boolean {
@@ -144,20 +218,34 @@ export class NoiseModel {
 
   snapshot(): NoiseSnapshot {
     const routes = [...this.#routes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([route, counters]) => {
-      const fields = [...counters.fields.values()].map((counts) => Object.freeze({
-        route,
-        target: counts.target,
-        field: counts.field,
-        differencesAB: counts.differencesAB,
-        differencesAA: counts.differencesAA,
-        rateAB: counters.comparisonsAB === 0 ? 0 : counts.differencesAB / counters.comparisonsAB,
-        rateAA: counters.comparisonsAA === 0 ? 0 : counts.differencesAA / counters.comparisonsAA,
-        noisy: isNoisyField(counts, counters.comparisonsAB, counters.comparisonsAA, this.thresholds),
-      }));
+      const fields = [...counters.fields.values()].map((counts) => {
+        const { noisy, why } = noiseOf(counts, counters.comparisonsAB, counters.comparisonsAA, this.thresholds);
+        return Object.freeze({
+          route,
+          target: counts.target,
+          field: counts.field,
+          differencesAB: counts.differencesAB,
+          differencesAA: counts.differencesAA,
+          rateAB: counters.comparisonsAB === 0 ? 0 : counts.differencesAB / counters.comparisonsAB,
+          rateAA: counters.comparisonsAA === 0 ? 0 : counts.differencesAA / counters.comparisonsAA,
+          noisy,
+          why,
+        });
+      });
       fields.sort((a, b) => b.differencesAB - a.differencesAB || (a.field < b.field ? -1 : a.field > b.field ? 1 : 0));
       return Object.freeze({ route, comparisonsAB: counters.comparisonsAB, comparisonsAA: counters.comparisonsAA, fields: Object.freeze(fields), untracked: counters.untracked });
     });
     return Object.freeze({ thresholds: this.thresholds, routes: Object.freeze(routes) });
+  }
+}
+
+/** Halves a route's counts: old comparisons weigh half as much as new ones, a window that slides. */
+function decay(counters: RouteCounters): void {
+  counters.comparisonsAB /= 2;
+  counters.comparisonsAA /= 2;
+  for (const counts of counters.fields.values()) {
+    counts.differencesAB /= 2;
+    counts.differencesAA /= 2;
   }
 }
 

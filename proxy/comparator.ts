@@ -1,6 +1,7 @@
 import { compare, type Comparison, NoiseModel, type NoiseSnapshot, type Observation, type Rules, rulesToJson, suggestRules } from '../compare/index.js';
 import type { ComparePool } from './compare-pool.js';
 import type { Group } from './config.js';
+import type { NoiseChanges, RouteCountsByGroup } from './store/store.js';
 
 /** Bodies together larger than this are compared in a worker: about 0.1 ms per 2 KB on the main thread, 7 ms per 200 KB. */
 const INLINE_COMPARE_BYTES = 32 * 1024;
@@ -54,6 +55,17 @@ export class Comparator {
   private compare(legacy: Observation, candidate: Observation, rules: Rules): Promise<Comparison> {
     if (bodyBytes(legacy) + bodyBytes(candidate) < INLINE_COMPARE_BYTES) return Promise.resolve(compare(legacy, candidate, rules));
     return this.workers.compare(legacy, candidate, rules);
+  }
+
+  /** What every group's noise model counted since the last call, for the shared store. */
+  takeNoiseChanges(): NoiseChanges[] {
+    return [...this.judges].map(([group, { noise }]) => ({ group, decayEvery: noise.thresholds.decayEvery, routes: noise.takeChanges() }))
+      .filter((changes) => changes.routes.length > 0);
+  }
+
+  /** Replaces each group's noise counts by the shared ones. */
+  loadNoise(totals: RouteCountsByGroup): void {
+    for (const [group, { noise }] of this.judges) noise.load(totals.get(group) ?? []);
   }
 
   noiseOf(group: string): GroupNoise {

@@ -185,7 +185,12 @@ const schema = z.strictObject({
       timeoutMs: timeoutMs.default(5_000),
       maxBodyBytes: z.number().int().min(0).default(1024 * 1024),
       calibrationPercent: percent.default(0),
-      noise: z.strictObject({ relative: z.number().min(0).default(0.2), absolute: z.number().min(0).default(0.0003) }).prefault({}),
+      noise: z.strictObject({
+        relative: z.number().min(0).default(0.2),
+        absolute: z.number().min(0).default(0.0003),
+        minSamplesAA: z.number().int().min(1).default(20),
+        decayEvery: z.number().int().min(2).default(10_000),
+      }).prefault({}),
     }).prefault({}),
     rules: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
     readiness: z.strictObject({

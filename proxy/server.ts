@@ -81,7 +81,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   const pool = new ShadowPool(config.mirror.maxInFlight, (inFlight) => metrics.shadowInFlight.set(inFlight), log);
   const workers = new ComparePool(Math.max(1, availableParallelism() - 1));
   const comparator = new Comparator(config.groups, workers);
-  const store = config.store.location.kind === 'off' ? undefined : new EvidenceWriter(config.store, config.caller, metrics, log, random);
+  const store = config.store.location.kind === 'off' ? undefined : new EvidenceWriter(config.store, config.caller, comparator, metrics, log, random);
   const tally = store ?? NO_TALLY;
   const publish = publisher([new ComparisonMetrics(metrics), ...(store ? [store] : []), new ComparisonLog(log)], log);
   const mirror = new Mirror(config, legacy, lambda, pool, comparator, publish, metrics, tally, log);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import {
-  compare, type Comparison, failure, isNoisyField, type JsonValue, NoiseModel, type Observation, parseRules, response, rulesToJson, suggestRules,
+  compare, type Comparison, DEFAULT_NOISE_THRESHOLDS, failure, isNoisyField, type JsonValue, NoiseModel, type Observation, parseRules, response, rulesToJson, suggestRules,
 } from '../compare/index.js';
 
 const ROUTE = 'GET /products/{id}';
@@ -117,7 +117,7 @@ describe('noise calibration', () => {
   });
 
   it('suggests status: false for a noisy status, and keeps rules the person already has', () => {
-    const noisy = new NoiseModel();
+    const noisy = new NoiseModel({ thresholds: { minSamplesAA: 1 } });
     const ok = response(200, {}, ''), teapot = response(418, {}, '');
     noisy.recordAB('GET /x', compare(ok, teapot));
     noisy.recordAA('GET /x', compare(ok, teapot));
@@ -164,14 +164,67 @@ describe('noise calibration', () => {
   });
 });
 
+describe('noise calibration over time and across replicas', () => {
+  const differs = (field: string) => compare(response(200, {}, { [field]: 1 }), response(200, {}, { [field]: 2 }));
+  const same = compare(response(200, {}, { a: 1 }), response(200, {}, { a: 1 }));
+  const thresholds = { minSamplesAA: 5, decayEvery: 100 };
+
+  it('calls a field real again once it stops differing A/A: old counts decay', () => {
+    const learn = (model: NoiseModel) => {
+      for (let i = 0; i < 1000; i++) {
+        model.recordAB(ROUTE, differs('id'));
+        model.recordAA(ROUTE, differs('id'));
+      }
+      // The side stops generating ids per call: A/A pairs now agree, A/B still differs (a regression).
+      for (let i = 0; i < 400; i++) {
+        model.recordAB(ROUTE, differs('id'));
+        if (i % 2 === 0) model.recordAA(ROUTE, same);
+      }
+      return model.snapshot().routes[0]?.fields[0];
+    };
+    const remembering = learn(new NoiseModel({ thresholds: { ...thresholds, decayEvery: 1e9 } }));
+    assert.equal(remembering?.noisy, true, `without decay the old A/A differences keep it noise: ${remembering?.why}`);
+    const forgetting = learn(new NoiseModel({ thresholds }));
+    assert.equal(forgetting?.noisy, false, forgetting?.why);
+  });
+
+  it('says why a field is or is not noise, with the figures', () => {
+    const model = new NoiseModel({ thresholds });
+    for (let i = 0; i < 4; i++) model.recordAA(ROUTE, differs('id'));
+    model.recordAB(ROUTE, differs('id'));
+    assert.equal(model.snapshot().routes[0]?.fields[0]?.why, 'real: 4 A/A comparisons, fewer than the 5 needed to call anything noise');
+    model.recordAA(ROUTE, differs('id'));
+    assert.equal(model.snapshot().routes[0]?.fields[0]?.why, 'noise: differs A/A (100 %) at least as often as A/B (100 %)');
+  });
+
+  it('adds up what several replicas counted, keeping what each counted since', () => {
+    const [one, two] = [new NoiseModel({ thresholds }), new NoiseModel({ thresholds })];
+    for (let i = 0; i < 3; i++) one.recordAA(ROUTE, differs('id'));
+    for (let i = 0; i < 3; i++) two.recordAA(ROUTE, differs('id'));
+    one.recordAB(ROUTE, differs('id'));
+    // The shared store adds both replicas' changes; each loads the sum.
+    const shared = [...one.takeChanges(), ...two.takeChanges()];
+    assert.deepEqual(one.takeChanges(), [], 'changes are handed over once');
+    two.recordAB(ROUTE, differs('id'));
+    two.load(shared);
+    const [route] = two.snapshot().routes;
+    assert.equal(route?.comparisonsAA, 6);
+    assert.equal(route?.comparisonsAB, 2, 'the sum, and the comparison counted since');
+    assert.equal(route?.fields[0]?.noisy, true, '6 A/A samples reach the minimum only together');
+  });
+});
+
 describe('noise calibration: the thresholds', () => {
   const cases: Array<[string, { ab: number; nAB: number; aa: number; nAA: number }, boolean]> = [
     ['A/A as often as A/B', { ab: 500, nAB: 1000, aa: 50, nAA: 100 }, true],
     ['A/A more often than A/B', { ab: 10, nAB: 1000, aa: 5, nAA: 100 }, true],
     ['A/B clearly more often than A/A (a regression on a noisy field)', { ab: 500, nAB: 1000, aa: 10, nAA: 100 }, false],
     ['a gap below both thresholds', { ab: 1000, nAB: 100_000, aa: 99, nAA: 10_000 }, true],
-    ['a gap below the relative threshold only', { ab: 500, nAB: 1000, aa: 45, nAA: 100 }, false],
-    ['a gap below the absolute threshold only', { ab: 20, nAB: 100_000, aa: 1, nAA: 10_000 }, false],
+    // Diffy: real only when the gap exceeds both thresholds, so failing either one is noise.
+    ['a gap below the relative threshold only', { ab: 500, nAB: 1000, aa: 45, nAA: 100 }, true],
+    ['a gap below the absolute threshold only', { ab: 20, nAB: 100_000, aa: 1, nAA: 10_000 }, true],
+    ['a gap above both thresholds', { ab: 500, nAB: 1000, aa: 20, nAA: 100 }, false],
+    ['fewer A/A comparisons than the minimum, however noisy', { ab: 10, nAB: 1000, aa: 19, nAA: 19 }, false],
     ['no A/A difference at all', { ab: 1, nAB: 100_000, aa: 0, nAA: 10_000 }, false],
     ['no A/A comparison at all', { ab: 1, nAB: 100_000, aa: 0, nAA: 0 }, false],
   ];
@@ -183,9 +236,10 @@ describe('noise calibration: the thresholds', () => {
 
   it('are configurable, and a field never seen differing A/A stays real under any of them', () => {
     const counts = { differencesAB: 500, differencesAA: 45 };
-    assert.equal(isNoisyField(counts, 1000, 100, { relative: 0.2, absolute: 0.1 }), true);
-    assert.equal(isNoisyField({ differencesAB: 1, differencesAA: 0 }, 1000, 100, { relative: 10, absolute: 10 }), false);
+    assert.equal(isNoisyField({ differencesAB: 500, differencesAA: 20 }, 1000, 100, { ...DEFAULT_NOISE_THRESHOLDS, absolute: 0.5 }), true);
+    assert.equal(isNoisyField(counts, 1000, 100, { ...DEFAULT_NOISE_THRESHOLDS, minSamplesAA: 101 }), false);
+    assert.equal(isNoisyField({ differencesAB: 1, differencesAA: 0 }, 1000, 100, { ...DEFAULT_NOISE_THRESHOLDS, relative: 10, absolute: 10 }), false);
     const model = new NoiseModel({ thresholds: { absolute: 0.1 } });
-    assert.deepEqual(model.thresholds, { relative: 0.2, absolute: 0.1 });
+    assert.deepEqual(model.thresholds, { relative: 0.2, absolute: 0.1, minSamplesAA: 20, decayEvery: 10_000 });
   });
 });

@@ -86,6 +86,28 @@ CREATE TABLE cutover_store_secret (
 );
 INSERT INTO cutover_store_secret (caller_key) VALUES (md5(random()::text || clock_timestamp()::text) || md5(random()::text));`,
   },
+  {
+    version: 2,
+    name: 'the noise model, shared by every proxy',
+    // Counts are fractional once halved by decay.
+    sql: `
+CREATE TABLE cutover_noise_routes (
+  group_name      text NOT NULL,
+  route           text NOT NULL,
+  comparisons_ab  double precision NOT NULL,
+  comparisons_aa  double precision NOT NULL,
+  PRIMARY KEY (group_name, route)
+);
+CREATE TABLE cutover_noise_fields (
+  group_name      text NOT NULL,
+  route           text NOT NULL,
+  target          text NOT NULL,
+  field           text NOT NULL,
+  differences_ab  double precision NOT NULL,
+  differences_aa  double precision NOT NULL,
+  PRIMARY KEY (group_name, route, target, field)
+);`,
+  },
 ];
 
 /** Any fixed number: the advisory lock that lets one proxy at a time migrate a shared store. */

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Verdict } from '../../compare/index.js';
+import type { FieldTarget, RouteCounts, Verdict } from '../../compare/index.js';
 import type { Side } from '../stage.js';
 import { migrateStore } from './migrations.js';
 import type { StoredComparison } from './stored.js';
@@ -10,10 +10,17 @@ export class StoreUnavailable extends Error {}
 
 type TallyRows<T extends keyof Tallies> = ReturnType<Tallies[T]['take']>;
 
-/** What one flush writes: the stored comparisons and every tally taken since the last flush. */
+/** Shared noise counts by group. */
+export type RouteCountsByGroup = ReadonlyMap<string, readonly RouteCounts[]>;
+
+/** What a group's noise model counted since the last flush, and when its routes' counts halve. */
+export interface NoiseChanges { readonly group: string; readonly decayEvery: number; readonly routes: readonly RouteCounts[] }
+
+/** What one flush writes: the stored comparisons, every tally and noise count taken since the last flush. */
 export interface Batch {
   readonly comparisons: readonly StoredComparison[];
   readonly tallies: { [T in keyof Tallies]: TallyRows<T> };
+  readonly noise: readonly NoiseChanges[];
 }
 
 export interface Window { readonly hours: number }
@@ -104,6 +111,7 @@ export class DiffStore {
       if (sides.length > 0) await client.query(...upsert('cutover_side_minutes', ['group_name', 'side', 'le_ms'], sides, true));
       if (requests.length > 0) await client.query(...upsert('cutover_request_minutes', ['group_name', 'stage', 'served_by'], requests, false));
       if (skips.length > 0) await client.query(...upsert('cutover_skip_minutes', ['group_name', 'reason'], skips, false));
+      for (const changes of batch.noise) await addNoise(client, changes);
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -220,6 +228,25 @@ export class DiffStore {
     }));
   }
 
+  /** Every group's shared noise counts, what each proxy's model loads. */
+  async noise(): Promise<RouteCountsByGroup> {
+    const [routes, fields] = await Promise.all([
+      this.query<{ group_name: string; route: string; comparisons_ab: number; comparisons_aa: number }>('SELECT * FROM cutover_noise_routes', []),
+      this.query<{ group_name: string; route: string; target: FieldTarget; field: string; differences_ab: number; differences_aa: number }>('SELECT * FROM cutover_noise_fields', []),
+    ]);
+    const groups = new Map<string, RouteCounts[]>();
+    for (const row of routes.rows) {
+      const ofRoute = fields.rows.filter((field) => field.group_name === row.group_name && field.route === row.route);
+      const list = groups.get(row.group_name) ?? [];
+      list.push({
+        route: row.route, comparisonsAB: row.comparisons_ab, comparisonsAA: row.comparisons_aa,
+        fields: ofRoute.map((field) => ({ target: field.target, field: field.field, differencesAB: field.differences_ab, differencesAA: field.differences_aa })),
+      });
+      groups.set(row.group_name, list);
+    }
+    return groups;
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }
@@ -237,6 +264,29 @@ export class DiffStore {
       return await this.pool.query<Row>(sql, values);
     } catch (error) {
       throw new StoreUnavailable((error as Error).message);
+    }
+  }
+}
+
+/**
+ * Adds a model's counts to the shared ones, then halves the routes that reached `decayEvery`
+ * A/B comparisons: the row lock makes a second proxy doing the same see the halved count, so a
+ * route is never halved twice for one crossing.
+ */
+async function addNoise(client: pg.PoolClient, { group, decayEvery, routes }: NoiseChanges): Promise<void> {
+  for (const route of routes) {
+    await client.query(`INSERT INTO cutover_noise_routes AS t VALUES ($1, $2, $3, $4)
+      ON CONFLICT (group_name, route) DO UPDATE SET comparisons_ab = t.comparisons_ab + EXCLUDED.comparisons_ab, comparisons_aa = t.comparisons_aa + EXCLUDED.comparisons_aa`,
+    [group, route.route, route.comparisonsAB, route.comparisonsAA]);
+    if (route.fields.length > 0) {
+      const values = route.fields.flatMap((field) => [group, route.route, field.target, field.field, field.differencesAB, field.differencesAA]);
+      await client.query(`INSERT INTO cutover_noise_fields AS t VALUES ${placeholders(route.fields.length, 6)}
+        ON CONFLICT (group_name, route, target, field) DO UPDATE SET differences_ab = t.differences_ab + EXCLUDED.differences_ab, differences_aa = t.differences_aa + EXCLUDED.differences_aa`, values);
+    }
+    const halved = await client.query(`UPDATE cutover_noise_routes SET comparisons_ab = comparisons_ab / 2, comparisons_aa = comparisons_aa / 2
+      WHERE group_name = $1 AND route = $2 AND comparisons_ab >= $3`, [group, route.route, decayEvery]);
+    if ((halved.rowCount ?? 0) > 0) {
+      await client.query('UPDATE cutover_noise_fields SET differences_ab = differences_ab / 2, differences_aa = differences_aa / 2 WHERE group_name = $1 AND route = $2', [group, route.route]);
     }
   }
 }

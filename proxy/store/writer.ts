@@ -5,7 +5,7 @@ import type { Metrics } from '../metrics.js';
 import type { Side } from '../stage.js';
 import { startEmbeddedStore, type EmbeddedStore } from './embedded-process.js';
 import { Redactor } from './redact.js';
-import { DiffStore } from './store.js';
+import { DiffStore, type NoiseChanges, type RouteCountsByGroup } from './store.js';
 import { storedComparison, type StoredComparison } from './stored.js';
 import { bucketOf, minuteOf, Tallies } from './tally.js';
 
@@ -18,6 +18,12 @@ export type StoreState = 'opening' | 'up' | 'down';
 export interface Tally {
   countRequest(group: string, stage: string, servedBy: Side): void;
   countSkip(group: string, reason: string): void;
+}
+
+/** The noise models, whose counts the store adds up over every proxy and hands back. */
+export interface SharedNoise {
+  takeNoiseChanges(): NoiseChanges[];
+  loadNoise(totals: RouteCountsByGroup): void;
 }
 
 /** Without a store nothing is summarised, and nothing may pile up in memory. */
@@ -50,6 +56,7 @@ export class EvidenceWriter implements Tally {
   constructor(
     private readonly config: StoreConfig,
     private readonly caller: { header: string | undefined },
+    private readonly noise: SharedNoise,
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly random: () => number,
@@ -124,6 +131,8 @@ export class EvidenceWriter implements Tally {
       const url = location.kind === 'server' ? location.url : (this.embedded as EmbeddedStore).url;
       const store = await DiffStore.open(url, (error) => this.log.warn({ err: error }, `diff store: an idle connection broke: ${error.message}`));
       if (this.closed) return void store.close();
+      // What other proxies (or this one before a restart) learned is where calibration resumes.
+      this.noise.loadNoise(await store.noise());
       this.store = store;
       this.redactor = new Redactor(this.config.redact, { hash: this.config.hashCallers, key: store.callerKey, header: this.caller.header });
       if (this.embedded) this.log.info({ store: this.embedded.url }, `diff store: embedded Postgres at ${this.embedded.url}${location.kind === 'embedded' && location.dataDir ? `, files in ${location.dataDir}` : ', in memory'}`);
@@ -154,12 +163,14 @@ export class EvidenceWriter implements Tally {
       comparisons: this.tallies.comparisons.take(), sides: this.tallies.sides.take(),
       requests: this.tallies.requests.take(), skips: this.tallies.skips.take(),
     };
+    const noise = this.noise.takeNoiseChanges();
     // With nothing to write, a store that is down is still probed (an empty transaction), so that it is seen coming back.
-    if (this.state === 'up' && comparisons.length === 0 && Object.values(tallies).every((rows) => rows.length === 0)) return;
+    if (this.state === 'up' && comparisons.length === 0 && noise.length === 0 && Object.values(tallies).every((rows) => rows.length === 0)) return;
     try {
-      await store.write({ comparisons, tallies });
+      await store.write({ comparisons, tallies, noise });
       this.metrics.storeWritten.inc(comparisons.length);
       this.up();
+      this.noise.loadNoise(await store.noise());
     } catch (error) {
       this.drop('store_down', comparisons.length + this.queue.length);
       this.queue = [];
