@@ -256,12 +256,20 @@ for (const kind of databaseKinds()) {
     it('migrates once when two proxies start together, and prunes beyond the row limit and the age limit', async () => {
       for (let i = 0; i < 4; i++) await get('/products/2');
       await until(async () => (await stored('group=catalog&verdict=mismatch&limit=500')).length >= 4, 'four mismatches stored');
+      // Counted below: wait until no shadow is under way and nothing was written for longer than a flush (25 ms).
+      const written = async () => sample(await s.metrics(), 'cutover_store_written_total', {});
+      await until(async () => {
+        const before = await written();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const metrics = await s.metrics();
+        return sample(metrics, 'cutover_shadow_inflight', {}) === 0 && sample(metrics, 'cutover_store_written_total', {}) === before;
+      }, 'the writer idle');
       const [a, b] = await Promise.all([DiffStore.open(database.url, () => undefined), DiffStore.open(database.url, () => undefined)]);
       const client = new pg.Client({ connectionString: database.url });
       await client.connect();
       try {
         const versions = (await client.query<{ version: number }>('SELECT version FROM cutover_store_migrations')).rows;
-        assert.deepEqual(versions.map((row) => row.version), [1]);
+        assert.deepEqual(versions.map((row) => row.version), [1, 2]);
         const count = async (table: string) => Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]?.n);
         const before = await count('cutover_comparisons');
         assert.equal(await a.prune(168, 3), before - 3);
