@@ -8,5 +8,7 @@ export {
 } from './noise.js';
 export { failure, isFailure, response, type Failure, type Headers, type JsonValue, type Observation, type Response } from './observation.js';
 export { formatPointer, parsePointer, PointerError, type PointerPattern } from './pointer.js';
-export { DEFAULT_RULES, HEADER_NAME, parseRules, pointerPattern, RulesError, rulesToJson, type Rules, type UnorderedRule } from './rules.js';
+export {
+  DEFAULT_RULES, HEADER_NAME, layerRules, parseRuleKeys, parseRules, pointerPattern, RulesError, rulesForRequest, rulesToJson, type RuleKeys, type Rules, type UnorderedRule,
+} from './rules.js';
 export { parseRfc3339, type Instant } from './timestamp.js';

@@ -5,6 +5,8 @@ import { compilePattern, type PointerPattern, PointerError } from './pointer.js'
 export interface UnorderedRule {
   readonly path: PointerPattern;
   readonly key: string | undefined;
+  /** Query parameters that ask for an order (e.g. `sort`): when the request has one, the array is compared in order. */
+  readonly orderedBy: readonly string[];
 }
 
 /**
@@ -49,7 +51,7 @@ export const pointerPattern = z.string().transform((text, context) => {
 
 const schema = z.strictObject({
   ignore: z.array(pointerPattern).optional(),
-  unordered: z.array(z.strictObject({ path: pointerPattern, key: z.string().min(1).optional() })).optional(),
+  unordered: z.array(z.strictObject({ path: pointerPattern, key: z.string().min(1).optional(), orderedBy: z.array(z.string().min(1)).optional() })).optional(),
   numericTolerance: z.number().nonnegative().refine(Number.isFinite, 'a finite number').optional(),
   timestamps: z.literal('instant', { error: 'the only value is "instant"' }).optional(),
   headers: z.array(z.string().regex(HEADER_NAME, 'a header name')).optional(),
@@ -73,7 +75,7 @@ export function parseRules(document: unknown): Rules {
   const raw = result.data;
   return Object.freeze({
     ignore: raw.ignore ?? [],
-    unordered: (raw.unordered ?? []).map((rule) => ({ path: rule.path, key: rule.key })),
+    unordered: (raw.unordered ?? []).map((rule) => ({ path: rule.path, key: rule.key, orderedBy: rule.orderedBy ?? [] })),
     numericTolerance: raw.numericTolerance ?? 0,
     timestamps: raw.timestamps ?? 'exact',
     headers: (raw.headers ?? []).map((name) => name.toLowerCase()),
@@ -85,10 +87,65 @@ export function parseRules(document: unknown): Rules {
 export function rulesToJson(rules: Rules): Record<string, unknown> {
   const json: Record<string, unknown> = {};
   if (rules.ignore.length > 0) json.ignore = rules.ignore.map((pattern) => pattern.source);
-  if (rules.unordered.length > 0) json.unordered = rules.unordered.map((rule) => (rule.key === undefined ? { path: rule.path.source } : { path: rule.path.source, key: rule.key }));
+  if (rules.unordered.length > 0) {
+    json.unordered = rules.unordered.map((rule) => ({
+      path: rule.path.source,
+      ...(rule.key === undefined ? {} : { key: rule.key }),
+      ...(rule.orderedBy.length === 0 ? {} : { orderedBy: [...rule.orderedBy] }),
+    }));
+  }
   if (rules.numericTolerance !== 0) json.numericTolerance = rules.numericTolerance;
   if (rules.timestamps === 'instant') json.timestamps = 'instant';
   if (rules.headers.length > 0) json.headers = [...rules.headers];
   if (!rules.status) json.status = false;
   return json;
+}
+
+/** The keys a route's rules give, parsed: what they replace or add to in the group's rules. */
+export type RuleKeys = Partial<Rules>;
+
+/** A route's own rules document: only the keys it names, validated as parseRules validates. */
+export function parseRuleKeys(document: unknown): RuleKeys {
+  const parsed = parseRules(document);
+  const given = new Set(Object.keys(document as object));
+  return Object.fromEntries(Object.entries(parsed).filter(([key]) => given.has(key))) as RuleKeys;
+}
+
+/**
+ * A route's rules over its group's: with `replace`, each key the route names replaces the
+ * group's (`unordered: []` compares every array in order); with `add`, its lists (ignore,
+ * unordered, headers) are appended to the group's and its other keys replace.
+ */
+export function layerRules(base: Rules, route: RuleKeys, mode: 'replace' | 'add'): Rules {
+  if (mode === 'replace') return Object.freeze({ ...base, ...route });
+  return Object.freeze({
+    ...base,
+    ...route,
+    ignore: [...base.ignore, ...(route.ignore ?? [])],
+    unordered: [...base.unordered, ...(route.unordered ?? [])],
+    headers: [...new Set([...base.headers, ...(route.headers ?? [])])],
+  });
+}
+
+/** The names of a query string's parameters, decoded. */
+function parameterNames(query: string): Set<string> {
+  const names = new Set<string>();
+  for (const pair of query.split('&')) {
+    if (pair === '') continue;
+    const name = pair.split('=', 1)[0] as string;
+    try {
+      names.add(decodeURIComponent(name.replace(/\+/g, ' ')));
+    } catch {
+      names.add(name);
+    }
+  }
+  return names;
+}
+
+/** The rules for one request: an array whose rule names a parameter the request has is compared in order. */
+export function rulesForRequest(rules: Rules, query: string): Rules {
+  if (!rules.unordered.some((rule) => rule.orderedBy.length > 0)) return rules;
+  const asked = parameterNames(query);
+  const unordered = rules.unordered.filter((rule) => !rule.orderedBy.some((name) => asked.has(name)));
+  return unordered.length === rules.unordered.length ? rules : Object.freeze({ ...rules, unordered });
 }

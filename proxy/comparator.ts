@@ -1,6 +1,6 @@
-import { compare, type Comparison, NoiseModel, type NoiseSnapshot, type Observation, type Rules, rulesToJson, suggestRules } from '../compare/index.js';
+import { compare, type Comparison, NoiseModel, type NoiseSnapshot, type Observation, type Rules, rulesForRequest, rulesToJson, suggestRules } from '../compare/index.js';
 import type { ComparePool } from './compare-pool.js';
-import type { Group } from './config.js';
+import { type Group, rulesOfRoute } from './config.js';
 import type { NoiseChanges, RouteCountsByGroup } from './store/store.js';
 
 /** Bodies together larger than this are compared in a worker: about 0.1 ms per 2 KB on the main thread, 7 ms per 200 KB. */
@@ -20,7 +20,7 @@ export interface GroupNoise {
   readonly suggestedRules: Record<string, unknown>;
 }
 
-interface Judge { readonly rules: Rules; readonly noise: NoiseModel }
+interface Judge { readonly group: Group; readonly noise: NoiseModel }
 
 /** A comparison classified against the noise, with the fields among its differences known as noise. */
 export interface Judgement {
@@ -34,12 +34,18 @@ export class Comparator {
   private readonly judges: ReadonlyMap<string, Judge>;
 
   constructor(groups: readonly Group[], private readonly workers: ComparePool) {
-    this.judges = new Map(groups.map((group) => [group.name, { rules: group.rules, noise: new NoiseModel({ thresholds: group.shadow.noise }) }]));
+    this.judges = new Map(groups.map((group) => [group.name, { group, noise: new NoiseModel({ thresholds: group.shadow.noise }) }]));
+  }
+
+  /** The rules one request is compared under: its route's, with the order its query asks for. */
+  rulesFor(group: string, route: string, query: string): Rules {
+    return rulesForRequest(rulesOfRoute(this.judge(group).group, route), query);
   }
 
   /** Legacy against new for one request: learned from, and classified against the noise. */
-  async recordAB(group: string, route: string, legacy: Observation, candidate: Observation): Promise<Judgement> {
-    const { rules, noise } = this.judge(group);
+  async recordAB(group: string, route: string, query: string, legacy: Observation, candidate: Observation): Promise<Judgement> {
+    const { noise } = this.judge(group);
+    const rules = this.rulesFor(group, route, query);
     const comparison = await this.compare(legacy, candidate, rules);
     noise.recordAB(route, comparison);
     const noiseFields = new Set(comparison.differences.filter((difference) => noise.isNoise(route, difference)).map((difference) => difference.field));
@@ -47,9 +53,8 @@ export class Comparator {
   }
 
   /** Two answers of the same side to the same request: what differs here is noise. */
-  async recordAA(group: string, route: string, first: Observation, second: Observation): Promise<void> {
-    const { rules, noise } = this.judge(group);
-    noise.recordAA(route, await this.compare(first, second, rules));
+  async recordAA(group: string, route: string, query: string, first: Observation, second: Observation): Promise<void> {
+    this.judge(group).noise.recordAA(route, await this.compare(first, second, this.rulesFor(group, route, query)));
   }
 
   private compare(legacy: Observation, candidate: Observation, rules: Rules): Promise<Comparison> {
@@ -69,7 +74,7 @@ export class Comparator {
   }
 
   noiseOf(group: string): GroupNoise {
-    const { rules, noise } = this.judge(group);
+    const { group: { rules }, noise } = this.judge(group);
     const snapshot = noise.snapshot();
     return { group, snapshot, suggestedRules: rulesToJson(suggestRules(snapshot.routes.flatMap((route) => route.fields), rules)) };
   }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { DEFAULT_RULES, HEADER_NAME, type NoiseThresholds, parseRules, type PointerPattern, pointerPattern, type Rules, RulesError } from '../compare/index.js';
+import { DEFAULT_RULES, HEADER_NAME, layerRules, type NoiseThresholds, parseRuleKeys, parseRules, type PointerPattern, pointerPattern, type Rules, RulesError } from '../compare/index.js';
 import { parseRoute, type Route, RouteSyntaxError } from './route.js';
 
 /** A group of endpoints (a bounded context) that moves between the two sides as one. */
@@ -19,7 +19,14 @@ export interface Group {
   readonly circuit: CircuitConfig;
   readonly shadow: ShadowConfig;
   readonly rules: Rules;
+  /** The rules of the routes that have their own, layered over the group's. */
+  readonly routeRules: ReadonlyMap<string, Rules>;
   readonly readiness: ReadinessThresholds;
+}
+
+/** The rules a route's comparisons use: its own over the group's, or the group's. */
+export function rulesOfRoute(group: Group, routeKey: string): Rules {
+  return group.routeRules.get(routeKey) ?? group.rules;
 }
 
 /** When a group's evidence says it may move to its next stage (docs/operations.md, "Readiness"). */
@@ -175,7 +182,12 @@ const schema = z.strictObject({
   groups: z.record(groupName, z.strictObject({
     flag: z.string().min(1),
     function: z.string().min(1),
-    routes: z.array(z.union([z.string(), z.strictObject({ route: z.string(), conversion: z.string().min(1) })])).min(1),
+    routes: z.array(z.union([z.string(), z.strictObject({
+      route: z.string(),
+      conversion: z.string().min(1).optional(),
+      rules: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
+      rulesMode: z.enum(['replace', 'add']).default('replace'),
+    })])).min(1),
     timeoutMs: timeoutMs.default(10_000),
     fallback: z.boolean().default(true),
     circuit: z.strictObject({ failures: z.number().int().min(1).default(5), openMs: timeoutMs.default(30_000) }).prefault({}),
@@ -240,40 +252,34 @@ function adminToken(fromFile: string | undefined, env: NodeJS.ProcessEnv): strin
   return fromEnv;
 }
 
-/** A group's comparison rules: inline, or a JSON file named relative to the configuration. */
-function parseGroupRules(name: string, rules: string | Record<string, unknown> | undefined, baseDir: string): Rules {
-  if (rules === undefined) return DEFAULT_RULES;
-  let document: unknown = rules;
-  if (typeof rules === 'string') {
-    const file = path.resolve(baseDir, rules);
-    try {
-      document = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (error) {
-      throw new ConfigError(`groups.${name}.rules: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-  }
+/** A rules document: inline, or a JSON file named relative to the configuration; `key` names it in messages. */
+function rulesDocument(key: string, rules: string | Record<string, unknown>, baseDir: string): unknown {
+  if (typeof rules !== 'string') return rules;
+  const file = path.resolve(baseDir, rules);
   try {
-    return parseRules(document);
+    return JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    if (error instanceof RulesError) throw new ConfigError(`groups.${name}.rules: ${error.message}`);
+    throw new ConfigError(`${key}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+function parsedRules<T>(key: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof RulesError) throw new ConfigError(`${key}: ${error.message}`);
     throw error;
   }
 }
 
 function parseGroups(groups: z.output<typeof schema>['groups'], baseDir: string): Group[] {
   const owners = new Map<string, string>();
-  return Object.entries(groups).map(([name, group]) => ({
-    name,
-    flag: group.flag,
-    function: group.function,
-    timeoutMs: group.timeoutMs,
-    fallback: group.fallback,
-    circuit: group.circuit,
-    shadow: group.shadow,
-    rules: parseGroupRules(name, group.rules, baseDir),
-    readiness: group.readiness,
-    routes: group.routes.map((entry, index) => {
-      const spec = typeof entry === 'string' ? { route: entry, conversion: undefined } : entry;
+  return Object.entries(groups).map(([name, group]) => {
+    const key = `groups.${name}.rules`;
+    const rules = group.rules === undefined ? DEFAULT_RULES : parsedRules(key, () => parseRules(rulesDocument(key, group.rules as string | Record<string, unknown>, baseDir)));
+    const routeRules = new Map<string, Rules>();
+    const routes = group.routes.map((entry, index) => {
+      const spec = typeof entry === 'string' ? { route: entry, conversion: undefined, rules: undefined, rulesMode: 'replace' as const } : entry;
       let route: Route;
       try {
         route = parseRoute(spec.route, name, spec.conversion);
@@ -284,9 +290,27 @@ function parseGroups(groups: z.output<typeof schema>['groups'], baseDir: string)
       const owner = owners.get(route.key);
       if (owner) throw new ConfigError(`groups.${name}.routes[${index}]: "${route.key}" is already a route of group ${owner}`);
       owners.set(route.key, name);
+      if (spec.rules !== undefined) {
+        const routeKey = `groups.${name}.routes[${index}].rules`;
+        const own = parsedRules(routeKey, () => parseRuleKeys(rulesDocument(routeKey, spec.rules as string | Record<string, unknown>, baseDir)));
+        routeRules.set(route.key, layerRules(rules, own, spec.rulesMode));
+      }
       return route;
-    }),
-  }));
+    });
+    return {
+      name,
+      flag: group.flag,
+      function: group.function,
+      timeoutMs: group.timeoutMs,
+      fallback: group.fallback,
+      circuit: group.circuit,
+      shadow: group.shadow,
+      rules,
+      routeRules,
+      readiness: group.readiness,
+      routes,
+    };
+  });
 }
 
 /** Validates a parsed configuration document; relative file names resolve against `baseDir`. */

@@ -119,7 +119,8 @@ export class Mirror {
     const primaryObserved: SideObservation = { side: primarySide, observation: primary.observation, ms: primary.ms };
     const shadowObserved: SideObservation = { side: shadowSide, observation: shadow.observation, ms: shadow.ms };
     const [legacy, candidate] = shadowSide === 'new' ? [primaryObserved, shadowObserved] : [shadowObserved, primaryObserved];
-    const { comparison, noiseFields, rules } = await this.comparator.recordAB(group.name, route, legacy.observation, candidate.observation);
+    const { query } = splitTarget(request.url);
+    const { comparison, noiseFields, rules } = await this.comparator.recordAB(group.name, route, query, legacy.observation, candidate.observation);
     const { decision } = input;
     this.publish(comparisonRecord({
       at: new Date(), group: group.name, route, primarySide, legacy, new: candidate, comparison, noiseFields, rules,
@@ -128,7 +129,7 @@ export class Mirror {
         rule: decision.rule, variation: decision.variation, headers: input.request.headers, body: request.body,
       },
     }));
-    if (second) await this.comparator.recordAA(group.name, route, primary.observation, second.observation);
+    if (second) await this.comparator.recordAA(group.name, route, query, primary.observation, second.observation);
   }
 
   /**
@@ -138,7 +139,7 @@ export class Mirror {
   async recheck(group: Group, request: UpstreamRequest): Promise<Comparison> {
     const marked: UpstreamRequest = { ...request, headers: { ...request.headers, [SHADOW_HEADER]: '1' }, timeoutMs: group.shadow.timeoutMs };
     const [legacy, candidate] = await Promise.all([this.call('legacy', marked), this.call('new', marked)]);
-    return compare(legacy.observation, candidate.observation, group.rules);
+    return compare(legacy.observation, candidate.observation, this.comparator.rulesFor(group.name, request.match.route.key, splitTarget(request.url).query));
   }
 
   private async call(side: Side, request: UpstreamRequest): Promise<{ observation: Observation; ms: number; failed: boolean }> {
