@@ -1,14 +1,17 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { UnknownGroupError } from './flags.js';
+import { type Flags, UnknownGroupError } from './flags.js';
+import { OverrideNotShared, type Overrides } from './overrides.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { type ReviewDependencies, reviewApi } from './review/api.js';
 import { reportPage } from './review/page.js';
-import { isStage, STAGES } from './stage.js';
+import { isStage, type Stage, STAGES } from './stage.js';
 import { type Readiness, startupChecks } from './startup-checks.js';
 
 export interface AdminDependencies extends Omit<ReviewDependencies, 'authorized' | 'problem'> {
+  readonly flags: Flags;
+  readonly overrides: Overrides;
   readonly metrics: Metrics;
   readonly log: Logger;
   /** What `/readyz` reports; by default the start-up checks, which begin when the app is made. */
@@ -23,6 +26,12 @@ function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Who changed an override, for its history: the credential's name and the person an operator names, never the token. */
+function actorOf(req: Request): string {
+  const named = req.headers['x-cutover-actor'];
+  return typeof named === 'string' && /^[\w.@ -]{1,64}$/.test(named) ? `admin token (${named})` : 'admin token';
 }
 
 /** Mutating endpoints need the configured bearer token; with none configured they are refused. */
@@ -54,7 +63,7 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
   // Degraded is still 200: the proxy serves, and whatever is wrong sends traffic to legacy, which is safe.
   const readiness = deps.readiness ?? startupChecks({ config, flags, log: deps.log });
   app.get('/readyz', async (_req, res) => {
-    const reasons = [...await readiness.reasons(), ...(deps.store?.problem() ? [deps.store.problem() as string] : [])];
+    const reasons = [...await readiness.reasons(), ...[deps.store?.problem(), deps.overrides.problem()].filter((reason): reason is string => reason !== undefined)];
     const flagState = flags.ready ? 'loaded' : 'unavailable: every group is served by legacy';
     res.json(reasons.length === 0 ? { status: 'ready', flags: flagState } : { status: 'degraded', reasons, flags: flagState });
   });
@@ -82,35 +91,41 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
     }
   });
 
+  const changeOverride = (req: Request<{ group: string }>, res: Response, stage: Stage | null, reason: string) => {
+    deps.overrides.change({ group: req.params.group, stage, reason, actor: actorOf(req) }).then((record) => {
+      deps.log.warn({ group: record.group, stage: record.stage, previous: record.previous, reason: record.reason, actor: record.actor },
+        stage === null ? 'admin: override cleared' : 'admin: group forced to a stage');
+      res.json({ ...record, shared: deps.overrides.shared, ...(stage === null ? { override: null, cleared: record.previous !== null } : {}) });
+    }, (error: unknown) => {
+      if (error instanceof UnknownGroupError) return problem(res, 404, error.message);
+      if (error instanceof OverrideNotShared) return problem(res, 503, `overrides: ${error.message}`);
+      problem(res, 500, (error as Error).message);
+    });
+  };
+
   app.put('/api/overrides/:group', authorized, express.json({ limit: '4kb', type: () => true }), (req: Request<{ group: string }>, res) => {
     // Any content type is read as JSON: a curl without -H 'content-type: …' is not a wrong body.
     const body: unknown = req.body;
-    const extra = body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body).find((key) => key !== 'stage') : undefined;
-    if (extra !== undefined) return problem(res, 400, `unknown key "${extra}": the body is {"stage": one of ${STAGES.join(', ')}}`);
-    const stage: unknown = (body as { stage?: unknown } | undefined)?.stage;
-    if (!isStage(stage)) return problem(res, 400, `body must be {"stage": one of ${STAGES.join(', ')}}`);
-    try {
-      flags.override(req.params.group, stage);
-    } catch (error) {
-      if (error instanceof UnknownGroupError) return problem(res, 404, error.message);
-      throw error;
-    }
-    deps.log.warn({ group: req.params.group, stage }, 'admin: group forced to a stage');
-    res.json({ group: req.params.group, stage });
+    const usage = `the body is {"stage": one of ${STAGES.join(', ')}, "reason": "why" (optional)}`;
+    const extra = body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body).find((key) => key !== 'stage' && key !== 'reason') : undefined;
+    if (extra !== undefined) return problem(res, 400, `unknown key "${extra}": ${usage}`);
+    const { stage, reason } = (body ?? {}) as { stage?: unknown; reason?: unknown };
+    if (!isStage(stage)) return problem(res, 400, `body must be {"stage": …}: ${usage}`);
+    if (reason !== undefined && (typeof reason !== 'string' || reason.length > 500)) return problem(res, 400, `"reason" must be text of at most 500 characters: ${usage}`);
+    changeOverride(req, res, stage, reason ?? '');
   });
 
   app.delete('/api/overrides/:group', authorized, (req: Request<{ group: string }>, res) => {
-    try {
-      const removed = flags.clearOverride(req.params.group);
-      if (removed) deps.log.warn({ group: req.params.group }, 'admin: override cleared');
-      res.json({ group: req.params.group, override: null, cleared: removed });
-    } catch (error) {
-      if (error instanceof UnknownGroupError) return problem(res, 404, error.message);
-      throw error;
-    }
+    const reason = typeof req.query.reason === 'string' ? req.query.reason.slice(0, 500) : '';
+    changeOverride(req, res, null, reason);
   });
 
-  app.use(reportPage());
+  app.get('/api/overrides', (_req, res) => {
+    deps.overrides.changes().then((history) => {
+      res.json({ shared: deps.overrides.shared, overrides: Object.fromEntries(deps.overrides.all()), history });
+    }, (error: unknown) => problem(res, 503, `overrides: the history is in the store, which does not answer: ${(error as Error).message}`));
+  });
+
   app.use((_req: Request, res: Response) => problem(res, 404, 'no such admin endpoint'));
   app.use((error: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
     if (error.type === 'entity.parse.failed') return problem(res, 400, `body is not JSON: ${error.message}`);

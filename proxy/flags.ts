@@ -25,6 +25,11 @@ export interface Decision {
 
 export class UnknownGroupError extends Error {}
 
+/** The stages forced through the admin API (the kill switch), which beat Optimizely. */
+export interface ForcedStages { get(group: string): Stage | undefined }
+
+const NO_OVERRIDES: ForcedStages = { get: () => undefined };
+
 function problemsOf(client: Client, groups: ReadonlyArray<{ name: string; flag: string }>): string[] {
   let datafile: Datafile;
   try {
@@ -71,7 +76,6 @@ export class RememberedDecisions {
  * Anything wrong with the flags themselves decides `legacy`, never an error.
  */
 export class Flags {
-  private readonly overrides = new Map<string, Stage>();
   private readonly flagOf: ReadonlyMap<string, string>;
   private readonly groups: ReadonlyArray<{ name: string; flag: string }>;
   /** The problems of the datafile last checked, and the client it was checked for. */
@@ -86,18 +90,19 @@ export class Flags {
     groups: ReadonlyArray<{ name: string; flag: string }>,
     private readonly log: Logger | undefined,
     private readonly remembered: RememberedDecisions | undefined,
+    private readonly overrides: ForcedStages = NO_OVERRIDES,
   ) {
     this.groups = groups.map(({ name, flag }) => ({ name, flag }));
     this.flagOf = new Map(groups.map((group) => [group.name, group.flag]));
   }
 
   /** Opens the configured datafile source; a local datafile that cannot be loaded is a DatafileError. */
-  static async open(config: FlagsConfig, groups: ReadonlyArray<{ name: string; flag: string }>, options: { log: Logger; dispatcher?: EventDispatcher }): Promise<Flags> {
+  static async open(config: FlagsConfig, groups: ReadonlyArray<{ name: string; flag: string }>, options: { log: Logger; dispatcher?: EventDispatcher; overrides?: ForcedStages }): Promise<Flags> {
     const events = config.events ? { ...config.events, ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}) } : undefined;
     const source = config.source.kind === 'file'
       ? await WatchedDatafile.open(config.source.path, { watchIntervalMs: config.source.watchIntervalMs, events, log: options.log })
       : new PolledDatafile({ ...config.source, events, log: options.log });
-    const flags = new Flags(source, groups, options.log, config.events ? undefined : new RememberedDecisions());
+    const flags = new Flags(source, groups, options.log, config.events ? undefined : new RememberedDecisions(), options.overrides);
     // The start-up check: a warning line for each problem, as soon as there is a datafile.
     if (source instanceof PolledDatafile) source.settled().then(() => flags.problems(), () => undefined);
     else flags.problems();
@@ -177,21 +182,6 @@ export class Flags {
   track(caller: string, event: string): void {
     const state = this.source.state();
     if (state.ready) state.client.createUserContext(caller)?.trackEvent(event);
-  }
-
-  /** The kill switch: a stage for every caller of the group, until cleared. */
-  override(group: string, stage: Stage): void {
-    if (!this.flagOf.has(group)) throw new UnknownGroupError(`no group named "${group}"`);
-    this.overrides.set(group, stage);
-  }
-
-  clearOverride(group: string): boolean {
-    if (!this.flagOf.has(group)) throw new UnknownGroupError(`no group named "${group}"`);
-    return this.overrides.delete(group);
-  }
-
-  overrideOf(group: string): Stage | undefined {
-    return this.overrides.get(group);
   }
 
   close(): Promise<void> {

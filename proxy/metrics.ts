@@ -52,6 +52,12 @@ export class Metrics {
   readonly storeWritten = this.counter('cutover_store_written_total', [],
     'Comparisons written to the diff store');
 
+  readonly overridesStale = new Gauge({
+    name: 'cutover_overrides_stale',
+    help: 'With a store: 1 when this proxy could not read the shared overrides for 5 s (it obeys the last ones read, or none since start)',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

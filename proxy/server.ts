@@ -14,6 +14,7 @@ import { ComparePool } from './compare-pool.js';
 import { Comparator } from './comparator.js';
 import { createLogger, type Logger } from './log.js';
 import { ComparisonLog, ComparisonMetrics, publisher } from './evidence/publish.js';
+import { Overrides } from './overrides.js';
 import { Mirror } from './shadow.js';
 import { ShadowPool } from './shadow-pool.js';
 import { EvidenceWriter, NO_TALLY } from './store/writer.js';
@@ -71,8 +72,10 @@ export interface ProxyOptions {
 
 export async function startProxy(config: Config, options: ProxyOptions = {}): Promise<RunningProxy> {
   const log = options.logger ?? createLogger(config.log.level);
-  const flags = await Flags.open(config.flags, config.groups, { log, ...(options.eventDispatcher ? { dispatcher: options.eventDispatcher } : {}) });
   const metrics = new Metrics();
+  const overrides = new Overrides(new Set(config.groups.map((group) => group.name)), () => store?.reader, config.store.location.kind !== 'off', log,
+    (stale) => metrics.overridesStale.set(stale ? 1 : 0));
+  const flags = await Flags.open(config.flags, config.groups, { log, overrides, ...(options.eventDispatcher ? { dispatcher: options.eventDispatcher } : {}) });
   const legacy = new LegacyBackend(config.legacy);
   const lambda = new LambdaBackend(config.lambda, config.groups);
   const routes = new RouteTable(config.groups.flatMap((group) => group.routes), config.routing);
@@ -97,9 +100,10 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   traffic.on('clientError', handler.clientError);
   traffic.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   traffic.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
-  const admin = http.createServer(createAdminApp({ config, flags, metrics, circuits: handler.circuits, comparator, store, routes, recheck: (group, request) => mirror.recheck(group, request), log }));
+  const admin = http.createServer(createAdminApp({ config, flags, overrides, metrics, circuits: handler.circuits, comparator, store, routes, recheck: (group, request) => mirror.recheck(group, request), log }));
 
   store?.start();
+  overrides.start();
   try {
     const trafficUrl = await listen(traffic, config.traffic.host, config.traffic.port);
     const adminUrl = await listen(admin, config.admin.host, config.admin.port);
@@ -110,6 +114,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
         // Shadows already under way finish (each has its own timeout), so no started comparison is lost.
         await pool.drained();
         await workers.close();
+        await overrides.close();
         await store?.close();
         await shutdown(admin, 1_000, 0);
         legacy.close();
@@ -120,6 +125,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   } catch (error) {
     traffic.close();
     admin.close();
+    await overrides.close();
     await store?.close();
     legacy.close();
     lambda.close();

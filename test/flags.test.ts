@@ -6,6 +6,7 @@ import type { EventDispatcher, LogEvent } from '@optimizely/optimizely-sdk';
 import { checkDatafile, flagsCheckCommand } from '../proxy/commands/flags-check.js';
 import { parseConfig } from '../proxy/config.js';
 import { type Decision, Flags, RememberedDecisions } from '../proxy/flags.js';
+import { Overrides } from '../proxy/overrides.js';
 import { buildDatafile, type FlagSpec, writeDatafile } from './support/datafile.js';
 import { sample } from './support/metrics.js';
 import { ADMIN_TOKEN, startTestProxy } from './support/proxy.js';
@@ -23,13 +24,13 @@ describe('flags: the stage of a group for a caller', function () {
   before(() => { dir = mkdtempSync(path.join(tmpdir(), 'cutover-flags-')); });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function flagsFor(specs: FlagSpec[], mutate: (datafile: Record<string, unknown>) => void = () => undefined): Promise<Flags> {
+  async function flagsFor(specs: FlagSpec[], mutate: (datafile: Record<string, unknown>) => void = () => undefined, overrides?: Overrides): Promise<Flags> {
     const file = path.join(dir, `datafile-${Math.random().toString(36).slice(2)}.json`);
     const datafile = buildDatafile(specs);
     mutate(datafile);
     writeFileSync(file, JSON.stringify(datafile));
     const config = parseConfig({ legacy: { url: 'http://127.0.0.1:1' }, flags: { datafile: file }, groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products'] } } }, dir, {});
-    return Flags.open(config.flags, GROUPS, { log: silent });
+    return Flags.open(config.flags, GROUPS, { log: silent, ...(overrides ? { overrides } : {}) });
   }
 
   for (const stage of ['legacy', 'shadow', 'live', 'complete'] as const) {
@@ -69,11 +70,14 @@ describe('flags: the stage of a group for a caller', function () {
   });
 
   it('lets an override beat Optimizely until it is cleared', async () => {
-    const flags = await flagsFor([{ key: 'catalog_flag', everyoneElse: 'live' }]);
-    flags.override('catalog', 'legacy');
+    const overrides = new Overrides(new Set(['catalog']), () => undefined, false, silent);
+    const flags = await flagsFor([{ key: 'catalog_flag', everyoneElse: 'live' }], undefined, overrides);
+    const forced = await overrides.change({ group: 'catalog', stage: 'legacy', reason: 'incident 42', actor: 'admin token' });
+    assert.deepEqual({ ...forced, at: undefined }, { group: 'catalog', stage: 'legacy', previous: null, reason: 'incident 42', actor: 'admin token', at: undefined });
     assert.deepEqual([flags.decide('catalog', 'a').stage, flags.decide('catalog', 'a').source], ['legacy', 'override']);
-    assert.equal(flags.clearOverride('catalog'), true);
+    assert.equal((await overrides.change({ group: 'catalog', stage: null, reason: '', actor: 'admin token' })).previous, 'legacy');
     assert.equal(flags.decide('catalog', 'a').stage, 'live');
+    assert.deepEqual((await overrides.changes()).map((change) => change.stage), [null, 'legacy'], 'the history, newest first');
     await flags.close();
   });
 
@@ -160,15 +164,19 @@ describe('flags through the proxy: admin API, fallback counting and A/B events',
       assert.equal((await put('catalog', '{not json', ADMIN_TOKEN)).status, 400);
       assert.equal((await put('payments', '{"stage":"live"}', ADMIN_TOKEN)).status, 404);
       const extra = await put('catalog', '{"stage":"live","until":"tomorrow"}', ADMIN_TOKEN);
-      assert.deepEqual([extra.status, await extra.json()], [400, { error: 'unknown key "until": the body is {"stage": one of legacy, shadow, live, complete}' }]);
+      assert.deepEqual([extra.status, await extra.json()], [400, { error: 'unknown key "until": the body is {"stage": one of legacy, shadow, live, complete, "reason": "why" (optional)}' }]);
       // A curl without a content-type header sends the same JSON: it is read as JSON, not refused as a wrong body.
       const bare = await fetch(`${admin}/api/overrides/catalog`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' }, body: '{"stage":"shadow"}' });
-      assert.deepEqual([bare.status, await bare.json()], [200, { group: 'catalog', stage: 'shadow' }]);
+      const changed = await bare.json() as Record<string, unknown>;
+      assert.deepEqual([bare.status, { ...changed, at: undefined }], [200, { group: 'catalog', stage: 'shadow', previous: null, reason: '', actor: 'admin token', at: undefined, shared: false }]);
       assert.equal((await put('catalog', '{"stage":"live"}', ADMIN_TOKEN)).status, 200);
       const forced = await (await fetch(`${admin}/api/decide?group=catalog&caller=alice`)).json() as Decision;
       assert.deepEqual([forced.stage, forced.source], ['live', 'override']);
       assert.equal((await fetch(`${admin}/api/overrides/catalog`, { method: 'DELETE' })).status, 401);
-      assert.equal((await fetch(`${admin}/api/overrides/catalog`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status, 200);
+      const cleared = await fetch(`${admin}/api/overrides/catalog?reason=drill%20over`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'x-cutover-actor': 'alice' } });
+      assert.equal(cleared.status, 200);
+      const clearedBody = await cleared.json() as Record<string, unknown>;
+      assert.deepEqual([clearedBody.previous, clearedBody.cleared, clearedBody.reason, clearedBody.actor], ['live', true, 'drill over', 'admin token (alice)']);
       const decided = await (await fetch(`${admin}/api/decide?group=catalog&caller=alice`)).json() as Decision;
       assert.deepEqual([decided.stage, decided.source, decided.rule, decided.variation], ['legacy', 'optimizely', 'all', 'legacy']);
       assert.ok(decided.reasons.length > 0);

@@ -4,7 +4,7 @@ import type { UpstreamRequest } from '../backends/upstream.js';
 import type { CircuitState } from '../circuit.js';
 import type { Comparator } from '../comparator.js';
 import type { Config, Group } from '../config.js';
-import type { Flags } from '../flags.js';
+import type { Overrides } from '../overrides.js';
 import type { RouteTable } from '../route.js';
 import type { DiffStore } from '../store/store.js';
 import { StoreUnavailable } from '../store/store.js';
@@ -14,7 +14,7 @@ import { summarise } from './summary.js';
 
 export interface ReviewDependencies {
   readonly config: Config;
-  readonly flags: Flags;
+  readonly overrides: Overrides;
   readonly circuits: () => ReadonlyMap<string, CircuitState>;
   readonly comparator: Comparator;
   readonly routes: RouteTable;
@@ -96,7 +96,7 @@ export function reviewApi(deps: ReviewDependencies): Router {
           name: group.name,
           flag: group.flag,
           function: group.function,
-          override: deps.flags.overrideOf(group.name) ?? null,
+          override: deps.overrides.get(group.name) ?? null,
           fallback: group.fallback,
           circuit: circuits.get(group.name) ?? 'closed',
           ...(store ? summarise(windowed, await store.evidence(group.name, { hours: windowed.readiness.windowHours })) : { routes: group.routes.map((route) => ({ route: route.key })), readiness: null }),

@@ -108,6 +108,28 @@ CREATE TABLE cutover_noise_fields (
   PRIMARY KEY (group_name, route, target, field)
 );`,
   },
+  {
+    version: 3,
+    name: 'overrides shared by every proxy, and their history',
+    sql: `
+CREATE TABLE cutover_overrides (
+  group_name  text PRIMARY KEY,
+  stage       text NOT NULL,
+  reason      text NOT NULL,
+  actor       text NOT NULL,
+  set_at      timestamptz NOT NULL
+);
+-- Who changed what and when: the token's name, never the token. stage is null when cleared.
+CREATE TABLE cutover_override_history (
+  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  group_name  text NOT NULL,
+  stage       text,
+  previous    text,
+  reason      text NOT NULL,
+  actor       text NOT NULL,
+  at          timestamptz NOT NULL
+);`,
+  },
 ];
 
 /** Any fixed number: the advisory lock that lets one proxy at a time migrate a shared store. */

@@ -13,6 +13,20 @@ type TallyRows<T extends keyof Tallies> = ReturnType<Tallies[T]['take']>;
 /** Shared noise counts by group. */
 export type RouteCountsByGroup = ReadonlyMap<string, readonly RouteCounts[]>;
 
+/** One change of an override, as the history keeps it; stage null is a cleared override. */
+export interface OverrideRecord {
+  readonly group: string;
+  readonly stage: string | null;
+  readonly previous: string | null;
+  readonly reason: string;
+  readonly actor: string;
+  readonly at: string;
+}
+
+const OVERRIDES_CHANNEL = 'cutover_overrides';
+/** Any fixed number: serialises override changes, so each records the stage it really replaced. */
+const OVERRIDE_LOCK = 7_342_002;
+
 /** What a group's noise model counted since the last flush, and when its routes' counts halve. */
 export interface NoiseChanges { readonly group: string; readonly decayEvery: number; readonly routes: readonly RouteCounts[] }
 
@@ -245,6 +259,80 @@ export class DiffStore {
       groups.set(row.group_name, list);
     }
     return groups;
+  }
+
+  /** The overrides every proxy obeys. */
+  async overrides(): Promise<Map<string, string>> {
+    const { rows } = await this.query<{ group_name: string; stage: string }>('SELECT group_name, stage FROM cutover_overrides', []);
+    return new Map(rows.map((row) => [row.group_name, row.stage]));
+  }
+
+  /**
+   * Sets (or, with stage null, clears) a group's override, records it in the history with the
+   * stage it replaced, and notifies the other proxies; one transaction, so that two admins at
+   * once each see the right previous stage.
+   */
+  async changeOverride(change: { group: string; stage: string | null; reason: string; actor: string }): Promise<OverrideRecord> {
+    const client = await this.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [OVERRIDE_LOCK]);
+      const { rows } = await client.query<{ stage: string }>('SELECT stage FROM cutover_overrides WHERE group_name = $1', [change.group]);
+      const previous = rows[0]?.stage ?? null;
+      if (change.stage === null) await client.query('DELETE FROM cutover_overrides WHERE group_name = $1', [change.group]);
+      else {
+        await client.query(`INSERT INTO cutover_overrides VALUES ($1, $2, $3, $4, now())
+          ON CONFLICT (group_name) DO UPDATE SET stage = EXCLUDED.stage, reason = EXCLUDED.reason, actor = EXCLUDED.actor, set_at = EXCLUDED.set_at`,
+        [change.group, change.stage, change.reason, change.actor]);
+      }
+      const { rows: [recorded] } = await client.query<{ at: Date }>(`INSERT INTO cutover_override_history (group_name, stage, previous, reason, actor, at)
+        VALUES ($1, $2, $3, $4, $5, now()) RETURNING at`, [change.group, change.stage, previous, change.reason, change.actor]);
+      await client.query(`NOTIFY ${OVERRIDES_CHANNEL}`);
+      await client.query('COMMIT');
+      return { ...change, previous, at: (recorded?.at ?? new Date()).toISOString() };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw new StoreUnavailable((error as Error).message);
+    } finally {
+      client.release();
+    }
+  }
+
+  async overrideHistory(limit: number): Promise<OverrideRecord[]> {
+    const { rows } = await this.query<{ group_name: string; stage: string | null; previous: string | null; reason: string; actor: string; at: Date }>(
+      'SELECT group_name, stage, previous, reason, actor, at FROM cutover_override_history ORDER BY id DESC LIMIT $1', [limit]);
+    return rows.map((row) => ({ group: row.group_name, stage: row.stage, previous: row.previous, reason: row.reason, actor: row.actor, at: row.at.toISOString() }));
+  }
+
+  /**
+   * Calls `onChange` when another proxy changes an override, on a connection of its own; the
+   * returned function stops listening. A connection that breaks calls `onLost`: notifications
+   * are a shortcut, the periodic re-read is what guarantees convergence.
+   */
+  async listenForOverrides(onChange: () => void, onLost: (error: Error) => void): Promise<() => Promise<void>> {
+    const client = await this.connect();
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      client.removeListener('notification', onChange);
+      client.release(true);
+    };
+    client.on('notification', onChange);
+    client.on('error', (error: Error) => {
+      release();
+      onLost(error);
+    });
+    try {
+      await client.query(`LISTEN ${OVERRIDES_CHANNEL}`);
+    } catch (error) {
+      release();
+      throw new StoreUnavailable((error as Error).message);
+    }
+    return async () => {
+      if (!released) await client.query(`UNLISTEN ${OVERRIDES_CHANNEL}`).catch(() => undefined);
+      release();
+    };
   }
 
   async close(): Promise<void> {

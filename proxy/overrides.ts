@@ -1,0 +1,162 @@
+import { UnknownGroupError } from './flags.js';
+import type { Logger } from './log.js';
+import { isStage, type Stage } from './stage.js';
+import { type DiffStore, type OverrideRecord, StoreUnavailable } from './store/store.js';
+
+/** How often the shared overrides are read again, whatever the notifications say: the 2 s promise. */
+const REREAD_MS = 1_000;
+/** Longer than this without a successful read, and this proxy says its overrides may be stale. */
+const STALE_AFTER_MS = 5_000;
+/** Changes kept in memory without a store. */
+const MEMORY_HISTORY = 1_000;
+
+export interface OverrideChange {
+  readonly group: string;
+  readonly stage: Stage | null;
+  readonly reason: string;
+  /** Who asked: the name of the credential used, never the credential. */
+  readonly actor: string;
+}
+
+/** The store could not take an override change: nothing changed anywhere. */
+export class OverrideNotShared extends Error {}
+
+/**
+ * The kill switch: a stage forced for every caller of a group, beating Optimizely. Without a
+ * store the overrides live in this process. With one they live in the store: a change is
+ * written there first (with its history) and reaches every proxy through a notification, or at
+ * the latest through the re-read every second. When the store does not answer, a proxy keeps the
+ * overrides it last read and says so; a change is refused rather than applied to one replica.
+ */
+export class Overrides {
+  private current = new Map<string, Stage>();
+  private readonly history: OverrideRecord[] = [];
+  private lastRead: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private unlisten: (() => Promise<void>) | undefined;
+  private reading: Promise<void> | undefined;
+  private readonly startedAt = Date.now();
+  private stale = false;
+
+  /**
+   * @param store The open diff store when there is one; undefined while it opens or is off.
+   * @param shared Whether a store is configured, so that overrides must come from it.
+   */
+  constructor(
+    private readonly groups: ReadonlySet<string>,
+    private readonly store: () => DiffStore | undefined,
+    readonly shared: boolean,
+    private readonly log: Logger,
+    private readonly onStale: (stale: boolean) => void = () => undefined,
+  ) {}
+
+  start(): void {
+    if (!this.shared) return;
+    this.timer = setInterval(() => void this.refresh(), REREAD_MS).unref();
+    void this.refresh();
+  }
+
+  get(group: string): Stage | undefined {
+    return this.current.get(group);
+  }
+
+  all(): ReadonlyMap<string, Stage> {
+    return this.current;
+  }
+
+  /** For /readyz: why this proxy's overrides may not be the fleet's. */
+  problem(): string | undefined {
+    if (!this.shared) return undefined;
+    const since = this.lastRead ?? this.startedAt;
+    if (Date.now() - since <= STALE_AFTER_MS) return undefined;
+    return this.lastRead === undefined
+      ? 'overrides: the store has not answered since start, so no override is known (a kill switch set elsewhere is NOT obeyed here)'
+      : `overrides: not read from the store for ${Math.round((Date.now() - this.lastRead) / 1000)} s; obeying the last ones read`;
+  }
+
+  async change(change: OverrideChange): Promise<OverrideRecord> {
+    if (!this.groups.has(change.group)) throw new UnknownGroupError(`no group named "${change.group}"`);
+    if (!this.shared) return this.changeInMemory(change);
+    const store = this.store();
+    if (!store) throw new OverrideNotShared('the store is not open, so the override would reach this proxy only; nothing was changed');
+    let record: OverrideRecord;
+    try {
+      record = await store.changeOverride(change);
+    } catch (error) {
+      if (error instanceof StoreUnavailable) throw new OverrideNotShared(`the store does not answer (${error.message}); nothing was changed`);
+      throw error;
+    }
+    this.apply(change.group, change.stage);
+    return record;
+  }
+
+  async changes(limit = 100): Promise<readonly OverrideRecord[]> {
+    if (!this.shared) return this.history.slice(0, limit);
+    const store = this.store();
+    if (!store) throw new StoreUnavailable('the store is not open');
+    return store.overrideHistory(limit);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.reading;
+    await this.unlisten?.();
+  }
+
+  private changeInMemory(change: OverrideChange): OverrideRecord {
+    const record = { ...change, previous: this.current.get(change.group) ?? null, at: new Date().toISOString() };
+    this.apply(change.group, change.stage);
+    this.history.unshift(record);
+    this.history.length = Math.min(this.history.length, MEMORY_HISTORY);
+    return record;
+  }
+
+  private apply(group: string, stage: Stage | null): void {
+    const next = new Map(this.current);
+    if (stage === null) next.delete(group);
+    else next.set(group, stage);
+    this.current = next;
+  }
+
+  private refresh(): Promise<void> {
+    if (!this.reading) this.reading = this.read().finally(() => { this.reading = undefined; });
+    return this.reading;
+  }
+
+  private async read(): Promise<void> {
+    const store = this.store();
+    if (!store) return this.staleness();
+    try {
+      if (!this.unlisten) this.unlisten = await store.listenForOverrides(() => void this.refresh(), (error) => this.lost(error));
+      const stored = await store.overrides();
+      this.replace(stored);
+      this.lastRead = Date.now();
+    } catch (error) {
+      this.log.debug({ err: error }, 'overrides: the store did not answer');
+    }
+    this.staleness();
+  }
+
+  private lost(error: Error): void {
+    this.log.warn({ err: error }, `overrides: the notification connection broke (${error.message}); the re-read every second goes on`);
+    this.unlisten = undefined;
+  }
+
+  private replace(stored: ReadonlyMap<string, string>): void {
+    const next = new Map<string, Stage>();
+    for (const [group, stage] of stored) {
+      if (this.groups.has(group) && isStage(stage)) next.set(group, stage);
+    }
+    for (const group of new Set([...next.keys(), ...this.current.keys()])) {
+      if (next.get(group) !== this.current.get(group)) this.log.warn({ group, stage: next.get(group) ?? null }, `overrides: group ${group} is ${next.has(group) ? `forced to ${next.get(group)}` : 'back to its flag'} (from the store)`);
+    }
+    this.current = next;
+  }
+
+  private staleness(): void {
+    const problem = this.problem();
+    if (problem !== undefined && !this.stale) this.log.error(problem);
+    this.stale = problem !== undefined;
+    this.onStale(this.stale);
+  }
+}
