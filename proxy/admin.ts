@@ -126,6 +126,7 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
     }, (error: unknown) => problem(res, 503, `overrides: the history is in the store, which does not answer: ${(error as Error).message}`));
   });
 
+  app.use(reportPage());
   app.use((_req: Request, res: Response) => problem(res, 404, 'no such admin endpoint'));
   app.use((error: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
     if (error.type === 'entity.parse.failed') return problem(res, 400, `body is not JSON: ${error.message}`);
