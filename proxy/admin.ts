@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { type Flags, UnknownGroupError } from './flags.js';
+import { type Decision, type Flags, UnknownGroupError } from './flags.js';
 import { OverrideNotShared, type Overrides } from './overrides.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -26,6 +26,25 @@ function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * A decision in Optimizely Agent's shape. The variation is the stage (the flag's variation keys
+ * are the stage names), an override's too; `enabled` is false when the caller gets legacy because
+ * the flag is disabled or unusable for it. `cutover` carries what Agent has no word for.
+ */
+function agentDecision(decision: Decision, attributes: object) {
+  const forced = decision.source === 'override';
+  return {
+    flagKey: decision.flag,
+    variationKey: forced ? decision.stage : decision.variation,
+    enabled: forced || decision.variation === decision.stage,
+    ruleKey: forced ? null : decision.rule,
+    variables: decision.shadowPercent === undefined ? {} : { shadowPercent: decision.shadowPercent },
+    userContext: { userId: decision.caller, attributes },
+    reasons: decision.reasons,
+    cutover: { group: decision.group, stage: decision.stage, source: decision.source },
+  };
 }
 
 /** Who changed an override, for its history: the credential's name and the person an operator names, never the token. */
@@ -118,6 +137,18 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
   app.delete('/api/overrides/:group', authorized, (req: Request<{ group: string }>, res) => {
     const reason = typeof req.query.reason === 'string' ? req.query.reason.slice(0, 500) : '';
     changeOverride(req, res, null, reason);
+  });
+
+  // Optimizely Agent's decide, for projects that are not in Node: the proxy's own decision, overrides included.
+  app.post('/v1/decide', express.json({ limit: '16kb', type: () => true }), (req, res) => {
+    const { userId, userAttributes } = (req.body ?? {}) as { userId?: unknown; userAttributes?: unknown };
+    if (typeof userId !== 'string' || userId === '') return problem(res, 400, 'the body is {"userId": "<caller key>", "userAttributes": {…} (optional)}; flag keys go in ?keys=');
+    const keys = ([] as unknown[]).concat(req.query.keys ?? []).map(String);
+    const unknown = keys.find((key) => !config.groups.some((group) => group.flag === key));
+    if (unknown !== undefined) return problem(res, 404, `no configured group is decided by flag "${unknown}"`);
+    const groups = keys.length === 0 ? config.groups : config.groups.filter((group) => keys.includes(group.flag));
+    const attributes = userAttributes && typeof userAttributes === 'object' ? userAttributes : {};
+    res.json(groups.map((group) => agentDecision(flags.decide(group.name, userId), attributes)));
   });
 
   app.get('/api/overrides', (_req, res) => {
