@@ -105,11 +105,13 @@ export function program(): Command {
     .description('check that the datafile has every configured flag, each able to express the four stages (legacy, shadow, live, complete)')
     .option('-c, --config <file>', 'the configuration naming the groups and their flags', DEFAULT_CONFIG)
     .option('--datafile <file>', 'the datafile to check (default: flags.datafile of the configuration; needed with flags.sdkKey)')
+    .option('--previous <file>', 'the datafile published now: also fail when a rule change would move callers of live or complete back (a rule shrunk, moved, removed or re-created)')
     .addHelpText('after', examples(
       'cutover flags check --config demo/cutover.yaml',
       'cutover flags check -c cutover.yaml --datafile exported-datafile.json',
+      'cutover flags check -c cutover.yaml --datafile next.json --previous published.json',
     ) + '\nExit code 0 when sound, 1 with the problems (one a line), 2 on unusable input.\n')
-    .action(async (options: { config: string; datafile?: string }) => {
+    .action(async (options: { config: string; datafile?: string; previous?: string }) => {
       process.exitCode = await flagsCheck(options, terminal);
     });
 
@@ -118,13 +120,16 @@ export function program(): Command {
     .argument('<legacy>', 'the legacy side\'s observation (JSON file)')
     .argument('<new>', 'the new side\'s observation (JSON file)')
     .option('--rules <file>', 'comparison rules (JSON; docs/architecture.md, "Comparison rules")')
+    .option('--explain', 'also list what the rules hid, as "hidden": [{"path", "kind", "legacy", "new", "rule"}]')
     .addHelpText('after', examples(
       'cutover diff legacy.json new.json',
       'cutover diff --rules demo/rules/catalog.json legacy.json new.json',
+      'cutover diff --explain --rules demo/rules/catalog.json legacy.json new.json',
     ) + '\nAn observation: {"status": 200, "headers": {"content-type": "application/json"}, "body": {"price": 12.5}}\n(headers and body optional).'
-      + '\nExit code 0 on match, 1 on mismatch, 2 on unusable input (one line on stderr).\n')
-    .action(async (legacy: string, candidate: string, options: { rules?: string }) => {
-      process.exitCode = await diff({ rules: options.rules, legacy, candidate }, terminal);
+      + '\nNumbers are compared exactly; one that no double holds shows as {"$number": "12345678901234567890"}.'
+      + '\nExit code 0 on match, 1 on mismatch, 2 on unusable input or a body past a limit (one line on stderr).\n')
+    .action(async (legacy: string, candidate: string, options: { rules?: string; explain?: boolean }) => {
+      process.exitCode = await diff({ rules: options.rules, legacy, candidate, explain: options.explain ?? false }, terminal);
     });
 
   const adminOption = `the proxy's admin port (default: $CUTOVER_ADMIN_URL, else ${DEFAULT_ADMIN})`;

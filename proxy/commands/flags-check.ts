@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.js';
 import { DEFAULT_CONFIG, loadConfigFile } from './config-file.js';
-import { checkDatafile, type Datafile } from '../flag-check.js';
+import { checkChange, checkDatafile, type Datafile } from '../flag-check.js';
 
 export { checkDatafile };
 
@@ -15,7 +15,7 @@ export interface CommandIo {
 export async function flagsCheckCommand(args: string[], io: CommandIo): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args, options: { config: { type: 'string', short: 'c', default: DEFAULT_CONFIG }, datafile: { type: 'string' } }, strict: true }));
+    ({ values } = parseArgs({ args, options: { config: { type: 'string', short: 'c', default: DEFAULT_CONFIG }, datafile: { type: 'string' }, previous: { type: 'string' } }, strict: true }));
   } catch (error) {
     io.stderr(`cutover flags check: ${(error as Error).message.split(/\.\s|\n/)[0]}\n`);
     return 2;
@@ -24,7 +24,7 @@ export async function flagsCheckCommand(args: string[], io: CommandIo): Promise<
 }
 
 /** The check itself, for options already parsed (the CLI parses them with commander). */
-export async function flagsCheck(values: { config: string; datafile?: string | undefined }, io: CommandIo): Promise<number> {
+export async function flagsCheck(values: { config: string; datafile?: string | undefined; previous?: string | undefined }, io: CommandIo): Promise<number> {
   let file: string;
   let groups: ReadonlyArray<{ name: string; flag: string }>;
   try {
@@ -38,18 +38,22 @@ export async function flagsCheck(values: { config: string; datafile?: string | u
     io.stderr(`cutover flags check: ${(error as Error).message}\n`);
     return 2;
   }
-  let datafile: Datafile;
-  try {
-    datafile = JSON.parse(await readFile(file, 'utf8')) as Datafile;
-  } catch (error) {
-    io.stderr(`cutover flags check: ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`);
-    return 2;
-  }
-  const problems = checkDatafile(datafile, groups);
+  const read = async (name: string): Promise<Datafile | undefined> => {
+    try {
+      return JSON.parse(await readFile(name, 'utf8')) as Datafile;
+    } catch (error) {
+      io.stderr(`cutover flags check: ${name}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`);
+      return undefined;
+    }
+  };
+  const datafile = await read(file);
+  const previous = values.previous === undefined ? undefined : await read(values.previous);
+  if (!datafile || (values.previous !== undefined && !previous)) return 2;
+  const problems = [...checkDatafile(datafile, groups), ...(previous ? checkChange(previous, datafile, groups) : [])];
   if (problems.length > 0) {
     io.stderr(problems.map((problem) => `cutover flags check: ${problem}\n`).join(''));
     return 1;
   }
-  io.stdout(`cutover flags check: ${groups.length} group(s) sound in ${file}\n`);
+  io.stdout(`cutover flags check: ${groups.length} group(s) sound in ${file}${previous ? `, and no caller moves back from ${values.previous}` : ''}\n`);
   return 0;
 }
