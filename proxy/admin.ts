@@ -84,7 +84,8 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
   app.get('/readyz', async (_req, res) => {
     const reasons = [...await readiness.reasons(), ...[deps.store?.problem(), deps.overrides.problem()].filter((reason): reason is string => reason !== undefined)];
     const flagState = flags.ready ? 'loaded' : 'unavailable: every group is served by legacy';
-    res.json(reasons.length === 0 ? { status: 'ready', flags: flagState } : { status: 'degraded', reasons, flags: flagState });
+    const overrides = deps.overrides.shared ? 'shared through the store' : 'in this process only (no store)';
+    res.json(reasons.length === 0 ? { status: 'ready', flags: flagState, overrides } : { status: 'degraded', reasons, flags: flagState, overrides });
   });
 
   app.use(reviewApi({ ...deps, authorized, problem }));

@@ -298,6 +298,7 @@ describe('start-up checks: mistakes that would otherwise only show as traffic st
         status: 'degraded',
         reasons: ['group catalog: flag "catalog_migrationn" is not in the datafile', 'group orders: flag "orders_flag" has no variation for stage complete'],
         flags: 'loaded',
+        overrides: 'in this process only (no store)',
       });
       const response = await fetch(`${stack.proxy.trafficUrl}/products`);
       assert.equal(await response.text(), 'legacy');
@@ -306,7 +307,7 @@ describe('start-up checks: mistakes that would otherwise only show as traffic st
       // A corrected datafile (the flag renamed to what the configuration says) makes it ready again, without a restart.
       writeDatafile(stack.datafile, [{ key: 'catalog_migrationn', everyoneElse: 'shadow' }, { key: 'orders_flag', everyoneElse: 'legacy' }], 2);
       await until(async () => (await readyz(stack.proxy.adminUrl)).status === 'ready', 'the corrected datafile to make the proxy ready');
-      assert.deepEqual(await readyz(stack.proxy.adminUrl), { status: 'ready', flags: 'loaded' });
+      assert.deepEqual(await readyz(stack.proxy.adminUrl), { status: 'ready', flags: 'loaded', overrides: 'in this process only (no store)' });
     } finally {
       await stack.close();
       await legacy.close();
@@ -319,7 +320,7 @@ describe('start-up checks: mistakes that would otherwise only show as traffic st
     try {
       await until(() => warnings(stack.logs).length > 0, 'the legacy warning');
       assert.deepEqual(warnings(stack.logs), [`start-up check: legacy http://127.0.0.1:${port}/ does not accept connections (ECONNREFUSED); requests served by legacy fail until it does`]);
-      assert.deepEqual(await readyz(stack.proxy.adminUrl), { status: 'degraded', reasons: [`legacy: http://127.0.0.1:${port}/ does not accept connections (ECONNREFUSED)`], flags: 'loaded' });
+      assert.deepEqual(await readyz(stack.proxy.adminUrl), { status: 'degraded', reasons: [`legacy: http://127.0.0.1:${port}/ does not accept connections (ECONNREFUSED)`], flags: 'loaded', overrides: 'in this process only (no store)' });
     } finally {
       await stack.close();
     }
@@ -330,7 +331,7 @@ describe('start-up checks: mistakes that would otherwise only show as traffic st
     const legacy = await listen((_req, res) => { requests += 1; res.end('legacy'); });
     const stack = await startTestProxy({ legacyUrl: legacy.url, functions: {}, groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products'] } }, flags: [{ key: 'catalog_flag', everyoneElse: 'shadow' }] });
     try {
-      assert.deepEqual(await readyz(stack.proxy.adminUrl), { status: 'ready', flags: 'loaded' });
+      assert.deepEqual(await readyz(stack.proxy.adminUrl), { status: 'ready', flags: 'loaded', overrides: 'in this process only (no store)' });
       assert.deepEqual(warnings(stack.logs), []);
       assert.equal(requests, 0);
     } finally {
