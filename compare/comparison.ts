@@ -1,7 +1,8 @@
-import { type Body, BodyError, headerValue, readBody } from './body.js';
+import { type BodyLimits, BodyError, type ComparedBody, headerValue, readComparedBody } from './body.js';
 import { difference, type Difference, diffJson } from './diff.js';
+import type { Json } from './json.js';
 import { isIgnored } from './normalize.js';
-import { isFailure, type JsonValue, type Observation, type Response } from './observation.js';
+import { isFailure, type Observation, type Response } from './observation.js';
 import { DEFAULT_RULES, type Rules } from './rules.js';
 
 /** `noise` is only given by a NoiseModel: compare() alone answers match, mismatch or error. */
@@ -11,16 +12,31 @@ export type Verdict = 'match' | 'mismatch' | 'noise' | 'error';
 export interface Comparison {
   readonly verdict: Verdict;
   readonly differences: readonly Difference[];
-  /** Why the verdict is `error`: a transport failure or an undecodable body, with its side. */
+  /** Why the verdict is `error`: a transport failure, or a body that cannot be decoded or is past a limit, with its side. */
   readonly reason?: string;
 }
 
+/** The limits a body is held to; past one, the verdict is `error` (docs/architecture.md, "Comparison rules"). */
 export interface CompareOptions {
-  /** A body larger than this once decoded (gzip, br, deflate) makes the verdict `error`. */
+  /** A body larger than this once decoded (gzip, br, deflate, or sent as it is). */
   readonly maxDecodedBytes?: number;
+  /** A JSON body nested deeper than this (`[]` is 1 deep). */
+  readonly maxDepth?: number;
+  /** A JSON body with more values than this, every scalar, array and object counted. */
+  readonly maxValues?: number;
 }
 
 export const DEFAULT_MAX_DECODED_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_MAX_DEPTH = 256;
+export const DEFAULT_MAX_VALUES = 1_000_000;
+
+export function limitsOf(options: CompareOptions): BodyLimits {
+  return {
+    maxBytes: options.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES,
+    maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
+    maxValues: options.maxValues ?? DEFAULT_MAX_VALUES,
+  };
+}
 
 function comparison(verdict: Verdict, differences: Difference[], reason?: string): Comparison {
   Object.freeze(differences);
@@ -28,7 +44,7 @@ function comparison(verdict: Verdict, differences: Difference[], reason?: string
 }
 
 /** What a body looks like in a difference when it is not a JSON tree. */
-function shown(body: Body): JsonValue {
+function wholeValue(body: ComparedBody): Json {
   switch (body.kind) {
     case 'json': return body.value;
     case 'text': return body.text;
@@ -36,27 +52,25 @@ function shown(body: Body): JsonValue {
   }
 }
 
-function diffBodies(legacy: Body, candidate: Body, rules: Rules): Difference[] {
-  if (legacy.kind === 'json' && candidate.kind === 'json') return diffJson(legacy.value, candidate.value, rules);
+function diffBodies(legacy: ComparedBody, candidate: ComparedBody, rules: Rules): Difference[] {
+  if (legacy.kind === 'json' && candidate.kind === 'json') return diffJson(legacy, candidate, rules);
   // A text or binary body is one value, at the root: only ignoring the root ("", "/**") hides it.
-  if (isIgnored(rules, [], 0)) return [];
-  if (legacy.kind !== candidate.kind) return [difference([], 'type', shown(legacy), shown(candidate))];
-  const same = legacy.kind === 'text' ? legacy.text === (candidate as typeof legacy).text : shown(legacy) === shown(candidate);
-  return same ? [] : [difference([], 'changed', shown(legacy), shown(candidate))];
+  if (isIgnored(rules, [])) return [];
+  if (legacy.kind !== candidate.kind) return [difference([], 'type', wholeValue(legacy), wholeValue(candidate))];
+  const same = legacy.kind === 'text' ? legacy.text === (candidate as typeof legacy).text : wholeValue(legacy) === wholeValue(candidate);
+  return same ? [] : [difference([], 'changed', wholeValue(legacy), wholeValue(candidate))];
 }
 
-function diffHeaders(legacy: Response, candidate: Response, rules: Rules): Difference[] {
-  const found: Difference[] = [];
+function diffHeaders(legacy: Response, candidate: Response, rules: Rules, into: Difference[]): void {
   for (const name of rules.headers) {
     const left = headerValue(legacy.headers, name), right = headerValue(candidate.headers, name);
-    if (left !== right) found.push(difference(['headers', name], 'header', left, right));
+    if (left !== right) into.push(difference(['headers', name], 'header', left, right));
   }
-  return found;
 }
 
-function read(response: Response, side: string, maxBytes: number): Body | string {
+function read(response: Response, side: string, limits: BodyLimits): ComparedBody | string {
   try {
-    return readBody(response, maxBytes);
+    return readComparedBody(response, limits);
   } catch (error) {
     if (error instanceof BodyError) return `${side} body: ${error.message}`;
     throw error;
@@ -65,8 +79,9 @@ function read(response: Response, side: string, maxBytes: number): Body | string
 
 /**
  * Compares what legacy and new answered to one request. A transport failure on either side is
- * verdict `error` with the reason; so is a body that cannot be decoded (its status and header
- * differences are still listed). The status is compared whatever the bodies, empty ones included.
+ * verdict `error` with the reason; so is a body that cannot be decoded or is past a limit of
+ * `options` (its status and header differences are still listed). The status is compared
+ * whatever the bodies, empty ones included.
  */
 export function compare(legacy: Observation, candidate: Observation, rules: Rules = DEFAULT_RULES, options: CompareOptions = {}): Comparison {
   if (isFailure(legacy) || isFailure(candidate)) {
@@ -75,13 +90,14 @@ export function compare(legacy: Observation, candidate: Observation, rules: Rule
   }
   const differences: Difference[] = [];
   if (rules.status && legacy.status !== candidate.status) differences.push(difference(['status'], 'status', legacy.status, candidate.status));
-  differences.push(...diffHeaders(legacy, candidate, rules));
-  const maxBytes = options.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES;
-  const left = read(legacy, 'legacy', maxBytes), right = read(candidate, 'new', maxBytes);
+  diffHeaders(legacy, candidate, rules, differences);
+  const limits = limitsOf(options);
+  const left = read(legacy, 'legacy', limits), right = read(candidate, 'new', limits);
   if (typeof left === 'string' || typeof right === 'string') {
     const reasons = [left, right].filter((side): side is string => typeof side === 'string');
     return comparison('error', differences, reasons.join('; '));
   }
-  differences.push(...diffBodies(left, right, rules));
+  // A loop rather than push(...found): a body can have more differences than a call has room for arguments.
+  for (const found of diffBodies(left, right, rules)) differences.push(found);
   return comparison(differences.length > 0 ? 'mismatch' : 'match', differences);
 }

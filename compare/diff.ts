@@ -1,15 +1,19 @@
-import deepDiff from 'deep-diff';
-import { align, equalByRules, isIgnored, unorderedRuleAt } from './normalize.js';
+import { type Json, type JsonDocument, shown } from './json.js';
+import { align, equalByRules, isIgnored, isWithinIgnored, unorderedRuleAt } from './normalize.js';
+import { isNumber, sameNumber } from './number.js';
 import type { JsonValue } from './observation.js';
 import { fieldOf, formatPointer, type PathSegment } from './pointer.js';
 import type { Rules } from './rules.js';
 
-export type DifferenceKind = 'changed' | 'added' | 'removed' | 'type' | 'status' | 'header';
+export type DifferenceKind = 'changed' | 'added' | 'removed' | 'type' | 'status' | 'header' | 'duplicate_key';
 
 /**
  * One difference between the two sides. `path` is a JSON Pointer into the legacy body, except
  * for kind `added`, where it points into the new body; status and header differences use the
  * paths "/status" and "/headers/<lower-case name>". The side a value is missing from is null.
+ * Kind `duplicate_key` is a member that an object repeats: the side that repeats it gives every
+ * value it had there, in order, the other side null (both give theirs when both repeat it); its
+ * path points into the body that repeats it.
  */
 export interface Difference {
   readonly path: string;
@@ -20,78 +24,100 @@ export interface Difference {
   readonly field: string;
 }
 
-export function difference(path: readonly PathSegment[], kind: DifferenceKind, legacy: JsonValue | undefined, candidate: JsonValue | undefined): Difference {
-  return Object.freeze({ path: formatPointer(path), kind, legacy: legacy ?? null, new: candidate ?? null, field: fieldOf(path) });
-}
-
-function typeOf(value: unknown): string {
-  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-}
-
-/**
- * Stands for a member missing on the legacy side. deep-diff skips a member named "" that only
- * the right-hand side has (it tests the name for truthiness), so such an object is given the
- * member with this value, and the difference it yields is read as an addition.
- */
-const ABSENT = Symbol('absent');
-
-/** The unordered arrays met during one diff: where new-only elements moved to, by array path. */
-type Relocations = Map<string, { readonly legacyLength: number; readonly newOnly: readonly number[] }>;
-
-/**
- * The documents are wrapped in a one-element array so that deep-diff's hooks (which it never
- * calls for the root) also see the root; hook paths therefore start at index ROOT.
- */
-const ROOT = 1;
-
-/**
- * deep-diff's hooks for one diff. `base` is where the diffed values sit in the documents: the
- * root for a whole body, an array element when unordered elements are tried against each other.
- */
-function hooks(rules: Rules, relocations: Relocations, base: readonly PathSegment[]): deepDiff.PreFilterObject<unknown, unknown> {
-  // The full path of a node and where its document part starts (spares a copy for whole bodies).
-  const pathOf = (path: PathSegment[], key: PathSegment): [PathSegment[], number] =>
-    (base.length === 0 ? [[...path, key], ROOT] : [[...base, ...path.slice(ROOT), key], 0]);
-  return {
-    prefilter: rules.ignore.length === 0 ? undefined : (path: PathSegment[], key: PathSegment) => isIgnored(rules, ...pathOf(path, key)),
-    normalize(path: PathSegment[], key: PathSegment, legacy: unknown, candidate: unknown): [unknown, unknown] | undefined {
-      if (equalByRules(rules, legacy, candidate)) return [legacy, legacy];
-      if (Array.isArray(legacy) && Array.isArray(candidate) && rules.unordered.length > 0) {
-        const [arrayPath, from] = pathOf(path, key);
-        const rule = unorderedRuleAt(rules, arrayPath, from);
-        if (!rule) return undefined;
-        const equal = (legacyIndex: number, newIndex: number) =>
-          rawDiff(legacy[legacyIndex] as JsonValue, candidate[newIndex] as JsonValue, rules, [...arrayPath.slice(from), legacyIndex], new Map()).length === 0;
-        const { partners, newOnly } = align(rules, rule, legacy as JsonValue[], candidate as JsonValue[], arrayPath, from, equal);
-        // Sparse arrays: a hole is a missing element to deep-diff, hence an addition or a removal.
-        const left = new Array<unknown>(legacy.length + newOnly.length);
-        const right = new Array<unknown>(legacy.length + newOnly.length);
-        legacy.forEach((element, index) => { left[index] = element; });
-        partners.forEach((partner, index) => { if (partner !== undefined) right[index] = candidate[partner]; });
-        newOnly.forEach((partner, offset) => { right[legacy.length + offset] = candidate[partner]; });
-        if (newOnly.length > 0) relocations.set(formatPointer(arrayPath.slice(from)), { legacyLength: legacy.length, newOnly });
-        return [left, right];
-      }
-      if (isRecord(legacy) && isRecord(candidate) && Object.hasOwn(candidate, '') && !Object.hasOwn(legacy, '')) {
-        return [{ ...legacy, '': ABSENT }, candidate];
-      }
-      return undefined;
-    },
-  };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/** Turns a path through the aligned arrays back into a path through the new document. */
-function relocate(path: readonly PathSegment[], relocations: Relocations): PathSegment[] {
-  if (relocations.size === 0) return [...path];
-  return path.map((segment, index) => {
-    const moved = typeof segment === 'number' ? relocations.get(formatPointer(path.slice(0, index))) : undefined;
-    if (!moved || (segment as number) < moved.legacyLength) return segment;
-    return moved.newOnly[(segment as number) - moved.legacyLength] as number;
+/** A difference; its values are shown as plain JSON, numbers that no double holds as {"$number": text}. */
+export function difference(path: readonly PathSegment[], kind: DifferenceKind, legacy: Json | undefined, candidate: Json | undefined): Difference {
+  return Object.freeze({
+    path: formatPointer(path), kind, legacy: legacy === undefined ? null : shown(legacy), new: candidate === undefined ? null : shown(candidate), field: fieldOf(path),
   });
+}
+
+/** A difference as the walk finds it: its path in segments, its values as parsed. */
+interface Found {
+  readonly path: readonly PathSegment[];
+  readonly kind: DifferenceKind;
+  readonly legacy?: Json;
+  readonly new?: Json;
+}
+
+/** Two nodes at the same place in both documents; `path` is the legacy one's. */
+interface Pair {
+  readonly path: PathSegment[];
+  readonly legacy: Json;
+  readonly new: Json;
+}
+
+function typeOf(value: Json): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'array' : isNumber(value) ? 'number' : typeof value;
+}
+
+/**
+ * Walks two documents side by side with a stack of its own, so that no document can exhaust the
+ * call stack, and hands each difference to `report`, which stops the walk by answering false.
+ * An ignored node is skipped with all it holds.
+ */
+class Walk {
+  private readonly pending: Pair[] = [];
+  private going = true;
+
+  constructor(private readonly rules: Rules, private readonly report: (found: Found) => boolean) {}
+
+  run(root: Pair): void {
+    this.pending.push(root);
+    while (this.going && this.pending.length > 0) {
+      const pair = this.pending.pop() as Pair;
+      if (!isIgnored(this.rules, pair.path)) this.visit(pair);
+    }
+  }
+
+  private emit(found: Found): void {
+    if (this.going && !isIgnored(this.rules, found.path)) this.going = this.report(found);
+  }
+
+  private visit({ path, legacy, new: candidate }: Pair): void {
+    if (legacy === candidate || equalByRules(this.rules, legacy, candidate)) return;
+    const type = typeOf(legacy);
+    if (type !== typeOf(candidate)) this.emit({ path, kind: 'type', legacy, new: candidate });
+    else if (type === 'array') this.arrays(path, legacy as Json[], candidate as Json[]);
+    else if (type === 'object') this.objects(path, legacy as Record<string, Json>, candidate as Record<string, Json>);
+    else if (type !== 'number' || !sameNumber(legacy as number, candidate as number)) this.emit({ path, kind: 'changed', legacy, new: candidate });
+  }
+
+  private arrays(path: PathSegment[], legacy: Json[], candidate: Json[]): void {
+    const rule = unorderedRuleAt(this.rules, path);
+    if (rule) {
+      const equal = (legacyIndex: number, newIndex: number) =>
+        sameUnderRules(this.rules, { path: [...path, legacyIndex], legacy: legacy[legacyIndex] as Json, new: candidate[newIndex] as Json });
+      const { partners, newOnly } = align(this.rules, rule, legacy, candidate, path, equal);
+      // Paired elements are compared at their legacy index; elements of the new side only are added at their own.
+      partners.forEach((partner, index) => {
+        if (partner === undefined) this.emit({ path: [...path, index], kind: 'removed', legacy: legacy[index] });
+        else this.pending.push({ path: [...path, index], legacy: legacy[index] as Json, new: candidate[partner] as Json });
+      });
+      for (const index of newOnly) this.emit({ path: [...path, index], kind: 'added', new: candidate[index] });
+      return;
+    }
+    const common = Math.min(legacy.length, candidate.length);
+    for (let index = 0; index < common; index++) this.pending.push({ path: [...path, index], legacy: legacy[index] as Json, new: candidate[index] as Json });
+    for (let index = common; index < legacy.length; index++) this.emit({ path: [...path, index], kind: 'removed', legacy: legacy[index] });
+    for (let index = common; index < candidate.length; index++) this.emit({ path: [...path, index], kind: 'added', new: candidate[index] });
+  }
+
+  private objects(path: PathSegment[], legacy: Record<string, Json>, candidate: Record<string, Json>): void {
+    for (const name of Object.keys(legacy)) {
+      if (Object.hasOwn(candidate, name)) this.pending.push({ path: [...path, name], legacy: legacy[name] as Json, new: candidate[name] as Json });
+      else this.emit({ path: [...path, name], kind: 'removed', legacy: legacy[name] });
+    }
+    for (const name of Object.keys(candidate)) {
+      if (!Object.hasOwn(legacy, name)) this.emit({ path: [...path, name], kind: 'added', new: candidate[name] });
+    }
+  }
+}
+
+/** Whether two nodes at `path` have no difference under the rules; stops at the first one. */
+function sameUnderRules(rules: Rules, pair: Pair): boolean {
+  let same = true;
+  new Walk(rules, () => (same = false)).run(pair);
+  return same;
 }
 
 function compareSegments(a: readonly PathSegment[], b: readonly PathSegment[]): number {
@@ -104,33 +130,28 @@ function compareSegments(a: readonly PathSegment[], b: readonly PathSegment[]): 
   return a.length - b.length;
 }
 
-function rawDiff(legacy: JsonValue, candidate: JsonValue, rules: Rules, base: readonly PathSegment[], relocations: Relocations): deepDiff.Diff<unknown, unknown>[] {
-  return deepDiff.diff<unknown, unknown>([legacy], [candidate], hooks(rules, relocations, base)) ?? [];
+/** The members either document repeats, one difference per path, unless ignored. */
+function duplicateKeys(legacy: JsonDocument, candidate: JsonDocument, rules: Rules): Found[] {
+  const byPath = new Map<string, { path: readonly PathSegment[]; legacy?: Json[]; new?: Json[] }>();
+  for (const [side, document] of [['legacy', legacy], ['new', candidate]] as const) {
+    for (const { path, values } of document.duplicates) {
+      if (isWithinIgnored(rules, path)) continue;
+      const pointer = formatPointer(path);
+      const entry = byPath.get(pointer) ?? { path };
+      entry[side] = [...values];
+      byPath.set(pointer, entry);
+    }
+  }
+  return [...byPath.values()].map((entry) => ({ ...entry, kind: 'duplicate_key' as const }));
 }
 
-/** The differences between two JSON documents under the rules, in path order. */
-export function diffJson(legacy: JsonValue, candidate: JsonValue, rules: Rules): Difference[] {
-  const relocations: Relocations = new Map();
-  const changes = rawDiff(legacy, candidate, rules, [], relocations);
-  const found = changes.map((change) => {
-    const at = (change.path ?? []).slice(ROOT) as PathSegment[];
-    switch (change.kind) {
-      case 'A': {
-        // An element past the end of the shorter array: deep-diff's item is an N or a D.
-        const { item } = change;
-        const path = relocate([...at, change.index], relocations);
-        return item.kind === 'N' ? { path, kind: 'added' as const, legacy: undefined, new: item.rhs }
-          : { path, kind: 'removed' as const, legacy: 'lhs' in item ? item.lhs : undefined, new: undefined };
-      }
-      case 'N': return { path: relocate(at, relocations), kind: 'added' as const, legacy: undefined, new: change.rhs };
-      case 'D': return { path: relocate(at, relocations), kind: 'removed' as const, legacy: change.lhs, new: undefined };
-      case 'E': {
-        if (change.lhs === ABSENT) return { path: relocate(at, relocations), kind: 'added' as const, legacy: undefined, new: change.rhs };
-        const kind = typeOf(change.lhs) === typeOf(change.rhs) ? 'changed' as const : 'type' as const;
-        return { path: relocate(at, relocations), kind, legacy: change.lhs, new: change.rhs };
-      }
-    }
-  });
+/**
+ * The differences between two JSON documents under the rules, in path order; at one path a
+ * repeated member comes before what its last value changes.
+ */
+export function diffJson(legacy: JsonDocument, candidate: JsonDocument, rules: Rules): Difference[] {
+  const found = duplicateKeys(legacy, candidate, rules);
+  new Walk(rules, (each) => { found.push(each); return true; }).run({ path: [], legacy: legacy.value, new: candidate.value });
   found.sort((a, b) => compareSegments(a.path, b.path));
-  return found.map((found) => difference(found.path, found.kind, found.legacy as JsonValue | undefined, found.new as JsonValue | undefined));
+  return found.map((each) => difference(each.path, each.kind, each.legacy, each.new));
 }

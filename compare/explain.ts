@@ -1,8 +1,10 @@
-import { readBody } from './body.js';
-import { compare, type CompareOptions, DEFAULT_MAX_DECODED_BYTES } from './comparison.js';
+import { readComparedBody } from './body.js';
+import { compare, type CompareOptions, limitsOf } from './comparison.js';
 import { difference, type Difference } from './diff.js';
+import { isJsonObject, type Json } from './json.js';
 import { equalByRules, unorderedRuleAt } from './normalize.js';
-import { isFailure, type JsonValue, type Observation, type Response } from './observation.js';
+import { isNumber, numberShown } from './number.js';
+import { isFailure, type Observation, type Response } from './observation.js';
 import { formatPointer, matchesPattern, parsePointer, type PathSegment } from './pointer.js';
 import { DEFAULT_RULES, type Rules, type UnorderedRule } from './rules.js';
 
@@ -20,8 +22,10 @@ function pathOrValueRule(rules: Rules, found: Difference): string | undefined {
     const pattern = rules.ignore.find((candidate) => matchesPattern(candidate, path.slice(0, length)));
     if (pattern) return `ignore: ${pattern.source}`;
   }
-  if (!equalByRules(rules, found.legacy, found.new)) return undefined;
-  return typeof found.legacy === 'number' ? `numericTolerance: ${rules.numericTolerance}` : 'timestamps: instant';
+  // A number no double holds is shown as {"$number": text}: the rule is judged on the number.
+  const legacy = numberShown(found.legacy) ?? found.legacy, candidate = numberShown(found.new) ?? found.new;
+  if (!equalByRules(rules, legacy, candidate)) return undefined;
+  return isNumber(legacy) ? `numericTolerance: ${rules.numericTolerance}` : 'timestamps: instant';
 }
 
 interface UnorderedArray { readonly path: string[]; readonly pointer: string; readonly rule: UnorderedRule }
@@ -31,7 +35,7 @@ function unorderedArraysAround(rules: Rules, pointer: string): UnorderedArray[] 
   const path = parsePointer(pointer);
   const arrays: UnorderedArray[] = [];
   for (let length = 0; length < path.length; length++) {
-    const rule = unorderedRuleAt(rules, path.slice(0, length), 0);
+    const rule = unorderedRuleAt(rules, path.slice(0, length));
     if (rule) arrays.push({ path: path.slice(0, length), pointer: formatPointer(path.slice(0, length)), rule });
   }
   return arrays;
@@ -41,9 +45,9 @@ function describeUnordered(rule: UnorderedRule): string {
   return rule.key === undefined ? `unordered: ${rule.path.source}` : `unordered: ${rule.path.source} key ${rule.key}`;
 }
 
-function jsonBody(observation: Response, options: CompareOptions): JsonValue {
+function jsonBody(observation: Response, options: CompareOptions): Json {
   // compare() has read this body already, without an error.
-  const body = readBody(observation, options.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES);
+  const body = readComparedBody(observation, limitsOf(options));
   return body.kind === 'json' ? body.value : null;
 }
 
@@ -52,9 +56,9 @@ function jsonBody(observation: Response, options: CompareOptions): JsonValue {
  * document so that indexes become numbers, which is what gives the difference its field
  * (/data/*\/tags rather than /data/0/tags).
  */
-function wholeArrays(legacy: JsonValue, candidate: JsonValue, pointer: readonly string[]): Difference {
+function wholeArrays(legacy: Json, candidate: Json, pointer: readonly string[]): Difference {
   const path: PathSegment[] = [];
-  let left: JsonValue | undefined = legacy, right: JsonValue | undefined = candidate;
+  let left: Json | undefined = legacy, right: Json | undefined = candidate;
   for (const segment of pointer) {
     const step = Array.isArray(left) ? Number(segment) : segment;
     path.push(step);
@@ -64,9 +68,9 @@ function wholeArrays(legacy: JsonValue, candidate: JsonValue, pointer: readonly 
   return difference(path, 'changed', left, right);
 }
 
-function child(value: JsonValue | undefined, step: PathSegment): JsonValue | undefined {
+function child(value: Json | undefined, step: PathSegment): Json | undefined {
   if (Array.isArray(value)) return value[step as number];
-  return value !== null && typeof value === 'object' && Object.hasOwn(value, step) ? value[step] : undefined;
+  return isJsonObject(value) && Object.hasOwn(value, step) ? value[step] : undefined;
 }
 
 /**
@@ -92,7 +96,8 @@ function child(value: JsonValue | undefined, step: PathSegment): JsonValue | und
  * reordered array they are credited with the values found at the same index on both sides.
  * Every difference not shown is credited: outside multiset arrays, compare() under `rules` walks
  * the documents in the same positions as under DEFAULT_RULES, and only the rules above remove a
- * difference there. A failure on either side, or a body that cannot be decoded, gives [].
+ * difference there. A failure on either side, or a body that cannot be decoded or is past a
+ * limit of `options`, gives [].
  */
 export function hiddenDifferences(legacy: Observation, candidate: Observation, rules: Rules, shown: readonly Difference[],
   options: CompareOptions = {}): HiddenDifference[] {
@@ -108,7 +113,7 @@ export function hiddenDifferences(legacy: Observation, candidate: Observation, r
     .filter((found) => found.kind !== 'status' && !isShown(found) && pathOrValueRule(rules, found) === undefined)
     .flatMap((found) => unorderedArraysAround(rules, found.path).slice(-1).map((array) => array.pointer)));
   const credited = new Set<string>();
-  let documents: [JsonValue, JsonValue] | undefined;
+  let documents: [Json, Json] | undefined;
   const hidden: HiddenDifference[] = [];
   for (const found of bare.differences) {
     if (found.kind === 'status') {

@@ -1,7 +1,11 @@
 /** The comparison engine: pure (no I/O, no clock), so the proxy may run it anywhere, a worker included. */
-export { compare, DEFAULT_MAX_DECODED_BYTES, type CompareOptions, type Comparison, type Verdict } from './comparison.js';
+export { decodedBodySize } from './body.js';
+export {
+  compare, DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_VALUES, type CompareOptions, type Comparison, type Verdict,
+} from './comparison.js';
 export type { Difference, DifferenceKind } from './diff.js';
 export { hiddenDifferences, type HiddenDifference } from './explain.js';
+export { memberText } from './json-scan.js';
 export {
   DEFAULT_NOISE_THRESHOLDS, isNoisyField, NoiseModel, noiseOf, suggestRules,
   type FieldCounts, type RouteCounts, type FieldNoise, type FieldTarget, type NoiseModelOptions, type NoiseSnapshot, type NoiseThresholds, type RouteNoise,

@@ -1,26 +1,30 @@
-import type { JsonValue } from './observation.js';
+import { isJsonObject, type Json, type JsonObject } from './json.js';
+import { isNumber, sameNumber, withinTolerance } from './number.js';
 import { matchesPattern, type PathSegment } from './pointer.js';
-import type { Rules, UnorderedRule } from './rules.js';
+import { DEFAULT_RULES, type Rules, type UnorderedRule } from './rules.js';
 import { canonicalInstant, sameInstant } from './timestamp.js';
 
-/*
- * The rules applied while the tree diff walks both documents. Paths handed to these functions
- * start at `from`: the diff wraps the documents in an array, whose index is not part of a path.
- */
+/* The rules applied while the diff walks both documents. */
 
-export function isIgnored(rules: Rules, path: readonly PathSegment[], from: number): boolean {
-  for (const pattern of rules.ignore) if (matchesPattern(pattern, path, from)) return true;
+export function isIgnored(rules: Rules, path: readonly PathSegment[]): boolean {
+  for (const pattern of rules.ignore) if (matchesPattern(pattern, path)) return true;
   return false;
 }
 
-export function unorderedRuleAt(rules: Rules, path: readonly PathSegment[], from: number): UnorderedRule | undefined {
-  return rules.unordered.find((rule) => matchesPattern(rule.path, path, from));
+/** Whether the path or one of its ancestors is ignored: the diff skips an ignored node with all it holds. */
+export function isWithinIgnored(rules: Rules, path: readonly PathSegment[]): boolean {
+  for (let length = 0; length <= path.length; length++) if (isIgnored(rules, path.slice(0, length))) return true;
+  return false;
+}
+
+export function unorderedRuleAt(rules: Rules, path: readonly PathSegment[]): UnorderedRule | undefined {
+  return rules.unordered.find((rule) => matchesPattern(rule.path, path));
 }
 
 /** Two different scalars that the rules make equal: numbers within tolerance, strings naming one instant. */
 export function equalByRules(rules: Rules, legacy: unknown, candidate: unknown): boolean {
   if (legacy === candidate) return false;
-  if (typeof legacy === 'number' && typeof candidate === 'number') return Math.abs(legacy - candidate) <= rules.numericTolerance;
+  if (isNumber(legacy) && isNumber(candidate)) return !sameNumber(legacy, candidate) && withinTolerance(legacy, candidate, rules.numericTolerance);
   if (typeof legacy === 'string' && typeof candidate === 'string') return rules.timestamps === 'instant' && sameInstant(legacy, candidate);
   return false;
 }
@@ -36,30 +40,8 @@ export interface Alignment {
   readonly newOnly: readonly number[];
 }
 
-/**
- * A string equal for elements that the rules make equal, except for numeric tolerance, which
- * no canonical form can express (such elements still pair up through the positional pass).
- */
-function canonical(rules: Rules, value: JsonValue, path: PathSegment[], from: number): string {
-  if (Array.isArray(value)) {
-    const elements = value.map((element, index) => {
-      path.push(index);
-      const text = canonical(rules, element, path, from);
-      path.pop();
-      return text;
-    });
-    if (unorderedRuleAt(rules, path, from)) elements.sort();
-    return `[${elements.join(',')}]`;
-  }
-  if (value !== null && typeof value === 'object') {
-    const members: string[] = [];
-    for (const name of Object.keys(value).sort()) {
-      path.push(name);
-      if (!isIgnored(rules, path, from)) members.push(`${JSON.stringify(name)}:${canonical(rules, value[name] as JsonValue, path, from)}`);
-      path.pop();
-    }
-    return `{${members.join(',')}}`;
-  }
+function scalarText(rules: Rules, value: Json): string {
+  if (isNumber(value)) return typeof value === 'number' ? JSON.stringify(value) : value.key;
   if (typeof value === 'string' && rules.timestamps === 'instant') {
     const instant = canonicalInstant(value);
     if (instant !== undefined) return `@${instant}`;
@@ -67,14 +49,75 @@ function canonical(rules: Rules, value: JsonValue, path: PathSegment[], from: nu
   return JSON.stringify(value);
 }
 
-function keyOf(element: JsonValue | undefined, key: string): string | undefined {
-  if (element === null || typeof element !== 'object' || Array.isArray(element) || !Object.hasOwn(element, key)) return undefined;
-  return JSON.stringify(element[key]);
+/** A container whose canonical text is being written: its children's texts so far. */
+interface Open {
+  readonly value: Json[] | JsonObject;
+  readonly path: PathSegment[];
+  /** Object members, sorted; undefined for an array. */
+  readonly names: string[] | undefined;
+  next: number;
+  readonly parts: string[];
+  /** What its text follows in its parent's: `"name":` for a member, nothing for an element. */
+  readonly label: string;
+}
+
+function closeText(rules: Rules, open: Open): string {
+  if (open.names !== undefined) return `{${open.parts.join(',')}}`;
+  if (unorderedRuleAt(rules, open.path)) open.parts.sort();
+  return `[${open.parts.join(',')}]`;
+}
+
+/**
+ * A string equal for elements that the rules make equal, except for numeric tolerance, which
+ * no canonical form can express (such elements still pair up through the positional pass).
+ * Written with a stack of its own, without recursion.
+ */
+function canonical(rules: Rules, root: Json, rootPath: readonly PathSegment[]): string {
+  if (!Array.isArray(root) && !isJsonObject(root)) return scalarText(rules, root);
+  const stack: Open[] = [];
+  let result = '';
+  const done = (text: string) => {
+    const parent = stack[stack.length - 1];
+    if (parent) parent.parts.push(text);
+    else result = text;
+  };
+  const enter = (value: Json, path: PathSegment[], label: string) => {
+    if (Array.isArray(value) || isJsonObject(value)) {
+      stack.push({ value, path, names: Array.isArray(value) ? undefined : Object.keys(value).sort(), next: 0, parts: [], label });
+    } else {
+      done(label + scalarText(rules, value));
+    }
+  };
+  enter(root, [...rootPath], '');
+  while (stack.length > 0) {
+    const open = stack[stack.length - 1] as Open;
+    const { value, names } = open;
+    if (open.next < (names ?? (value as Json[])).length) {
+      const index = open.next++;
+      if (names === undefined) {
+        enter((value as Json[])[index] as Json, [...open.path, index], '');
+      } else {
+        const name = names[index] as string;
+        const path = [...open.path, name];
+        if (!isIgnored(rules, path)) enter((value as JsonObject)[name] as Json, path, `${JSON.stringify(name)}:`);
+      }
+      continue;
+    }
+    stack.pop();
+    done(open.label + closeText(rules, open));
+  }
+  return result;
+}
+
+/** The element's key member, spelt one way whatever the order of its members or the spelling of its numbers. */
+function keyOf(element: Json | undefined, key: string): string | undefined {
+  if (!isJsonObject(element) || !Object.hasOwn(element, key)) return undefined;
+  return canonical(DEFAULT_RULES, element[key] as Json, []);
 }
 
 /** Pairs each side's elements by `pick`, first come first served, among those not yet paired. */
-function pairBy(legacy: readonly JsonValue[], candidate: readonly JsonValue[], partners: Array<number | undefined>, taken: boolean[],
-  pick: (element: JsonValue, index: number, side: 'legacy' | 'new') => string | undefined): void {
+function pairBy(legacy: readonly Json[], candidate: readonly Json[], partners: Array<number | undefined>, taken: boolean[],
+  pick: (element: Json, index: number, side: 'legacy' | 'new') => string | undefined): void {
   const waiting = new Map<string, number[]>();
   candidate.forEach((element, index) => {
     if (taken[index]) return;
@@ -105,7 +148,7 @@ const PAIRING_BUDGET = 4096;
  * so that a changed element of a multiset shows as a change rather than a removal and an
  * addition. `path` is the array's path; it is restored before returning.
  */
-export function align(rules: Rules, rule: UnorderedRule, legacy: readonly JsonValue[], candidate: readonly JsonValue[], path: PathSegment[], from: number,
+export function align(rules: Rules, rule: UnorderedRule, legacy: readonly Json[], candidate: readonly Json[], path: PathSegment[],
   equal: (legacyIndex: number, newIndex: number) => boolean): Alignment {
   const partners = new Array<number | undefined>(legacy.length).fill(undefined);
   const taken = new Array<boolean>(candidate.length).fill(false);
@@ -114,7 +157,7 @@ export function align(rules: Rules, rule: UnorderedRule, legacy: readonly JsonVa
   pairBy(legacy, candidate, partners, taken, (element, index) => {
     if (key !== undefined && keyOf(element, key) !== undefined) return undefined;
     path.push(index);
-    const text = canonical(rules, element, path, from);
+    const text = canonical(rules, element, path);
     path.pop();
     return text;
   });

@@ -13,6 +13,12 @@ export interface Response {
    * parsed when Content-Type is JSON), or an already parsed JSON value. Absent means empty.
    */
   readonly body?: Uint8Array | string | Exclude<JsonValue, string>;
+  /**
+   * The body (a string or bytes) is JSON text, whatever Content-Type says. `cutover diff` hands
+   * over a body its file gives as a JSON value this way, as the text the file has, so that big
+   * numbers and repeated members reach the comparison as they were written.
+   */
+  readonly bodyIsJson?: boolean;
 }
 
 /** A side that did not answer: connection refused, timeout, reset… */

@@ -256,3 +256,41 @@ describe('hiddenDifferences: properties', () => {
     }), { numRuns: 300 });
   });
 });
+
+describe('hiddenDifferences: exact numbers, duplicate keys and limits', () => {
+  const raw = (text: string): Observation => response(200, JSON_API, Buffer.from(text));
+
+  it('credits big integers within the tolerance to numericTolerance, showing their exact digits', () => {
+    const rules = parseRules({ numericTolerance: 1 });
+    const legacy = raw('{"id":12345678901234567890}'), candidate = raw('{"id":12345678901234567891}');
+    const shown = compare(legacy, candidate, rules).differences;
+    assert.deepEqual(shown, []);
+    assert.deepEqual(hiddenDifferences(legacy, candidate, rules, shown).map(({ rule, difference: { path, kind, legacy, new: next } }) => ({ rule, path, kind, legacy, new: next })), [
+      { rule: 'numericTolerance: 1', path: '/id', kind: 'changed', legacy: { $number: '12345678901234567890' }, new: { $number: '12345678901234567891' } },
+    ]);
+  });
+
+  it('shows the big numbers of a reordered array exactly', () => {
+    const rules = parseRules({ unordered: [{ path: '/ids' }] });
+    const legacy = raw('{"ids":[12345678901234567890,1]}'), candidate = raw('{"ids":[1,12345678901234567890]}');
+    const hidden = hiddenDifferences(legacy, candidate, rules, compare(legacy, candidate, rules).differences);
+    assert.deepEqual(hidden.map(({ rule, difference }) => ({ rule, legacy: difference.legacy, new: difference.new })), [
+      { rule: 'unordered: /ids', legacy: [{ $number: '12345678901234567890' }, 1], new: [1, { $number: '12345678901234567890' }] },
+    ]);
+  });
+
+  it('credits a duplicate key at an ignored path to the pattern', () => {
+    const rules = parseRules({ ignore: ['/meta'] });
+    const legacy = raw('{"meta":{"a":1,"a":2}}'), candidate = raw('{"meta":{"a":2}}');
+    const shown = compare(legacy, candidate, rules).differences;
+    assert.deepEqual(hiddenDifferences(legacy, candidate, rules, shown).map(({ rule, difference: { path, kind, legacy, new: next } }) => ({ rule, path, kind, legacy, new: next })), [
+      { rule: 'ignore: /meta', path: '/meta/a', kind: 'duplicate_key', legacy: [1, 2], new: null },
+    ]);
+  });
+
+  it('lists nothing for documents past a limit, without exhausting the stack', () => {
+    const deep = raw(`${'['.repeat(10_000)}${']'.repeat(10_000)}`);
+    const rules = parseRules({ ignore: ['/0'] });
+    assert.deepEqual(hiddenDifferences(deep, deep, rules, []), []);
+  });
+});

@@ -149,6 +149,7 @@ table('compare: ignore', [
   { name: '* matches one segment only', rules: { ignore: ['/*/updatedAt'] }, legacy: { data: [{ updatedAt: 1 }] }, new: { data: [{ updatedAt: 3 }] }, differences: ['changed /data/0/updatedAt'] },
   { name: '** matches at any depth, the top included', rules: { ignore: ['/**/links/self'] }, legacy: { links: { self: 'a' }, data: [{ links: { self: 'b' } }] }, new: { links: { self: 'c' }, data: [{ links: { self: 'd' } }] }, differences: [] },
   { name: 'ignoring an array element by index', rules: { ignore: ['/data/1'] }, legacy: { data: [1, 2] }, new: { data: [1, 3] }, differences: [] },
+  { name: 'ignoring an element past the end of the other array', rules: { ignore: ['/data/1'] }, legacy: { data: [1] }, new: { data: [1, 2, 3] }, differences: ['added /data/2'] },
 ]);
 
 table('compare: unordered', [

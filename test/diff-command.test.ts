@@ -84,7 +84,7 @@ describe('cutover diff', () => {
     ['an observation without a status', ['a.json', 'b.json'], { 'a.json': '{"body": {}}', 'b.json': observation({}) }, /^cutover diff: a\.json: status: /],
     ['an observation with an unknown key', ['a.json', 'b.json'], { 'a.json': '{"status": 200, "statusCode": 200}', 'b.json': observation({}) }, /^cutover diff: a\.json: \(top level\): unknown key "statusCode"$/],
     ['an observation that is not an object', ['a.json', 'b.json'], { 'a.json': '[]', 'b.json': observation({}) }, /^cutover diff: a\.json: \(top level\): /],
-    ['one file only', ['a.json'], {}, /^cutover diff: two observation files are needed \(usage: cutover diff \[--rules FILE\] LEGACY\.json NEW\.json\)$/],
+    ['one file only', ['a.json'], {}, /^cutover diff: two observation files are needed \(usage: cutover diff \[--rules FILE\] \[--explain\] LEGACY\.json NEW\.json\)$/],
     ['three files', ['a.json', 'b.json', 'c.json'], {}, /^cutover diff: two observation files are needed/],
     ['an unknown option', ['--rule', 'r.json', 'a.json', 'b.json'], {}, /^cutover diff: Unknown option '--rule' \(usage: /],
     ['--rules without a file', ['a.json', 'b.json', '--rules'], {}, /^cutover diff: Option '--rules <value>' argument missing/],
@@ -98,6 +98,75 @@ describe('cutover diff', () => {
       assert.match(result.stderr, /^[^\n]*\n$/, 'one line');
     });
   }
+
+  it('compares numbers exactly and shows a number a double cannot hold as {"$number": its text}', async () => {
+    const result = await run(['a.json', 'b.json'], {
+      'a.json': '{"status": 200, "headers": {"content-type": "application/json"}, "body": {"id": 12345678901234567890, "n": 9007199254740993, "price": 12.50}}',
+      'b.json': '{"status": 200, "headers": {"content-type": "application/json"}, "body": {"id": 12345678901234567891, "n": 9007199254740992, "price": 12.5}}',
+    });
+    assert.equal(result.code, 1);
+    assert.deepEqual(JSON.parse(result.stdout).differences, [
+      { path: '/id', kind: 'changed', legacy: { $number: '12345678901234567890' }, new: { $number: '12345678901234567891' } },
+      { path: '/n', kind: 'changed', legacy: { $number: '9007199254740993' }, new: 9007199254740992 },
+    ]);
+  });
+
+  it('reads a string body with a JSON type exactly too', async () => {
+    const result = await run(['a.json', 'b.json'], {
+      'a.json': JSON.stringify({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"id": 12345678901234567890}' }),
+      'b.json': JSON.stringify({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"id": 12345678901234567891}' }),
+    });
+    assert.equal(result.code, 1);
+  });
+
+  it('reports a duplicate key in a body, whatever the content type', async () => {
+    const result = await run(['a.json', 'b.json'], { 'a.json': '{"status": 200, "body": {"total": 10, "total": 99}}', 'b.json': '{"status": 200, "body": {"total": 99}}' });
+    assert.equal(result.code, 1);
+    assert.deepEqual(JSON.parse(result.stdout), { verdict: 'mismatch', differences: [{ path: '/total', kind: 'duplicate_key', legacy: [10, 99], new: null }] });
+  });
+
+  it('exits 2 with the limit that two 10,000-deep documents pass, on one line', async () => {
+    const deep = `{"status": 200, "body": ${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
+    const result = await run(['a.json', 'b.json'], { 'a.json': deep, 'b.json': deep });
+    assert.equal(result.code, 2);
+    assert.equal(result.stdout, '');
+    assert.equal(result.stderr, 'cutover diff: legacy body: JSON nested deeper than 256 levels; new body: JSON nested deeper than 256 levels\n');
+  });
+
+  describe('--explain', () => {
+    const files = {
+      'r.json': JSON.stringify({ ignore: ['/meta/requestId'], numericTolerance: 0.01, unordered: [{ path: '/tags' }] }),
+      'a.json': '{"status": 200, "body": {"meta": {"requestId": "r1"}, "price": 1, "id": 12345678901234567890, "tags": ["x", "y"], "name": "Bowl"}}',
+      'b.json': '{"status": 200, "body": {"meta": {"requestId": "r2"}, "price": 1.004, "id": 12345678901234567890, "tags": ["y", "x"], "name": "Dog bowl"}}',
+    };
+
+    it('lists what the rules hid, each with its rule', async () => {
+      const result = await run(['--explain', '--rules', 'r.json', 'a.json', 'b.json'], files);
+      assert.equal(result.code, 1);
+      assert.deepEqual(JSON.parse(result.stdout), {
+        verdict: 'mismatch',
+        differences: [{ path: '/name', kind: 'changed', legacy: 'Bowl', new: 'Dog bowl' }],
+        hidden: [
+          { path: '/meta/requestId', kind: 'changed', legacy: 'r1', new: 'r2', rule: 'ignore: /meta/requestId' },
+          { path: '/price', kind: 'changed', legacy: 1, new: 1.004, rule: 'numericTolerance: 0.01' },
+          { path: '/tags', kind: 'changed', legacy: ['x', 'y'], new: ['y', 'x'], rule: 'unordered: /tags' },
+        ],
+      });
+    });
+
+    it('lists an empty hidden on a match without rules, and nothing new without --explain', async () => {
+      const same = { 'a.json': '{"status": 200, "body": {"a": 1}}', 'b.json': '{"status": 200, "body": {"a": 1}}' };
+      assert.deepEqual(JSON.parse((await run(['a.json', 'b.json', '--explain'], same)).stdout), { verdict: 'match', differences: [], hidden: [] });
+      assert.deepEqual(JSON.parse((await run(['--rules', 'r.json', 'a.json', 'b.json'], files)).stdout).hidden, undefined);
+    });
+
+    it('is in the command\'s --help', () => {
+      const child = spawnSync(process.execPath, ['bin/cutover.js', 'diff', '--help'], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(child.status, 0, child.stderr);
+      assert.match(child.stdout, /--explain/);
+      assert.match(child.stdout, /"hidden"/);
+    });
+  });
 
   it('reads real files through the io it is given', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'cutover-diff-'));
