@@ -107,6 +107,7 @@ class Walk {
       if (Object.hasOwn(candidate, name)) this.pending.push({ path: [...path, name], legacy: legacy[name] as Json, new: candidate[name] as Json });
       else this.emit({ path: [...path, name], kind: 'removed', legacy: legacy[name] });
     }
+    if (this.rules.allowNew) return;
     for (const name of Object.keys(candidate)) {
       if (!Object.hasOwn(legacy, name)) this.emit({ path: [...path, name], kind: 'added', new: candidate[name] });
     }

@@ -22,6 +22,8 @@ function pathOrValueRule(rules: Rules, found: Difference): string | undefined {
     const pattern = rules.ignore.find((candidate) => matchesPattern(candidate, path.slice(0, length)));
     if (pattern) return `ignore: ${pattern.source}`;
   }
+  // Array elements are numbers in a path; a member of digits alone is read as one too.
+  if (rules.allowNew && found.kind === 'added' && !/^\d+$/.test(path[path.length - 1] ?? '')) return 'allowNew';
   // A number no double holds is shown as {"$number": text}: the rule is judged on the number.
   const legacy = numberShown(found.legacy) ?? found.legacy, candidate = numberShown(found.new) ?? found.new;
   if (!equalByRules(rules, legacy, candidate)) return undefined;
@@ -85,6 +87,7 @@ function child(value: Json | undefined, step: PathSegment): Json | undefined {
  * - `ignore: <pattern>`, a pattern matching its path or an ancestor's;
  * - `numericTolerance: <n>`, for two numbers within it;
  * - `timestamps: instant`, for two strings naming one instant;
+ * - `allowNew`, for a member only the new side's object has;
  * - `unordered: <pattern>` (with ` key <key>` when the rule has one), for an array compared as a
  *   multiset. An array gives one entry, at its own path, kind `changed`, with both arrays whole:
  *   the positional differences inside it pair elements that the engine did not pair (the shown

@@ -22,6 +22,8 @@ export interface Rules {
   /** Lower-case names of the response headers that are compared; all others are ignored. */
   readonly headers: readonly string[];
   readonly status: boolean;
+  /** Members the new side adds to an object that legacy lacks are accepted (additive evolution), not differences. */
+  readonly allowNew: boolean;
 }
 
 export const DEFAULT_RULES: Rules = Object.freeze({
@@ -31,6 +33,7 @@ export const DEFAULT_RULES: Rules = Object.freeze({
   timestamps: 'exact',
   headers: [],
   status: true,
+  allowNew: false,
 });
 
 /** Rules that cannot be used; the message is one line and names the key. */
@@ -56,6 +59,7 @@ const schema = z.strictObject({
   timestamps: z.literal('instant', { error: 'the only value is "instant"' }).optional(),
   headers: z.array(z.string().regex(HEADER_NAME, 'a header name')).optional(),
   status: z.boolean().optional(),
+  allowNew: z.boolean().optional(),
 });
 
 function where(path: readonly PropertyKey[]): string {
@@ -80,6 +84,7 @@ export function parseRules(document: unknown): Rules {
     timestamps: raw.timestamps ?? 'exact',
     headers: (raw.headers ?? []).map((name) => name.toLowerCase()),
     status: raw.status ?? true,
+    allowNew: raw.allowNew ?? false,
   });
 }
 
@@ -98,6 +103,7 @@ export function rulesToJson(rules: Rules): Record<string, unknown> {
   if (rules.timestamps === 'instant') json.timestamps = 'instant';
   if (rules.headers.length > 0) json.headers = [...rules.headers];
   if (!rules.status) json.status = false;
+  if (rules.allowNew) json.allowNew = true;
   return json;
 }
 

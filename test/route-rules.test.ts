@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { compare, response, rulesForRequest } from '../compare/index.js';
+import { compare, hiddenDifferences, parseRules, response, rulesForRequest, rulesToJson } from '../compare/index.js';
 import { ConfigError, loadConfig, parseConfig, rulesOfRoute } from '../proxy/config.js';
 import { sample } from './support/metrics.js';
 import { startTestProxy } from './support/proxy.js';
@@ -79,5 +79,26 @@ describe('the order a request asks for, through the proxy', function () {
       await s.close();
       await legacy.close();
     }
+  });
+});
+
+describe('additive evolution (allowNew)', () => {
+  const legacy = response(200, { 'content-type': 'application/json' }, { data: { attributes: { name: 'Rope' }, tags: ['a'] } });
+  const richer = response(200, { 'content-type': 'application/json' }, { data: { attributes: { name: 'Rope', rating: 4.5 }, tags: ['a'] } });
+  const rules = parseRules({ allowNew: true });
+
+  it('accepts a member only the new side has, and reports it as what the rule hid', () => {
+    assert.equal(compare(legacy, richer).verdict, 'mismatch', 'without the rule it is a difference');
+    const comparison = compare(legacy, richer, rules);
+    assert.equal(comparison.verdict, 'match');
+    assert.deepEqual(hiddenDifferences(legacy, richer, rules, comparison.differences).map(({ difference, rule }) => [difference.path, difference.kind, rule]),
+      [['/data/attributes/rating', 'added', 'allowNew']]);
+    assert.deepEqual(rulesToJson(rules), { allowNew: true });
+  });
+
+  it('still counts a member legacy has and new lacks, a changed value, and an added array element', () => {
+    const poorer = response(200, { 'content-type': 'application/json' }, { data: { attributes: {}, tags: ['a', 'b'] } });
+    assert.deepEqual(compare(legacy, poorer, rules).differences.map((difference) => [difference.path, difference.kind]),
+      [['/data/attributes/name', 'removed'], ['/data/tags/1', 'added']]);
   });
 });
