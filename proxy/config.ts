@@ -61,6 +61,8 @@ export interface StoreConfig {
   readonly redact: { readonly headers: readonly string[]; readonly query: readonly string[]; readonly pointers: readonly PointerPattern[] };
   /** The caller key is stored as a keyed hash unless this is false. */
   readonly hashCallers: boolean;
+  /** How often the shared overrides are read again, and how long without a read makes them stale. */
+  readonly overrides: { readonly rereadMs: number; readonly staleAfterMs: number };
 }
 
 /** How a group mirrors in `shadow` and `live`. */
@@ -227,6 +229,7 @@ const schema = z.strictObject({
       pointers: z.array(pointerPattern).default([]),
     }).prefault({}),
     hashCallers: z.boolean().default(true),
+    overrides: z.strictObject({ rereadMs: timeoutMs.max(2_000).default(1_000), staleAfterMs: timeoutMs.default(5_000) }).prefault({}),
   }).prefault({}),
 });
 
@@ -355,6 +358,7 @@ function parseStore(store: z.output<typeof schema>['store'], baseDir: string, en
     retention: store.retention,
     redact: { headers: store.redact.headers.map((name) => name.toLowerCase()), query: store.redact.query, pointers: store.redact.pointers },
     hashCallers: store.hashCallers,
+    overrides: store.overrides,
   };
 }
 

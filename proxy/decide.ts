@@ -30,7 +30,7 @@ export async function openDecider(options: { config: string | Config; log?: Logg
   const location = config.store.location;
   let store: DiffStore | undefined;
   let closed = false;
-  const overrides = new Overrides(new Set(config.groups.map((group) => group.name)), () => store, location.kind === 'server', log);
+  const overrides = new Overrides(new Set(config.groups.map((group) => group.name)), () => store, location.kind === 'server', log, config.store.overrides);
   const flags = await Flags.open(config.flags, config.groups, { log, overrides });
   let retry: NodeJS.Timeout | undefined;
   const open = async (url: string): Promise<void> => {

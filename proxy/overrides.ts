@@ -1,12 +1,9 @@
+import type { StoreConfig } from './config.js';
 import { UnknownGroupError } from './flags.js';
 import type { Logger } from './log.js';
 import { isStage, type Stage } from './stage.js';
 import { type DiffStore, type OverrideRecord, StoreUnavailable } from './store/store.js';
 
-/** How often the shared overrides are read again, whatever the notifications say: the 2 s promise. */
-const REREAD_MS = 1_000;
-/** Longer than this without a successful read, and this proxy says its overrides may be stale. */
-const STALE_AFTER_MS = 5_000;
 /** Changes kept in memory without a store. */
 const MEMORY_HISTORY = 1_000;
 
@@ -41,18 +38,21 @@ export class Overrides {
   /**
    * @param store The open diff store when there is one; undefined while it opens or is off.
    * @param shared Whether a store is configured, so that overrides must come from it.
+   * @param timing How often they are read again whatever the notifications say (at most 2 s,
+   * the promise), and how long without a read makes this proxy say they may be stale.
    */
   constructor(
     private readonly groups: ReadonlySet<string>,
     private readonly store: () => DiffStore | undefined,
     readonly shared: boolean,
     private readonly log: Logger,
+    private readonly timing: StoreConfig['overrides'],
     private readonly onStale: (stale: boolean) => void = () => undefined,
   ) {}
 
   start(): void {
     if (!this.shared) return;
-    this.timer = setInterval(() => void this.refresh(), REREAD_MS).unref();
+    this.timer = setInterval(() => void this.refresh(), this.timing.rereadMs).unref();
     void this.refresh();
   }
 
@@ -68,7 +68,7 @@ export class Overrides {
   problem(): string | undefined {
     if (!this.shared) return undefined;
     const since = this.lastRead ?? this.startedAt;
-    if (Date.now() - since <= STALE_AFTER_MS) return undefined;
+    if (Date.now() - since <= this.timing.staleAfterMs) return undefined;
     return this.lastRead === undefined
       ? 'overrides: the store has not answered since start, so no override is known (a kill switch set elsewhere is NOT obeyed here)'
       : `overrides: not read from the store for ${Math.round((Date.now() - this.lastRead) / 1000)} s; obeying the last ones read`;

@@ -39,7 +39,8 @@ for (const kind of databaseKinds()) {
         functions: { catalog: { handler: async () => ({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"price":1}' }) } },
         groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /price'] } },
         flags: [{ key: 'catalog_flag', everyoneElse: 'shadow' }],
-        extra: { store: { url: relay.url, queue: { flushMs: 25 } } },
+        // Stale after 1 s rather than 5: the tests wait for it.
+        extra: { store: { url: relay.url, queue: { flushMs: 25 }, overrides: { staleAfterMs: 1_000 } } },
       });
       proxies.push(proxy);
       await until(async () => ((await (await fetch(`${proxy.proxy.adminUrl}/readyz`)).json()) as { status: string }).status === 'ready', 'the store open', 15_000);
@@ -104,6 +105,31 @@ for (const kind of databaseKinds()) {
       await obeys(two.proxy, 'complete');
       await until(async () => sample(await two.proxy.metrics(), 'cutover_overrides_stale', {}) === 0, 'fresh again');
       assert.equal((await force(one.proxy, null, 'done')).status, 200);
+    });
+
+    it('starts with no overrides when the store is down, says so loudly, and takes them once it answers', async () => {
+      const one = await replica();
+      assert.equal((await force(one.proxy, 'legacy', 'incident')).status, 200);
+      const relay = await relayTo(database.url);
+      relays.push(relay);
+      relay.cut();
+      const late = await startTestProxy({
+        legacyUrl: legacy.url,
+        functions: { catalog: { handler: async () => ({ statusCode: 200, body: '{}' }) } },
+        groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /price'] } },
+        flags: [{ key: 'catalog_flag', everyoneElse: 'shadow' }],
+        extra: { store: { url: relay.url, overrides: { staleAfterMs: 1_000 } } },
+      });
+      proxies.push(late);
+      const response = await fetch(`${late.proxy.trafficUrl}/price`, { headers: { 'x-customer-id': 'c1' } });
+      assert.equal(response.status, 200, 'it serves at once');
+      await response.arrayBuffer();
+      assert.equal((await decided(late)).source, 'optimizely', 'no override is known yet');
+      await until(async () => ((await (await fetch(`${late.proxy.adminUrl}/readyz`)).json()) as { reasons?: string[] }).reasons?.some((reason) => /has not answered since start, so no override is known/.test(reason)), 'readyz says so', 10_000);
+      assert.ok(late.logs.some((line) => line.includes('"level":50') && line.includes('no override is known')), 'an error line says so');
+      relay.restore();
+      await obeys(late, 'legacy');
+      assert.equal((await force(one.proxy, null, 'over')).status, 200);
     });
 
     it('gives the same group summaries on every replica after mixed traffic', async () => {
