@@ -126,7 +126,8 @@ for (const kind of databaseKinds()) {
       await response.arrayBuffer();
       assert.equal((await decided(late)).source, 'optimizely', 'no override is known yet');
       await until(async () => ((await (await fetch(`${late.proxy.adminUrl}/readyz`)).json()) as { reasons?: string[] }).reasons?.some((reason) => /has not answered since start, so no override is known/.test(reason)), 'readyz says so', 10_000);
-      assert.ok(late.logs.some((line) => line.includes('"level":50') && line.includes('no override is known')), 'an error line says so');
+      // The error line comes with the next re-read, up to a second after /readyz can tell.
+      await until(() => late.logs.some((line) => line.includes('"level":50') && line.includes('no override is known')), 'an error line that says so');
       relay.restore();
       await obeys(late, 'legacy');
       assert.equal((await force(one.proxy, null, 'over')).status, 200);
