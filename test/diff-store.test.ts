@@ -253,6 +253,31 @@ for (const kind of databaseKinds()) {
       assert.equal(((await (await fetch(`${s.proxy.adminUrl}/readyz`)).json()) as { status: string }).status, 'ready');
     });
 
+    it('lives when the connections to the store are cut in the middle of writes, and writes again after', async () => {
+      const before = sample(await s.metrics(), 'cutover_store_written_total', {});
+      const traffic = (async () => {
+        for (let i = 0; i < 150; i++) await get(i % 2 === 0 ? '/products/2' : '/products/1');
+      })();
+      // Cut while batches are being written: every few milliseconds, until the traffic is done.
+      let done = false;
+      void traffic.finally(() => { done = true; });
+      while (!done) {
+        await until(async () => sample(await s.metrics(), 'cutover_store_written_total', {}) > before || done, 'a write under way');
+        relay.cut();
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        relay.restore();
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+      await traffic;
+      // A record made while the last write failed is dropped; one made once writes succeed again is kept.
+      await until(async () => {
+        const requestId = await get('/products/2');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return (await stored('group=catalog&verdict=mismatch')).some((diff) => diff.requestId === requestId);
+      }, 'writing resumed', 15_000);
+      assert.equal((await fetch(`${s.proxy.adminUrl}/healthz`)).status, 200, 'the proxy lives');
+    });
+
     it('migrates once when two proxies start together, and prunes beyond the row limit and the age limit', async () => {
       for (let i = 0; i < 4; i++) await get('/products/2');
       await until(async () => (await stored('group=catalog&verdict=mismatch&limit=500')).length >= 4, 'four mismatches stored');

@@ -141,6 +141,7 @@ const MIGRATION_LOCK = 7_342_001;
  */
 export async function migrateStore(pool: pg.Pool): Promise<number[]> {
   const client = await pool.connect();
+  let failed: Error | undefined;
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
@@ -158,9 +159,10 @@ export async function migrateStore(pool: pg.Pool): Promise<number[]> {
     await client.query('COMMIT');
     return now;
   } catch (error) {
+    failed = error as Error;
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
-    client.release();
+    client.release(failed);
   }
 }

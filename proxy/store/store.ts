@@ -103,8 +103,11 @@ export class DiffStore {
   /** Connects, migrates and reads the callers' hash key; throws StoreUnavailable when the database does not answer. */
   static async open(url: string, onIdleError: (error: Error) => void): Promise<DiffStore> {
     const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 3_000, query_timeout: 10_000, idleTimeoutMillis: 10_000 });
-    // A connection that breaks while idle (the database restarted) must not end the process.
+    // A connection that breaks must not end the process: the pool hears an idle one break, and
+    // each connection is given a listener of its own for when it breaks while in use (the pool
+    // listens only to idle ones); the statement under way fails, and its caller counts the drop.
     pool.on('error', onIdleError);
+    pool.on('connect', (client) => client.on('error', () => undefined));
     try {
       await migrateStore(pool);
       const { rows } = await pool.query<{ caller_key: string }>('SELECT caller_key FROM cutover_store_secret');
@@ -116,9 +119,7 @@ export class DiffStore {
   }
 
   async write(batch: Batch): Promise<void> {
-    const client = await this.connect();
-    try {
-      await client.query('BEGIN');
+    await this.transaction(async (client) => {
       if (batch.comparisons.length > 0) await client.query(...insertComparisons(batch.comparisons));
       const { comparisons, sides, requests, skips } = batch.tallies;
       if (comparisons.length > 0) await client.query(...upsert('cutover_comparison_minutes', ['group_name', 'route', 'verdict'], comparisons, false));
@@ -126,12 +127,24 @@ export class DiffStore {
       if (requests.length > 0) await client.query(...upsert('cutover_request_minutes', ['group_name', 'stage', 'served_by'], requests, false));
       if (skips.length > 0) await client.query(...upsert('cutover_skip_minutes', ['group_name', 'reason'], skips, false));
       for (const changes of batch.noise) await addNoise(client, changes);
+    });
+  }
+
+  /** Runs `work` in a transaction; a connection on which it failed is closed rather than handed out again. */
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.connect();
+    let failed: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
       await client.query('COMMIT');
+      return result;
     } catch (error) {
+      failed = error as Error;
       await client.query('ROLLBACK').catch(() => undefined);
-      throw new StoreUnavailable((error as Error).message);
+      throw new StoreUnavailable(failed.message);
     } finally {
-      client.release();
+      client.release(failed);
     }
   }
 
@@ -272,10 +285,8 @@ export class DiffStore {
    * stage it replaced, and notifies the other proxies; one transaction, so that two admins at
    * once each see the right previous stage.
    */
-  async changeOverride(change: { group: string; stage: string | null; reason: string; actor: string }): Promise<OverrideRecord> {
-    const client = await this.connect();
-    try {
-      await client.query('BEGIN');
+  changeOverride(change: { group: string; stage: string | null; reason: string; actor: string }): Promise<OverrideRecord> {
+    return this.transaction(async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [OVERRIDE_LOCK]);
       const { rows } = await client.query<{ stage: string }>('SELECT stage FROM cutover_overrides WHERE group_name = $1', [change.group]);
       const previous = rows[0]?.stage ?? null;
@@ -288,14 +299,8 @@ export class DiffStore {
       const { rows: [recorded] } = await client.query<{ at: Date }>(`INSERT INTO cutover_override_history (group_name, stage, previous, reason, actor, at)
         VALUES ($1, $2, $3, $4, $5, now()) RETURNING at`, [change.group, change.stage, previous, change.reason, change.actor]);
       await client.query(`NOTIFY ${OVERRIDES_CHANNEL}`);
-      await client.query('COMMIT');
       return { ...change, previous, at: (recorded?.at ?? new Date()).toISOString() };
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw new StoreUnavailable((error as Error).message);
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async overrideHistory(limit: number): Promise<OverrideRecord[]> {
