@@ -1,7 +1,9 @@
 # Metrics and dashboards: an Amazon Managed Service for Prometheus workspace (the proxy tasks'
 # collector sidecar writes to it), its rule groups, and an Amazon Managed Grafana workspace with
 # the Prometheus and PostgreSQL data sources and the dashboards. Rule groups and dashboards are
-# inputs (files by name): dashboards/ holds none yet, and none are created until it does.
+# inputs (files by name) from dashboards/: rules/cutover.yaml (recording and alerting rules, the
+# rule group namespace "cutover") and the dashboards cutover-overview.json and cutover-group.json,
+# generated from dashboards/src (see dashboards/README.md).
 data "aws_region" "current" {}
 
 resource "aws_prometheus_workspace" "metrics" {

@@ -3,13 +3,13 @@ variable "name_prefix" {
 }
 
 variable "rule_group_files" {
-  description = "Prometheus rule group files (YAML) by namespace name, e.g. from dashboards/; empty until dashboards/ has some."
+  description = "Prometheus rule group files (YAML) by namespace name: dashboards/rules/*.yaml."
   type        = map(string)
   default     = {}
 }
 
 variable "dashboard_files" {
-  description = "Grafana dashboard JSON files by name, e.g. from dashboards/; empty until dashboards/ has some."
+  description = "Grafana dashboard JSON files by name: dashboards/*.json (generated from dashboards/src)."
   type        = map(string)
   default     = {}
 }
