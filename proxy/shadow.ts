@@ -28,9 +28,14 @@ export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTION
 /** The header every shadow request carries: the side that sees it must persist nothing. */
 export const SHADOW_HEADER = 'x-cutover-shadow';
 
+/** Whether a request may be sent to a second side: an idempotent one, or a write in a dry-run group. */
+export function maySendTwice(group: Group, method: string): boolean {
+  return SAFE_METHODS.has(method) || group.shadow.writes === 'dry-run';
+}
+
 /** Whether a request is mirrored: writes only in dry-run groups, then the flag's or the group's share. */
 export function shadowChoice(group: Group, decision: Decision, method: string, random: () => number): 'mirror' | SkipReason {
-  if (!SAFE_METHODS.has(method) && group.shadow.writes !== 'dry-run') return 'unsafe_method';
+  if (!maySendTwice(group, method)) return 'unsafe_method';
   const percent = decision.shadowPercent ?? group.shadow.percent;
   return random() * 100 < percent ? 'mirror' : 'sampled_out';
 }
@@ -119,13 +124,14 @@ export class Mirror {
     const primaryObserved: SideObservation = { side: primarySide, observation: primary.observation, ms: primary.ms };
     const shadowObserved: SideObservation = { side: shadowSide, observation: shadow.observation, ms: shadow.ms };
     const [legacy, candidate] = shadowSide === 'new' ? [primaryObserved, shadowObserved] : [shadowObserved, primaryObserved];
-    const { query } = splitTarget(request.url);
+    const target = splitTarget(request.url);
+    const { query } = target;
     const { comparison, noiseFields, rules } = await this.comparator.recordAB(group.name, route, query, legacy.observation, candidate.observation);
     const { decision } = input;
     this.publish(comparisonRecord({
       at: new Date(), group: group.name, route, primarySide, legacy, new: candidate, comparison, noiseFields, rules,
       request: {
-        method: request.method, ...splitTarget(request.url), requestId: request.requestId, caller: decision.caller, stage: decision.stage,
+        method: request.method, ...target, requestId: request.requestId, caller: decision.caller, stage: decision.stage,
         rule: decision.rule, variation: decision.variation, headers: input.request.headers, body: request.body,
       },
     }));

@@ -8,6 +8,7 @@ import type { Overrides } from '../overrides.js';
 import type { RouteTable } from '../route.js';
 import type { DiffStore } from '../store/store.js';
 import { StoreUnavailable } from '../store/store.js';
+import { maySendTwice } from '../shadow.js';
 import type { EvidenceWriter } from '../store/writer.js';
 import { replayable, replayCommands } from './replay.js';
 import { summarise } from './summary.js';
@@ -148,7 +149,7 @@ export function reviewApi(deps: ReviewDependencies): Router {
 
   router.post('/api/diffs/:id/recheck', deps.authorized, handle(async (req) => {
     const { stored, group, replay } = await storedWithReplay(req.params.id ?? '');
-    if (!['GET', 'HEAD', 'OPTIONS'].includes(stored.method) && group.shadow.writes !== 'dry-run') {
+    if (!maySendTwice(group, stored.method)) {
       throw new BadQuery(`comparison ${stored.id} is a ${stored.method}: only idempotent requests, or writes of a group with shadow.writes: dry-run, are sent again`);
     }
     const now = await deps.recheck(group, replay.request);

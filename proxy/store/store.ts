@@ -3,12 +3,11 @@ import type { FieldTarget, RouteCounts, Verdict } from '../../compare/index.js';
 import type { Side } from '../stage.js';
 import { migrateStore } from './migrations.js';
 import type { StoredComparison } from './stored.js';
-import type { Tallies } from './tally.js';
+import type { TallyBatch } from './tally.js';
 
 /** The store did not answer (down, unreachable, or too slow): what the writer counts as `store_down`. */
 export class StoreUnavailable extends Error {}
 
-type TallyRows<T extends keyof Tallies> = ReturnType<Tallies[T]['take']>;
 
 /** Shared noise counts by group. */
 export type RouteCountsByGroup = ReadonlyMap<string, readonly RouteCounts[]>;
@@ -33,7 +32,7 @@ export interface NoiseChanges { readonly group: string; readonly decayEvery: num
 /** What one flush writes: the stored comparisons, every tally and noise count taken since the last flush. */
 export interface Batch {
   readonly comparisons: readonly StoredComparison[];
-  readonly tallies: { [T in keyof Tallies]: TallyRows<T> };
+  readonly tallies: TallyBatch;
   readonly noise: readonly NoiseChanges[];
 }
 

@@ -7,46 +7,39 @@ export function bucketOf(ms: number): number {
   return LATENCY_BUCKETS_MS.find((bound) => ms <= bound) ?? 2_147_483_647;
 }
 
-/** Counts of one kind of row, by key, for the minute they fell in; `errors` only for sides. */
+/** A count of one key in one minute; `errors` only for sides. */
+export interface CountRow<Key> { readonly minute: Date; readonly key: Key; count: number; errors: number }
+
+/** Counts of one kind of row, by key, for the minute they fell in. */
 export class Counts<Key extends readonly (string | number)[]> {
-  private readonly rows = new Map<string, { minute: Date; key: Key; count: number; errors: number }>();
+  private rows = new Map<string, CountRow<Key>>();
 
   add(minute: Date, key: Key, errors = 0): void {
-    const id = `${minute.getTime()}\t${key.join('\t')}`;
-    const row = this.rows.get(id);
-    if (row) {
-      row.count += 1;
-      row.errors += errors;
-    } else {
-      this.rows.set(id, { minute, key, count: 1, errors });
-    }
-  }
-
-  get size(): number {
-    return this.rows.size;
+    this.merge({ minute, key, count: 1, errors });
   }
 
   /** Hands the counts over and starts again. */
-  take(): Array<{ minute: Date; key: Key; count: number; errors: number }> {
+  take(): Array<CountRow<Key>> {
     const rows = [...this.rows.values()];
-    this.rows.clear();
+    this.rows = new Map();
     return rows;
   }
 
   /** Puts back counts that could not be written, so that none is lost while the store is away. */
-  restore(rows: ReadonlyArray<{ minute: Date; key: Key; count: number; errors: number }>): void {
-    for (const row of rows) {
-      const id = `${row.minute.getTime()}\t${row.key.join('\t')}`;
-      const current = this.rows.get(id);
-      if (current) {
-        current.count += row.count;
-        current.errors += row.errors;
-      } else {
-        this.rows.set(id, { ...row });
-      }
-    }
+  restore(rows: ReadonlyArray<CountRow<Key>>): void {
+    for (const row of rows) this.merge({ ...row });
+  }
+
+  private merge(row: CountRow<Key>): void {
+    const id = `${row.minute.getTime()}\t${row.key.join('\t')}`;
+    const current = this.rows.get(id);
+    if (!current) return void this.rows.set(id, row);
+    current.count += row.count;
+    current.errors += row.errors;
   }
 }
+
+type CountsOf<T> = T extends Counts<infer Key> ? Array<CountRow<Key>> : never;
 
 /** Every comparison, every routed request and every skipped shadow, counted per minute for the review API. */
 export class Tallies {
@@ -54,6 +47,26 @@ export class Tallies {
   readonly sides = new Counts<[group: string, side: Side, leMs: number]>();
   readonly requests = new Counts<[group: string, stage: string, servedBy: string]>();
   readonly skips = new Counts<[group: string, reason: string]>();
+
+  /** Everything counted since the last take, for one write. */
+  take(): TallyBatch {
+    return { comparisons: this.comparisons.take(), sides: this.sides.take(), requests: this.requests.take(), skips: this.skips.take() };
+  }
+
+  /** Puts back a batch the store did not take. */
+  restore(batch: TallyBatch): void {
+    this.comparisons.restore(batch.comparisons);
+    this.sides.restore(batch.sides);
+    this.requests.restore(batch.requests);
+    this.skips.restore(batch.skips);
+  }
+}
+
+export interface TallyBatch {
+  readonly comparisons: CountsOf<Tallies['comparisons']>;
+  readonly sides: CountsOf<Tallies['sides']>;
+  readonly requests: CountsOf<Tallies['requests']>;
+  readonly skips: CountsOf<Tallies['skips']>;
 }
 
 export function minuteOf(at: Date): Date {

@@ -159,10 +159,7 @@ export class EvidenceWriter implements Tally {
     const store = this.store;
     if (!store) return;
     const comparisons = this.queue.splice(0, this.config.queue.batch);
-    const tallies = {
-      comparisons: this.tallies.comparisons.take(), sides: this.tallies.sides.take(),
-      requests: this.tallies.requests.take(), skips: this.tallies.skips.take(),
-    };
+    const tallies = this.tallies.take();
     const noise = this.noise.takeNoiseChanges();
     // With nothing to write, a store that is down is still probed (an empty transaction), so that it is seen coming back.
     if (this.state === 'up' && comparisons.length === 0 && noise.length === 0 && Object.values(tallies).every((rows) => rows.length === 0)) return;
@@ -174,10 +171,7 @@ export class EvidenceWriter implements Tally {
     } catch (error) {
       this.drop('store_down', comparisons.length + this.queue.length);
       this.queue = [];
-      this.tallies.comparisons.restore(tallies.comparisons);
-      this.tallies.sides.restore(tallies.sides);
-      this.tallies.requests.restore(tallies.requests);
-      this.tallies.skips.restore(tallies.skips);
+      this.tallies.restore(tallies);
       this.lastProblem = (error as Error).message;
       if (this.state !== 'down') this.log.error({ err: error }, `diff store: a write failed (${this.lastProblem}); comparisons are dropped and counted until it answers, traffic goes on`);
       this.state = 'down';
