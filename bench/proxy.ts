@@ -25,6 +25,7 @@ import { mainThreadProfile, type ProfileSummary, summarizeProfile } from './lib/
 import { type PassFigures, type Report, type RowResult, summarize, writeReport } from './lib/report.js';
 import { BASELINE, Lab, prepareCutover, ROWS, type RowSpec, type Target } from './lib/rows.js';
 import { isStage, type Stage, STAGES } from '../proxy/stage.js';
+import { buildProxy } from './lib/build.js';
 import { ensureTools } from './lib/tools.js';
 import { runWrk } from './lib/wrk.js';
 
@@ -205,6 +206,7 @@ async function main(args: string[]): Promise<number> {
   const tools = ensureTools();
   for (const note of tools.notes) console.log(`bench: ${note}`);
   if (!tools.wrk) return 1;
+  buildProxy(REPO_ROOT);
   const notes = [...tools.notes];
   const rows = options.rows.filter((row) => tools.nginx || !row.needsNginx);
 

@@ -23,6 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { startLambdaHost } from '../new-services/lambda-host/server.js';
 import { writeDatafile } from '../test/support/datafile.js';
+import { buildProxy, CUTOVER_BIN } from './lib/build.js';
 import { sampleAll } from '../test/support/metrics.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, clients: { type: 'string', default: '32' } } });
@@ -80,7 +81,7 @@ writeFileSync(path.join(dir, 'cutover.json'), JSON.stringify({
 
 /** Starts `cutover start` and reads its two URLs from its first line; its output is drained after that. */
 async function startProxy(): Promise<{ child: ChildProcess; traffic: string; admin: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'proxy/cli.ts', 'start', '--config', path.join(dir, 'cutover.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [CUTOVER_BIN, 'start', '--config', path.join(dir, 'cutover.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (chunk) => {
@@ -92,6 +93,7 @@ async function startProxy(): Promise<{ child: ChildProcess; traffic: string; adm
   });
 }
 
+buildProxy(process.cwd());
 const proxy = await startProxy();
 
 /** The proxy's resident memory, sampled through the load, to see whether it stays flat. */

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { Command, CommanderError } from 'commander';
 import type { Config } from './config.js';
@@ -35,7 +35,8 @@ const reviewTerminal: ReviewIo = {
 /** A problem the user can fix, printed as one line, exit code 2. */
 class UsageError extends Error {}
 
-const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+// By the package's own name, so that the sources and the build in dist/ find the same file.
+const version = (createRequire(import.meta.url)('cutover/package.json') as { version: string }).version;
 
 function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((line) => `  ${line}`).join('\n')}\n`;
@@ -61,6 +62,7 @@ async function start(options: { config: string }): Promise<void> {
     throw listenProblem(error as NodeJS.ErrnoException, config, options.config) ?? error;
   }
   console.log(`cutover: traffic on ${proxy.trafficUrl}, admin on ${proxy.adminUrl}`);
+  if (import.meta.url.endsWith('.ts')) console.error('cutover: running the TypeScript sources through tsx, at a higher CPU cost per request than the build (npm run build writes it to dist/)');
   const stop = (signal: string) => {
     console.log(`cutover: ${signal}, finishing in-flight requests`);
     proxy.close().then(() => process.exit(0), (error: unknown) => {

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Stage } from '../../proxy/stage.js';
 import { writeDatafile } from '../../test/support/datafile.js';
 import { sampleAll } from '../../test/support/metrics.js';
+import { CUTOVER_BIN } from './build.js';
 import type { Children, Started } from './children.js';
 
 export const GROUP = 'catalog';
@@ -57,7 +58,7 @@ function writeConfig(options: CutoverOptions): string {
 
 export async function startCutover(children: Children, name: string, repoRoot: string, options: CutoverOptions): Promise<RunningCutover> {
   const config = writeConfig(options);
-  const args = [...(options.nodeArgs ?? []), '--import', 'tsx', 'proxy/cli.ts', 'start', '--config', config];
+  const args = [...(options.nodeArgs ?? []), CUTOVER_BIN, 'start', '--config', config];
   const started = await children.start(name, process.execPath, args, { cwd: repoRoot, ready: /cutover: traffic on (\S+), admin on (\S+)/ });
   return { url: started.ready[1] as string, admin: started.ready[2] as string, stage: options.stage, process: started };
 }

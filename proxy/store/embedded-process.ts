@@ -15,11 +15,11 @@ import { startEmbeddedPostgres } from './embedded-postgres.js';
 export interface EmbeddedStore { readonly url: string; close(): Promise<void> }
 
 const here = fileURLToPath(import.meta.url);
-/** tsx's loader, so that the child runs this TypeScript file as the proxy does (resolved from here, whatever the working directory). */
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+/** The sources need tsx's loader (resolved from here, whatever the working directory); the build in dist/ does not. */
+const loader = here.endsWith('.ts') ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [];
 
 export async function startEmbeddedStore(options: { dataDir: string | undefined; port: number }): Promise<EmbeddedStore> {
-  const child = spawn(process.execPath, ['--import', tsx, here, JSON.stringify(options)], {
+  const child = spawn(process.execPath, [...loader, here, JSON.stringify(options)], {
     stdio: ['pipe', 'pipe', 'pipe'],
     cwd: path.dirname(here),
   });
