@@ -19,7 +19,22 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
   return destination ? pino(options, destination) : pino(options);
 }
 
-/** The child logger of one request: every line it writes names the request. */
-export function forRequest(log: Logger, requestId: string): Logger {
-  return log.child({ requestId });
+/** What the request path logs through. */
+export type RequestLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+type Level = keyof RequestLog;
+
+/**
+ * The log of one request: every line it writes names the request. The child logger is made on
+ * the first line written, since most requests write none at the usual levels, and making one
+ * costs more than the rest of the request's logging (its bindings go through the redaction).
+ */
+export function forRequest(log: Logger, requestId: string): RequestLog {
+  let child: Logger | undefined;
+  const at = (level: Level) => ((...args: unknown[]) => {
+    if (!log.isLevelEnabled(level)) return;
+    child ??= log.child({ requestId });
+    (child[level] as (...line: unknown[]) => void)(...args);
+  }) as Logger[Level];
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

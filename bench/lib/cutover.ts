@@ -27,6 +27,8 @@ export interface CutoverOptions {
   readonly lambdaUrl: string;
   /** Before the script (`--cpu-prof`, say). */
   readonly nodeArgs?: readonly string[];
+  /** What runs the proxy: the build through the bin by default. */
+  readonly entry?: readonly string[];
 }
 
 export interface RunningCutover {
@@ -58,7 +60,7 @@ function writeConfig(options: CutoverOptions): string {
 
 export async function startCutover(children: Children, name: string, repoRoot: string, options: CutoverOptions): Promise<RunningCutover> {
   const config = writeConfig(options);
-  const args = [...(options.nodeArgs ?? []), CUTOVER_BIN, 'start', '--config', config];
+  const args = [...(options.nodeArgs ?? []), ...(options.entry ?? [CUTOVER_BIN]), 'start', '--config', config];
   const started = await children.start(name, process.execPath, args, { cwd: repoRoot, ready: /cutover: traffic on (\S+), admin on (\S+)/ });
   return { url: started.ready[1] as string, admin: started.ready[2] as string, stage: options.stage, process: started };
 }

@@ -116,6 +116,8 @@ export interface CutoverRowOptions {
   readonly unmatched?: boolean;
   /** Node options before the script: `--cpu-prof` for the profile. */
   readonly nodeArgs?: readonly string[];
+  /** What runs the proxy, when not the build: the sources through tsx. */
+  readonly entry?: readonly string[];
 }
 
 /** Starts a Cutover process for one row, against the shared legacy upstream. */
@@ -126,6 +128,7 @@ export async function prepareCutover(lab: Lab, id: string, options: CutoverRowOp
     legacyUrl: (await lab.upstream('legacy')).url,
     lambdaUrl: await lab.newSide(options.newSide),
     ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
+    ...(options.entry ? { entry: options.entry } : {}),
   });
   return {
     url: `${cutover.url}${options.unmatched ? UNMATCHED_PATH : MATCHED_PATH}`,
@@ -157,6 +160,7 @@ export const ROWS: readonly RowSpec[] = [
   nginxRow('nginx', 'nginx reverse proxy (1 worker, keep-alive upstream)'),
   nginxRow('nginx-mirror', 'nginx mirror to a second upstream', 'mirror'),
   cutoverRow('cutover-legacy', 'Cutover legacy', { stage: 'legacy', newSide: 'fast' }),
+  cutoverRow('cutover-legacy-sources', 'Cutover legacy, the sources through tsx (no build)', { stage: 'legacy', newSide: 'fast', entry: ['--import', 'tsx', 'proxy/cli.ts'] }),
   cutoverRow('cutover-unmatched', 'Cutover unmatched path (/other)', { stage: 'legacy', newSide: 'fast', unmatched: true }),
   cutoverRow('cutover-shadow', 'Cutover shadow (100 % mirrored and compared)', { stage: 'shadow', newSide: 'fast' }),
   cutoverRow('cutover-live', 'Cutover live (new side serves, legacy mirrored)', { stage: 'live', newSide: 'fast' }),

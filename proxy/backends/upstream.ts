@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import type { Logger } from '../log.js';
+import type { RequestLog } from '../log.js';
 import type { RouteMatch } from '../route.js';
 import type { Inbound } from '../traffic/inbound.js';
 import type { Reply } from '../traffic/respond.js';
@@ -24,7 +24,7 @@ export interface Exchange extends Reply {
   readonly req: IncomingMessage;
   /** The metric label of the group; `unmatched` for traffic outside the route table. */
   readonly group: string;
-  readonly log: Logger;
+  readonly log: RequestLog;
 }
 
 /** A request as a value, for a side that needs it whole: a Lambda invocation, or any shadow. */

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { Logger } from '../log.js';
+import type { RequestLog } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Stage } from '../stage.js';
 import type { Served } from './serve.js';
@@ -25,7 +25,7 @@ export function statusClass(status: number): string {
 }
 
 /** Counts a delivered request once and writes its access line. */
-export function account(res: ServerResponse, log: Logger, metrics: Metrics, labels: Labels, served: Served, startedAt: bigint): void {
+export function account(res: ServerResponse, log: RequestLog, metrics: Metrics, labels: Labels, served: Served, startedAt: bigint): void {
   const statusClass = statusClassOf(res);
   metrics.requests.inc({ ...labels, served_by: served.servedBy, status_class: statusClass });
   log.info({

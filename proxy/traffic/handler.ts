@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { Exchange } from '../backends/upstream.js';
 import type { CircuitState } from '../circuit.js';
 import type { Group } from '../config.js';
-import { forRequest, type Logger } from '../log.js';
+import { forRequest, type Logger, type RequestLog } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { requestIdOf } from '../request-id.js';
 import type { Tally } from '../store/writer.js';
@@ -63,7 +63,7 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
   const planning: PlanDependencies = { ...deps, groups: new Map<string, Group>(deps.config.groups.map((group) => [group.name, group])) };
   let draining = false;
 
-  async function handle(req: IncomingMessage, res: ServerResponse, log: Logger, requestId: string): Promise<Handled> {
+  async function handle(req: IncomingMessage, res: ServerResponse, log: RequestLog, requestId: string): Promise<Handled> {
     const keepAlive = () => res.shouldKeepAlive && !draining;
     const reply: Reply = { res, requestId, setCookies: [], keepAlive };
     let labels = UNMATCHED_LABELS;

@@ -1,6 +1,5 @@
 import { type OutgoingHttpHeaders, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import { withoutHopByHop } from '../headers.js';
 import { problemDocument } from '../problem.js';
 
@@ -54,7 +53,11 @@ export function endWithProblem(socket: Duplex, requestId: string, status: number
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/vnd.api+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`);
 }
 
-/** Settles once the response is done or abandoned; a client that went away is not an error here. */
+/**
+ * Settles once the response is done or abandoned; a client that went away is not an error here.
+ * A response emits `close` either way, once: one listener, where stream.finished adds six.
+ */
 export function delivered(res: ServerResponse): Promise<void> {
-  return finished(res).catch(() => undefined);
+  if (res.closed) return Promise.resolve();
+  return new Promise((resolve) => res.once('close', () => resolve()));
 }
