@@ -2,6 +2,7 @@ import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
+import { getSchemaSerdePlugin } from '@smithy/core/schema';
 
 /**
  * One LambdaClient configured and trimmed for Invoke on the request path. Each change was
@@ -16,6 +17,8 @@ import { InvokeCommand, type InvokeCommandOutput, LambdaClient, type LambdaClien
  * - user agent: built once instead of escaped and joined per call.
  * - logger and recursion detection steps removed: the logger is the SDK's no-op one, and
  *   recursion detection only copies `_X_AMZN_TRACE_ID`, which is set inside Lambda, not here.
+ * - serde: the SDK's own serializer and deserializer, over a plain copy of the resolved config
+ *   (below: about 30 µs a call).
  * - SigV4 signing is kept (real AWS needs it): the signer is built once per auth scheme instead of
  *   per request, and hashes straight on node:crypto.
  * - a local endpoint is given parsed, so that it is not parsed twice a call.
@@ -42,6 +45,11 @@ export class InvokeClient {
     const resolved = this.client.config as unknown as ResolvedParts;
     const stack = this.client.middlewareStack;
 
+    // The SDK's serde middlewares copy their config into a new context on every call. To V8 the
+    // resolved config is a dictionary-mode object (46 keys added one at a time, and a `credentials`
+    // accessor), and each copy of it took about 10 µs; a plain object with the same keys copies in
+    // 0.2 µs. So they are registered again over such a copy, taken once the config is resolved.
+    stack.use(getSchemaSerdePlugin({ ...this.client.config }));
     stack.remove('loggerMiddleware');
     stack.remove('recursionDetectionMiddleware');
     // Named `retryMiddleware` because the signing step is placed relative to it.
