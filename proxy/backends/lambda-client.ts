@@ -5,9 +5,10 @@ import {
   $Command, Invoke$, InvokeCommand, type InvokeCommandInput, type InvokeCommandOutput, LambdaClient, type LambdaClientConfig,
   type LambdaClientResolvedConfig, type ServiceInputTypes, type ServiceOutputTypes,
 } from '@aws-sdk/client-lambda';
+import { getSmithyContext, httpAuthSchemeEndpointRuleSetMiddlewareOptions } from '@smithy/core';
 import { endpointMiddleware, endpointMiddlewareOptions } from '@smithy/core/endpoints';
 import { getSchemaSerdePlugin } from '@smithy/core/schema';
-import type { HandlerExecutionContext, SerializeHandler, SerializeMiddleware } from '@smithy/types';
+import type { HandlerExecutionContext, MiddlewareStack, SerializeHandler, SerializeMiddleware } from '@smithy/types';
 
 /**
  * One LambdaClient configured and trimmed for Invoke on the request path. Each change was
@@ -22,7 +23,7 @@ import type { HandlerExecutionContext, SerializeHandler, SerializeMiddleware } f
  * - user agent: built once instead of escaped and joined per call.
  * - logger and recursion detection steps removed: the logger is the SDK's no-op one, and
  *   recursion detection only copies `_X_AMZN_TRACE_ID`, which is set inside Lambda, not here.
- * - endpoint: resolved by the SDK's own endpoint step on the first call, not on every call (below).
+ * - endpoint and auth scheme: chosen by the SDK's own steps on the first call, not on every call (below).
  * - serde: the SDK's own serializer and deserializer, over a plain copy of the resolved config
  *   (below: about 30 µs a call).
  * - SigV4 signing is kept (real AWS needs it): the signer is built once per auth scheme instead of
@@ -57,6 +58,17 @@ function untilResolved<I extends object, O extends object>(
   };
 }
 
+/** The middleware the SDK registered as `name` in a client's stack (a stack adds its entries to another as a plugin does). */
+function registered<I extends object, O extends object>(stack: MiddlewareStack<I, O>, name: string): SerializeMiddleware<I, O> {
+  let found: SerializeMiddleware<I, O> | undefined;
+  const keep = (middleware: SerializeMiddleware<I, O>, options: { name?: string }) => {
+    if (options.name === name) found = middleware;
+  };
+  stack.applyToStack({ add: keep, addRelativeTo: keep } as unknown as MiddlewareStack<I, O>);
+  if (!found) throw new Error(`the client's middleware stack has no ${name}`);
+  return found;
+}
+
 export class InvokeClient {
   private readonly client: LambdaClient;
   /** The deadline of a call in flight, by the identity of its command input. */
@@ -87,6 +99,14 @@ export class InvokeClient {
     // dual-stack, a custom or configured endpoint), and Invoke adds no parameter of its own.
     const resolveEndpoint = endpointMiddleware({ config: this.client.config, instructions: InvokeCommand.getEndpointParameterInstructions() });
     stack.addRelativeTo(untilResolved(resolveEndpoint, (context) => context.endpointV2 !== undefined), endpointMiddlewareOptions);
+    // The auth scheme is the same for every call too: SigV4 for `lambda` in the client's region.
+    // Its identity need not be asked again: the SigV4 signer asks the credentials provider itself
+    // on every signature, so credentials that expire are still refreshed.
+    const chooseAuthScheme = registered(stack, httpAuthSchemeEndpointRuleSetMiddlewareOptions.name as string);
+    stack.addRelativeTo(
+      untilResolved(chooseAuthScheme, (context) => getSmithyContext(context).selectedHttpAuthScheme !== undefined),
+      httpAuthSchemeEndpointRuleSetMiddlewareOptions,
+    );
     stack.remove('loggerMiddleware');
     stack.remove('recursionDetectionMiddleware');
     // Named `retryMiddleware` because the signing step is placed relative to it.
