@@ -7,13 +7,16 @@ import {
 } from '@aws-sdk/client-lambda';
 import { getSmithyContext, httpAuthSchemeEndpointRuleSetMiddlewareOptions } from '@smithy/core';
 import { endpointMiddleware, endpointMiddlewareOptions } from '@smithy/core/endpoints';
+import { buildQueryString, HttpResponse } from '@smithy/core/protocols';
 import { getSchemaSerdePlugin } from '@smithy/core/schema';
-import type { HandlerExecutionContext, MiddlewareStack, SerializeHandler, SerializeMiddleware } from '@smithy/types';
+import type {
+  HandlerExecutionContext, HttpHandlerOptions, HttpRequest, MiddlewareStack, RequestHandler, SerializeHandler, SerializeMiddleware,
+} from '@smithy/types';
 
 /**
  * One LambdaClient configured and trimmed for Invoke on the request path. Each change was
- * measured (README, issue 11); what a request still costs is the SDK's own pipeline (schema
- * serde, endpoint parameters, SigV4) and Node's HTTP client.
+ * measured (`npx tsx bench/invoke.ts`, issue 11); what a call still costs is the SDK's SigV4
+ * signing, its serde and middleware chain, and Node's HTTP client.
  *
  * - `cacheMiddleware`: the middleware stack is resolved once per command class, not per call
  *   (about 100 µs a call). A cached handler takes no per-call options, so the deadline travels
@@ -23,68 +26,26 @@ import type { HandlerExecutionContext, MiddlewareStack, SerializeHandler, Serial
  * - user agent: built once instead of escaped and joined per call.
  * - logger and recursion detection steps removed: the logger is the SDK's no-op one, and
  *   recursion detection only copies `_X_AMZN_TRACE_ID`, which is set inside Lambda, not here.
- * - endpoint and auth scheme: chosen by the SDK's own steps on the first call, not on every call (below).
- * - serde: the SDK's own serializer and deserializer, over a plain copy of the resolved config
- *   (below: about 30 µs a call).
+ * - endpoint and auth scheme: chosen by the SDK's own steps on the first call, not on every call.
+ * - serde: the SDK's own serializer and deserializer, over a plain copy of the resolved config.
  * - SigV4 signing is kept (real AWS needs it): the signer is built once per auth scheme instead of
  *   per request, and hashes straight on node:crypto.
- * - a local endpoint is given parsed, so that it is not parsed twice a call.
- * - keep-alive agents for http and https, 512 sockets each.
+ * - HTTP: a keep-alive handler of its own (`KeepAliveHandler`), 512 sockets for http and https.
  */
-/**
- * Lambda's Invoke, declared as the SDK declares InvokeCommand (the same schema, service and names)
- * less its one command step, the endpoint resolution, which InvokeCommand adds to every call: this
- * client resolves its endpoint once (`endpointV2Middleware` in InvokeClient).
- */
-class Invoke extends $Command.classBuilder<InvokeCommandInput, InvokeCommandOutput, LambdaClientResolvedConfig, ServiceInputTypes, ServiceOutputTypes>()
-  .m(() => [])
-  .s('AWSGirApiService', 'Invoke', {})
-  .n('LambdaClient', 'InvokeCommand')
-  .sc(Invoke$)
-  .build() {}
-
-/**
- * One of the SDK's middlewares, run until a call has left its result in the handler context
- * (`resolved`), skipped after that. A cached handler keeps one context for all its calls, so what
- * the first call resolved, every later call finds there.
- */
-function untilResolved<I extends object, O extends object>(
-  middleware: SerializeMiddleware<I, O>,
-  resolved: (context: HandlerExecutionContext) => boolean,
-): SerializeMiddleware<I, O> {
-  return (next: SerializeHandler<I, O>, context: HandlerExecutionContext) => {
-    const resolve = middleware(next, context);
-    return (args) => (resolved(context) ? next(args) : resolve(args));
-  };
-}
-
-/** The middleware the SDK registered as `name` in a client's stack (a stack adds its entries to another as a plugin does). */
-function registered<I extends object, O extends object>(stack: MiddlewareStack<I, O>, name: string): SerializeMiddleware<I, O> {
-  let found: SerializeMiddleware<I, O> | undefined;
-  const keep = (middleware: SerializeMiddleware<I, O>, options: { name?: string }) => {
-    if (options.name === name) found = middleware;
-  };
-  stack.applyToStack({ add: keep, addRelativeTo: keep } as unknown as MiddlewareStack<I, O>);
-  if (!found) throw new Error(`the client's middleware stack has no ${name}`);
-  return found;
-}
-
 export class InvokeClient {
   private readonly client: LambdaClient;
   /** The deadline of a call in flight, by the identity of its command input. */
   private readonly signalOf = new WeakMap<object, AbortSignalLike>();
 
   constructor(options: { readonly region: string; readonly endpoint: URL | undefined }) {
-    const agentOptions = { keepAlive: true, maxSockets: 512 };
+    const handler = new KeepAliveHandler();
     const config: LambdaClientConfig = {
       region: options.region,
       maxAttempts: 1,
       cacheMiddleware: true,
       sha256: Sha256,
-      requestHandler: { httpAgent: new http.Agent(agentOptions), httpsAgent: new https.Agent(agentOptions) },
-      ...(options.endpoint
-        ? { endpoint: parsedEndpoint(options.endpoint), credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
-        : {}),
+      requestHandler: handler,
+      ...(options.endpoint ? { endpoint: options.endpoint.href, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
     };
     this.client = new LambdaClient(config);
     const resolved = this.client.config as unknown as ResolvedParts;
@@ -140,7 +101,6 @@ export class InvokeClient {
     };
 
     // The innermost step: hands the signed request to the HTTP handler with the call's deadline.
-    const handler = resolved.requestHandler;
     const signalOf = this.signalOf;
     stack.add(((next: (args: StepArgs) => Promise<unknown>) => (args: StepArgs) => {
       const abortSignal = signalOf.get(args.input);
@@ -151,7 +111,7 @@ export class InvokeClient {
   /** Invokes synchronously; rejects with a `TimeoutError` after `timeoutMs`, the request aborted. */
   send(functionName: string, payload: Uint8Array, timeoutMs: number): Promise<InvokeCommandOutput> {
     const input = { FunctionName: functionName, Payload: payload };
-    // What NodeHttpHandler needs of an AbortSignal (it sets `onabort`); an AbortController and
+    // What the HTTP handler needs of an AbortSignal (it sets `onabort`); an AbortController and
     // its EventTarget cost about 10 µs a call on Node 20.
     const signal: AbortSignalLike = { aborted: false, onabort: null };
     this.signalOf.set(input, signal);
@@ -184,19 +144,108 @@ interface AbortSignalLike {
 
 interface StepArgs {
   readonly input: object;
-  readonly request: unknown;
+  readonly request: HttpRequest;
 }
 
 /** The parts of the resolved client configuration this module uses. */
 interface ResolvedParts {
   signer: (authScheme?: { name?: string; signingName?: string; signingRegion?: string }) => Promise<unknown>;
   readonly defaultUserAgentProvider: () => Promise<Array<[string, string?]>>;
-  readonly requestHandler: { handle(request: unknown, options: { abortSignal: AbortSignalLike }): Promise<unknown> };
 }
 
-/** An endpoint as the SDK keeps it (EndpointV1), so that it is not parsed from a string per call. */
-function parsedEndpoint(url: URL): NonNullable<LambdaClientConfig['endpoint']> {
-  return { protocol: url.protocol, hostname: url.hostname, port: url.port === '' ? undefined : Number(url.port), path: url.pathname };
+/**
+ * Lambda's Invoke, declared as the SDK declares InvokeCommand (the same schema, service and names)
+ * less its one command step, the endpoint resolution, which InvokeCommand adds to every call: this
+ * client resolves its endpoint once (`endpointV2Middleware` in InvokeClient).
+ */
+class Invoke extends $Command.classBuilder<InvokeCommandInput, InvokeCommandOutput, LambdaClientResolvedConfig, ServiceInputTypes, ServiceOutputTypes>()
+  .m(() => [])
+  .s('AWSGirApiService', 'Invoke', {})
+  .n('LambdaClient', 'InvokeCommand')
+  .sc(Invoke$)
+  .build() {}
+
+/**
+ * One of the SDK's middlewares, run until a call has left its result in the handler context
+ * (`resolved`), skipped after that. A cached handler keeps one context for all its calls, so what
+ * the first call resolved, every later call finds there.
+ */
+function untilResolved<I extends object, O extends object>(
+  middleware: SerializeMiddleware<I, O>,
+  resolved: (context: HandlerExecutionContext) => boolean,
+): SerializeMiddleware<I, O> {
+  return (next: SerializeHandler<I, O>, context: HandlerExecutionContext) => {
+    const resolve = middleware(next, context);
+    return (args) => (resolved(context) ? next(args) : resolve(args));
+  };
+}
+
+/** The middleware the SDK registered as `name` in a client's stack (a stack adds its entries to another as a plugin does). */
+function registered<I extends object, O extends object>(stack: MiddlewareStack<I, O>, name: string): SerializeMiddleware<I, O> {
+  let found: SerializeMiddleware<I, O> | undefined;
+  const keep = (middleware: SerializeMiddleware<I, O>, options: { name?: string }) => {
+    if (options.name === name) found = middleware;
+  };
+  stack.applyToStack({ add: keep, addRelativeTo: keep } as unknown as MiddlewareStack<I, O>);
+  if (!found) throw new Error(`the client's middleware stack has no ${name}`);
+  return found;
+}
+
+/**
+ * Sends a signed request as the SDK's NodeHttpHandler does (http or https, keep-alive agents, the
+ * same response headers) less what an Invoke here never uses, which the SDK's handler pays for on
+ * every request: two timers (a socket-capacity warning and a deferred keep-alive setting; the
+ * call's deadline is InvokeClient's), `Expect: 100-continue`, a request body streamed, and an
+ * answer handed on as a stream. The answer is read whole here, as Invoke's deserializer would read
+ * it anyway, so that the SDK's stream collector is left nothing to do.
+ */
+class KeepAliveHandler implements RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions> {
+  readonly metadata = { handlerProtocol: 'http/1.1' };
+  private readonly agents = { http: new http.Agent({ keepAlive: true, maxSockets: 512 }), https: new https.Agent({ keepAlive: true, maxSockets: 512 }) };
+
+  handle(request: HttpRequest, { abortSignal }: HttpHandlerOptions = {}): Promise<{ response: HttpResponse }> {
+    return new Promise((resolve, reject) => {
+      const query = request.query ? buildQueryString(request.query) : '';
+      const options = {
+        method: request.method,
+        // An IPv6 literal, as URLs write it ([::1]), is a hostname to Node without its brackets.
+        host: request.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: request.port,
+        path: query ? `${request.path}?${query}` : request.path,
+        headers: request.headers,
+      };
+      const onResponse = (res: http.IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const headers: Record<string, string> = {};
+          for (const [name, value] of Object.entries(res.headers)) {
+            if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+          }
+          resolve({ response: new HttpResponse({ statusCode: res.statusCode ?? -1, reason: res.statusMessage, headers, body: Buffer.concat(chunks) }) });
+        });
+      };
+      const req = request.protocol === 'https:'
+        ? https.request({ ...options, agent: this.agents.https }, onResponse)
+        : http.request({ ...options, agent: this.agents.http }, onResponse);
+      req.on('error', reject);
+      if (abortSignal) {
+        abortSignal.onabort = () => {
+          req.destroy();
+          const error = new Error('Request aborted');
+          error.name = 'AbortError';
+          reject(error);
+        };
+      }
+      req.end(request.body);
+    });
+  }
+
+  destroy(): void {
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+  }
 }
 
 type SourceData = string | ArrayBuffer | ArrayBufferView;
