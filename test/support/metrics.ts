@@ -93,3 +93,12 @@ export function sampleAll(text: string, name: string, labels: Record<string, str
   const samples = matching(found, labels);
   return samples.length === 0 ? none(found, labels) : samples.reduce((sum, entry) => sum + entry.value, 0);
 }
+
+/**
+ * Every sample with these labels, whatever their other labels, with its labels as a record: for
+ * readings that must name what they found (accounted() lists what was counted). Checks the family
+ * and the label names as the readings above do, and reads nothing as 0: no sample, no entry.
+ */
+export function samplesWith(text: string, name: string, labels: Record<string, string> = {}): Array<{ labels: Record<string, string>; value: number }> {
+  return matching(family(text, name), labels).map((entry) => ({ labels: Object.fromEntries(entry.labels), value: entry.value }));
+}

@@ -67,19 +67,42 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
+/** What a server wrote on a connection (Latin-1, byte for byte), and how the connection ended. */
+export interface Received {
+  readonly text: string;
+  /** Why it did not end cleanly: a reset, or `timeoutMs` passed with the connection still open. */
+  readonly error: Error | undefined;
+}
+
+/**
+ * Writes `text` on a fresh connection and collects what comes back until the connection ends,
+ * however it ends: a reset is reported, not thrown, since what arrived before it is the evidence.
+ * With `timeoutMs`, a connection still open by then is cut and reported as such.
+ */
+export function received(url: string, text: string | Buffer, timeoutMs?: number): Promise<Received> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect(Number(port), hostname, () => socket.write(text));
+    let answer = '';
+    let error: Error | undefined;
+    const deadline = timeoutMs === undefined ? undefined : setTimeout(() => socket.destroy(new Error(`the connection was still open after ${timeoutMs} ms`)), timeoutMs);
+    socket.on('data', (chunk: Buffer) => { answer += chunk.toString('latin1'); });
+    socket.on('error', (cause: Error) => { error ??= cause; });
+    socket.on('close', () => {
+      clearTimeout(deadline);
+      resolve({ text: answer, error });
+    });
+  });
+}
+
 /**
  * Raw HTTP over a socket, for what fetch will not send (absolute-form targets, CONNECT, odd
  * framing, smuggling attempts); resolves with all the server wrote until it closed.
  */
-export function raw(url: string, text: string | Buffer): Promise<string> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(port), hostname, () => socket.write(text));
-    let answer = '';
-    socket.on('data', (chunk: Buffer) => { answer += chunk.toString('latin1'); });
-    socket.on('end', () => resolve(answer));
-    socket.on('error', reject);
-  });
+export async function raw(url: string, text: string | Buffer): Promise<string> {
+  const { text: answer, error } = await received(url, text);
+  if (error) throw error;
+  return answer;
 }
 
 export interface RawServer { readonly url: string; readonly requests: string[]; close(): void }
