@@ -134,11 +134,24 @@ async function versionOf(file: string): Promise<string> {
 /** Optimizely's CDN (or any `urlTemplate`), polled by the SDK: the production set-up. */
 export class PolledDatafile implements FlagSource {
   private current: ClientState = { ready: false, why: 'the Optimizely datafile has not been fetched yet' };
-  private readonly client: Client;
+  private client!: Client;
+  private restart: NodeJS.Timeout | undefined;
+  private closed = false;
   private readonly readiness: Promise<void>;
 
-  constructor(options: { sdkKey: string; urlTemplate?: string; intervalMs: number; events?: EventOptions; log: Logger }) {
-    this.client = createInstance({
+  constructor(private readonly options: { sdkKey: string; urlTemplate?: string; intervalMs: number; events?: EventOptions; log: Logger }) {
+    this.readiness = this.start();
+  }
+
+  /**
+   * A client whose first datafile is refused (not JSON, say) stops polling for good: that is the
+   * SDK's rule. So a client that is not ready within a poll interval (1 to 30 s) is replaced by a
+   * new one, until one is: a CDN that serves a bad datafile at start is read again, not forever
+   * ignored.
+   */
+  private start(): Promise<void> {
+    const { options } = this;
+    const client = createInstance({
       projectConfigManager: createPollingProjectConfigManager({
         sdkKey: options.sdkKey,
         autoUpdate: true,
@@ -147,19 +160,23 @@ export class PolledDatafile implements FlagSource {
       }),
       ...clientOptions(options.events),
     });
+    this.client = client;
     // A datafile that arrives after onReady gave up still makes the client ready; each new datafile
     // is a new state, so that decisions remembered for the previous one are dropped (RememberedDecisions).
-    this.client.notificationCenter.addNotificationListener(NOTIFICATION_TYPES.OPTIMIZELY_CONFIG_UPDATE, () => {
-      this.current = { ready: true, client: this.client };
+    client.notificationCenter.addNotificationListener(NOTIFICATION_TYPES.OPTIMIZELY_CONFIG_UPDATE, () => {
+      if (this.client === client) this.current = { ready: true, client };
     });
-    this.readiness = this.client.onReady({ timeout: 30_000 }).then(
+    return client.onReady({ timeout: Math.min(30_000, Math.max(1_000, options.intervalMs)) }).then(
       () => {
-        this.current = { ready: true, client: this.client };
+        this.current = { ready: true, client };
         options.log.info('flags: Optimizely datafile loaded');
       },
       (error: unknown) => {
+        if (this.current.ready || this.closed) return;
         this.current = { ready: false, why: `the Optimizely datafile could not be fetched: ${(error as Error).message}` };
-        options.log.error(`flags: ${this.current.why}; every group is served by legacy`);
+        options.log.error(`flags: ${this.current.why}; every group is served by legacy, and the datafile is fetched again in ${options.intervalMs} ms`);
+        client.close().catch(() => undefined);
+        this.restart = setTimeout(() => { this.start().catch(() => undefined); }, options.intervalMs);
       },
     );
   }
@@ -174,6 +191,8 @@ export class PolledDatafile implements FlagSource {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.restart);
     if (this.current.ready) await this.client.close();
     else this.client.close().catch(() => undefined);
   }

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { type OutgoingHttpHeaders, validateHeaderName, validateHeaderValue } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { RouteMatch } from '../route.js';
@@ -50,7 +51,8 @@ export function toHttpEvent(request: HttpRequestFacts, match: RouteMatch): APIGa
   const cookieHeader = joined(request.headers.cookie);
   const cookies = cookieHeader ? cookieHeader.split(/;\s*/).filter((cookie) => cookie !== '') : undefined;
   const contentType = joined(request.headers['content-type']) ?? '';
-  const text = request.body.length === 0 || TEXT_MEDIA.test(contentType);
+  // A text type whose bytes are not UTF-8 goes as base64 too: decoded, they would arrive changed.
+  const text = request.body.length === 0 || (TEXT_MEDIA.test(contentType) && isUtf8(request.body));
   const host = headers.host ?? 'localhost';
 
   return {

@@ -175,6 +175,11 @@ class Forwarding implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     const { res, log } = this.exchange;
     if (this.settled || error instanceof ClientGone) return;
+    // The client's own request broke (it left, or sent a body the parser refused): not legacy's failure.
+    if (this.exchange.req.errored) {
+      this.settle();
+      return;
+    }
     // Bytes after a complete response (a body on a 204, say) only cost legacy that connection.
     if (res.writableFinished || this.complete) {
       log.warn({ err: error }, 'legacy misbehaved after a complete response');

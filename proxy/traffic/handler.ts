@@ -62,10 +62,13 @@ const CLIENT_GONE: ReadonlySet<string> = new Set(['ECONNRESET', 'HPE_INVALID_EOF
 export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler {
   const planning: PlanDependencies = { ...deps, groups: new Map<string, Group>(deps.config.groups.map((group) => [group.name, group])) };
   let draining = false;
+  /** The reply of each request being answered: a parser error in its body is answered through it. */
+  const replies = new WeakMap<ServerResponse, Reply>();
 
   async function handle(req: IncomingMessage, res: ServerResponse, log: RequestLog, requestId: string): Promise<Handled> {
     const keepAlive = () => res.shouldKeepAlive && !draining;
     const reply: Reply = { res, requestId, setCookies: [], keepAlive };
+    replies.set(res, reply);
     let labels = UNMATCHED_LABELS;
     try {
       const inbound = readInbound(req, requestId, deps.config.traffic);
@@ -112,11 +115,18 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
       endWithProblem(socket, requestId, 400, 'bad_request_target', 'CONNECT and protocol upgrades are not proxied.');
     },
     clientError(error: NodeJS.ErrnoException, socket: Duplex) {
-      // A request already under way on this connection is answered and counted as itself (a client
-      // that left mid-body ends here too); a client that went away, or bytes after a request that
-      // closes the connection, are no request to answer.
-      const underWay = (socket as Duplex & { _httpMessage?: unknown })._httpMessage !== undefined;
-      if (underWay || !socket.writable || CLIENT_GONE.has(error.code ?? '')) {
+      const gone = !socket.writable || CLIENT_GONE.has(error.code ?? '');
+      // A request under way whose body the parser refused (a bad chunk, say) is answered as itself,
+      // and counted so, while its answer has not begun; its exchange with a side is dropped.
+      const underWay = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
+      const reply = underWay && replies.get(underWay);
+      if (reply && !gone && !underWay.headersSent) {
+        forRequest(deps.log, reply.requestId).info({ code: error.code }, 'the HTTP parser refused the body of a request under way');
+        sendProblem({ ...reply, keepAlive: () => false }, 400, 'bad_request', `The request body could not be read as HTTP/1.1 (${error.code ?? error.message}).`);
+        return;
+      }
+      // A client that went away, or bytes after a request that closes the connection, are no request to answer.
+      if (underWay || gone) {
         socket.destroy();
         return;
       }
