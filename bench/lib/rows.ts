@@ -89,8 +89,9 @@ export class Lab {
     return (await this.once(`lambda-${kind}`, () => this.script(`lambda host (${kind})`, 'bench/lambda-upstream.ts', args))).url;
   }
 
-  httpProxy(): Promise<Service> {
-    return this.once('http-proxy', async () => this.script('http-proxy baseline', 'bench/http-proxy-baseline.ts', ['--target', (await this.upstream('legacy')).url]));
+  /** A bare forwarder of bench/forwarders.ts: `http-proxy` is the baseline. */
+  forwarder(kind: string): Promise<Service> {
+    return this.once(`forwarder-${kind}`, async () => this.script(`bare ${kind}`, 'bench/forwarders.ts', ['--kind', kind, '--target', (await this.upstream('legacy')).url]));
   }
 }
 
@@ -138,6 +139,16 @@ export async function prepareCutover(lab: Lab, id: string, options: CutoverRowOp
   };
 }
 
+function forwarderRow(kind: string, label: string): RowSpec {
+  return {
+    id: kind, label,
+    async prepare(lab) {
+      const proxy = await lab.forwarder(kind);
+      return { url: `${proxy.url}${MATCHED_PATH}`, pid: proxy.pid, settle: brief };
+    },
+  };
+}
+
 function cutoverRow(id: string, label: string, options: CutoverRowOptions): RowSpec {
   return { id, label, prepare: (lab) => prepareCutover(lab, id, options) };
 }
@@ -150,13 +161,11 @@ export const ROWS: readonly RowSpec[] = [
       return { url: `${(await lab.upstream('legacy')).url}${MATCHED_PATH}`, settle: brief };
     },
   },
-  {
-    id: 'http-proxy', label: 'bare http-proxy, keep-alive agent (baseline)',
-    async prepare(lab) {
-      const proxy = await lab.httpProxy();
-      return { url: `${proxy.url}${MATCHED_PATH}`, pid: proxy.pid, settle: brief };
-    },
-  },
+  forwarderRow('http-proxy', 'bare http-proxy, keep-alive agent (baseline)'),
+  forwarderRow('http-proxy-3', 'bare http-proxy-3, keep-alive agent'),
+  forwarderRow('httpxy', 'bare httpxy, keep-alive agent'),
+  forwarderRow('node-http', 'bare node:http request piped, keep-alive agent'),
+  forwarderRow('undici', 'bare undici dispatch handler, keep-alive pool'),
   nginxRow('nginx', 'nginx reverse proxy (1 worker, keep-alive upstream)'),
   nginxRow('nginx-mirror', 'nginx mirror to a second upstream', 'mirror'),
   cutoverRow('cutover-legacy', 'Cutover legacy', { stage: 'legacy', newSide: 'fast' }),
