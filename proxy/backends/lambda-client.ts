@@ -10,7 +10,7 @@ import { endpointMiddleware, endpointMiddlewareOptions, toEndpointV1 } from '@sm
 import { buildQueryString, HttpResponse } from '@smithy/core/protocols';
 import { operation } from '@smithy/core/schema';
 import type {
-  EndpointV2, HandlerExecutionContext, HttpHandlerOptions, HttpRequest, MiddlewareStack, OperationSchema, RequestHandler,
+  BuildMiddleware, EndpointV2, HandlerExecutionContext, HttpHandlerOptions, HttpRequest, MiddlewareStack, OperationSchema, RequestHandler,
   SerializeHandler, SerializeMiddleware,
 } from '@smithy/types';
 
@@ -24,7 +24,7 @@ import type {
  *   to the HTTP handler beside the input (see `send` and the `cutoverTransport` step).
  * - retries: none for Invoke (a write must not run twice); the retry step, which still made a
  *   UUID, two headers and three awaits per call with `maxAttempts: 1`, is replaced by a pass-through.
- * - user agent: built once instead of escaped and joined per call.
+ * - user agent: the SDK's own headers, built on the first call instead of on every call.
  * - logger and recursion detection steps removed: the logger is the SDK's no-op one, and
  *   recursion detection only copies `_X_AMZN_TRACE_ID`, which is set inside Lambda, not here.
  * - endpoint and auth scheme: chosen by the SDK's own steps on the first call, not on every call.
@@ -87,7 +87,7 @@ export class InvokeClient {
     // The auth scheme is the same for every call too: SigV4 for `lambda` in the client's region.
     // Its identity need not be asked again: the SigV4 signer asks the credentials provider itself
     // on every signature, so credentials that expire are still refreshed.
-    const chooseAuthScheme = registered(stack, httpAuthSchemeEndpointRuleSetMiddlewareOptions.name as string);
+    const chooseAuthScheme = registered<SerializeMiddleware<ServiceInputTypes, ServiceOutputTypes>>(stack, httpAuthSchemeEndpointRuleSetMiddlewareOptions.name as string);
     stack.addRelativeTo(
       untilResolved(chooseAuthScheme, (context) => getSmithyContext(context).selectedHttpAuthScheme !== undefined),
       httpAuthSchemeEndpointRuleSetMiddlewareOptions,
@@ -97,18 +97,21 @@ export class InvokeClient {
     // Named `retryMiddleware` because the signing step is placed relative to it.
     stack.add((next) => next, { name: 'retryMiddleware', step: 'finalizeRequest', priority: 'high', tags: ['RETRY'], override: true });
 
-    // The SDK's two user-agent headers, from the same parts, built once.
-    let userAgent: Promise<[string, string]> | undefined;
-    stack.add((next) => async (args) => {
-      userAgent ??= resolved.defaultUserAgentProvider().then((pairs) => {
-        const sections = pairs.map(([name, version]) => (version === undefined ? name : `${name}${name.includes('/') ? '#' : '/'}${version}`).replace(/[^!$%&'*+\-./^_`|~\w#]/g, '-'));
-        return [sections.join(' '), sections.filter((section) => section.startsWith('aws-sdk-')).join(' ')];
-      });
-      const [full, short] = await userAgent;
-      const headers = (args.request as { headers: Record<string, string> }).headers;
-      headers['user-agent'] = full;
-      if (short) headers['x-amz-user-agent'] = short;
-      return next(args);
+    // User agent: the SDK's own step runs until a call has set its two headers (it awaited its
+    // providers, then escaped and joined a dozen sections on every call); later calls copy them.
+    const setUserAgent = registered<BuildMiddleware<ServiceInputTypes, ServiceOutputTypes>>(stack, 'getUserAgentMiddleware');
+    let userAgent: Record<string, string> | undefined;
+    stack.add((next, context) => {
+      const viaSdk = setUserAgent((args) => {
+        const { headers } = args.request as HttpRequest;
+        userAgent = { 'user-agent': headers['user-agent'] as string, 'x-amz-user-agent': headers['x-amz-user-agent'] as string };
+        return next(args);
+      }, context);
+      return (args) => {
+        if (!userAgent) return viaSdk(args);
+        Object.assign((args.request as HttpRequest).headers, userAgent);
+        return next(args);
+      };
     }, { name: 'getUserAgentMiddleware', step: 'build', priority: 'low', tags: ['SET_USER_AGENT', 'USER_AGENT'], override: true });
 
     const buildSigner = resolved.signer;
@@ -178,7 +181,6 @@ interface ResolvedParts {
     deserializeResponse(operation: OperationSchema, context: object, response: HttpResponse): Promise<InvokeCommandOutput>;
   };
   signer: (authScheme?: { name?: string; signingName?: string; signingRegion?: string }) => Promise<unknown>;
-  readonly defaultUserAgentProvider: () => Promise<Array<[string, string?]>>;
 }
 
 /**
@@ -209,14 +211,14 @@ function untilResolved<I extends object, O extends object>(
 }
 
 /** The middleware the SDK registered as `name` in a client's stack (a stack adds its entries to another as a plugin does). */
-function registered<I extends object, O extends object>(stack: MiddlewareStack<I, O>, name: string): SerializeMiddleware<I, O> {
-  let found: SerializeMiddleware<I, O> | undefined;
-  const keep = (middleware: SerializeMiddleware<I, O>, options: { name?: string }) => {
+function registered<M, I extends object = ServiceInputTypes, O extends object = ServiceOutputTypes>(stack: MiddlewareStack<I, O>, name: string): M {
+  let found: unknown;
+  const keep = (middleware: unknown, options: { name?: string }) => {
     if (options.name === name) found = middleware;
   };
   stack.applyToStack({ add: keep, addRelativeTo: keep } as unknown as MiddlewareStack<I, O>);
   if (!found) throw new Error(`the client's middleware stack has no ${name}`);
-  return found;
+  return found as M;
 }
 
 /**
