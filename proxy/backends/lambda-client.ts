@@ -86,7 +86,9 @@ export class InvokeClient {
     stack.addRelativeTo(untilResolved(resolveEndpoint, (context) => context.endpointV2 !== undefined), endpointMiddlewareOptions);
     // The auth scheme is the same for every call too: SigV4 for `lambda` in the client's region.
     // Its identity need not be asked again: the SigV4 signer asks the credentials provider itself
-    // on every signature, so credentials that expire are still refreshed.
+    // on every signature. Expired credentials are never used; credentials within five minutes of
+    // expiring are refreshed in the background and used until the new ones arrive (the SDK's step
+    // asked the provider a first time per call, so the signer's ask often found the new ones).
     const chooseAuthScheme = registered<SerializeMiddleware<ServiceInputTypes, ServiceOutputTypes>>(stack, httpAuthSchemeEndpointRuleSetMiddlewareOptions.name as string);
     stack.addRelativeTo(
       untilResolved(chooseAuthScheme, (context) => getSmithyContext(context).selectedHttpAuthScheme !== undefined),
