@@ -99,7 +99,8 @@ function accountingCell(accounting: RowSummary['accounting']): string {
   const { mirrored, compared, skipped, detail, balanced } = accounting;
   if (mirrored === 0 && compared === 0 && skipped === 0) return 'none mirrored';
   const parts = Object.entries(detail).map(([key, count]) => `${key} ${number(count)}`).join(', ');
-  return `${number(mirrored)} = ${number(compared)} + ${number(skipped)} ${balanced ? '✓' : '✗'} (${parts})`;
+  const share = mirrored === 0 ? '' : `; ${(100 * compared / mirrored).toPrecision(2)} % compared`;
+  return `${number(mirrored)} = ${number(compared)} + ${number(skipped)} ${balanced ? '✓' : '✗'} (${parts}${share})`;
 }
 
 /** Two decimals, or two significant digits below 0.1 (the slow mirror row is a thousandth of the baseline). */
