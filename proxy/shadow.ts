@@ -61,6 +61,8 @@ export interface MirrorInput {
  */
 export class Mirror {
   private readonly breakers = new Map<string, CircuitBreaker>();
+  /** The last turn handed out: comparisons wait for theirs one after another. */
+  private lastTurn: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly config: Config,
@@ -119,8 +121,7 @@ export class Mirror {
       this.log.info({ requestId: request.requestId, group: group.name, route, shadowSide, shadowMs: shadow.ms }, 'shadow not compared: the client left before its answer');
       return;
     }
-    // Compare on a later turn of the event loop than the one that answered the client.
-    await nextTurn();
+    await this.turn();
     const primaryObserved: SideObservation = { side: primarySide, observation: primary.observation, ms: primary.ms };
     const shadowObserved: SideObservation = { side: shadowSide, observation: shadow.observation, ms: shadow.ms };
     const [legacy, candidate] = shadowSide === 'new' ? [primaryObserved, shadowObserved] : [shadowObserved, primaryObserved];
@@ -136,6 +137,16 @@ export class Mirror {
       },
     }));
     if (second) await this.comparator.recordAA(group.name, route, query, primary.observation, second.observation);
+  }
+
+  /**
+   * A turn of the event loop of its own for each comparison, later than the one that answered the
+   * client. Shadows that settle together (a slow side answering a whole pool at once) are then
+   * compared one a turn, with the clients' I/O in between, rather than in one long stall.
+   */
+  private turn(): Promise<void> {
+    this.lastTurn = this.lastTurn.then(() => nextTurn());
+    return this.lastTurn;
   }
 
   /**
