@@ -172,7 +172,9 @@ async function profiled(call: Call, count: number, concurrency: number, label: s
   writeFileSync(file, JSON.stringify(profile));
   const summary = summarizeProfile(file, REPO_ROOT, PROFILE_TOP);
   const busyMs = summary.sampledMs - summary.idleMs;
-  console.log(`\nCPU profile of ${label} (${file}), ${count} calls: ${Math.round(busyMs)} ms busy (${Math.round((busyMs * 1000) / count)} µs a call, profiler included); top self time:`);
+  // The profiler samples wall time: time the thread spent preempted inside a system call (writev,
+  // which wakes the Lambda host on this machine's two cores) counts there, on top of CPU time.
+  console.log(`\nCPU profile of ${label} (${file}), ${count} calls: ${Math.round(busyMs)} ms busy (${Math.round((busyMs * 1000) / count)} µs a call, profiler and preemption included); top self time:`);
   for (const entry of summary.top) console.log(`${((entry.selfMs * 1000) / count).toFixed(1).padStart(7)} µs ${(entry.share * 100).toFixed(1).padStart(5)} %  ${entry.where}`);
 }
 

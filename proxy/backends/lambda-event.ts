@@ -54,6 +54,7 @@ export function toHttpEvent(request: HttpRequestFacts, match: RouteMatch): APIGa
   // A text type whose bytes are not UTF-8 goes as base64 too: decoded, they would arrive changed.
   const text = request.body.length === 0 || (TEXT_MEDIA.test(contentType) && isUtf8(request.body));
   const host = headers.host ?? 'localhost';
+  const queryStringParameters = queryParameters(rawQueryString);
 
   return {
     version: '2.0',
@@ -62,7 +63,7 @@ export function toHttpEvent(request: HttpRequestFacts, match: RouteMatch): APIGa
     rawQueryString,
     ...(cookies ? { cookies } : {}),
     headers,
-    ...(queryParameters(rawQueryString) ? { queryStringParameters: queryParameters(rawQueryString) } : {}),
+    ...(queryStringParameters ? { queryStringParameters } : {}),
     ...(Object.keys(match.params).length > 0 ? { pathParameters: { ...match.params } } : {}),
     requestContext: {
       accountId: 'cutover',
