@@ -1,37 +1,38 @@
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import http from 'node:http';
-import https from 'node:https';
 import {
   $Command, Invoke$, InvokeCommand, type InvokeCommandInput, type InvokeCommandOutput, LambdaClient, type LambdaClientConfig,
   type LambdaClientResolvedConfig, type ServiceInputTypes, type ServiceOutputTypes,
 } from '@aws-sdk/client-lambda';
 import { getSmithyContext, httpAuthSchemeEndpointRuleSetMiddlewareOptions } from '@smithy/core';
 import { endpointMiddleware, endpointMiddlewareOptions, toEndpointV1 } from '@smithy/core/endpoints';
-import { buildQueryString, HttpResponse } from '@smithy/core/protocols';
+import type { HttpResponse } from '@smithy/core/protocols';
 import { operation } from '@smithy/core/schema';
 import type {
-  BuildMiddleware, EndpointV2, HandlerExecutionContext, HttpHandlerOptions, HttpRequest, MiddlewareStack, OperationSchema, RequestHandler,
+  BuildMiddleware, EndpointV2, HandlerExecutionContext, HttpRequest, MiddlewareStack, OperationSchema,
   SerializeHandler, SerializeMiddleware,
 } from '@smithy/types';
+import { LambdaTransport } from './lambda-transport.js';
 
 /**
  * One LambdaClient configured and trimmed for Invoke on the request path. Each change was
- * measured (`npx tsx bench/invoke.ts`, issue 11); what a call still costs is the SDK's SigV4
- * signing, its serde and middleware chain, and Node's HTTP client.
+ * measured (`npx tsx bench/invoke.ts`, issue 11). What a call still costs there (about 240 µs
+ * of CPU, against 70 for a bare node:http request) is mostly the SDK's SigV4 signature: without
+ * it a call costs about 100 µs less. The rest is the SDK's middleware chain.
  *
  * - `cacheMiddleware`: the middleware stack is resolved once per command class, not per call
  *   (about 100 µs a call). A cached handler takes no per-call options, so the deadline travels
  *   to the HTTP handler beside the input (see `send` and the `cutoverTransport` step).
  * - retries: none for Invoke (a write must not run twice); the retry step, which still made a
  *   UUID, two headers and three awaits per call with `maxAttempts: 1`, is replaced by a pass-through.
- * - user agent: the SDK's own headers, built on the first call instead of on every call.
  * - logger and recursion detection steps removed: the logger is the SDK's no-op one, and
  *   recursion detection only copies `_X_AMZN_TRACE_ID`, which is set inside Lambda, not here.
- * - endpoint and auth scheme: chosen by the SDK's own steps on the first call, not on every call.
+ * - endpoint, auth scheme and user agent: the SDK's own steps, run until a call has resolved
+ *   them, not on every call.
  * - serde: Invoke's schema through the SDK's protocol (REST-JSON), with a context built once.
  * - SigV4 signing is kept (real AWS needs it): the signer is built once per auth scheme instead of
  *   per request, and hashes straight on node:crypto.
- * - HTTP: a keep-alive handler of its own (`KeepAliveHandler`), 512 sockets for http and https.
+ * - HTTP: undici, on a keep-alive pool of 512 connections (`LambdaTransport`, lambda-transport.ts),
+ *   in place of the SDK's NodeHttpHandler; the answer comes back whole, as bytes.
  */
 export class InvokeClient {
   private readonly client: LambdaClient;
@@ -39,7 +40,7 @@ export class InvokeClient {
   private readonly signalOf = new WeakMap<object, AbortSignalLike>();
 
   constructor(options: { readonly region: string; readonly endpoint: URL | undefined }) {
-    const handler = new KeepAliveHandler();
+    const handler = new LambdaTransport(512);
     const config: LambdaClientConfig = {
       region: options.region,
       maxAttempts: 1,
@@ -52,6 +53,23 @@ export class InvokeClient {
     const resolved = this.client.config as unknown as ResolvedParts;
     const stack = this.client.middlewareStack;
 
+    // The endpoint depends only on settings that do not change between calls (region, FIPS,
+    // dual-stack, a custom or configured endpoint), and Invoke adds no parameter of its own.
+    const resolveEndpoint = endpointMiddleware({ config: this.client.config, instructions: InvokeCommand.getEndpointParameterInstructions() });
+    stack.addRelativeTo(untilResolved(resolveEndpoint, (context) => context.endpointV2 !== undefined), endpointMiddlewareOptions);
+    // The auth scheme is the same for every call too: SigV4 for `lambda` in the client's region.
+    // Its identity need not be asked again: the SigV4 signer asks the credentials provider itself
+    // on every signature. Expired credentials are never used; credentials within five minutes of
+    // expiring are refreshed in the background and used until the new ones arrive (the SDK's step
+    // asked the provider a first time per call, so the signer's ask often found the new ones).
+    // Concurrent calls now share the choice's signing properties, where the signer notes when a
+    // request left for its clock-skew correction; that note only serves to ignore an answer that
+    // took over 15 minutes, and to flag a correction for a retry, which Invoke never makes.
+    const chooseAuthScheme = registered<SerializeMiddleware<ServiceInputTypes, ServiceOutputTypes>>(stack, httpAuthSchemeEndpointRuleSetMiddlewareOptions.name as string);
+    stack.addRelativeTo(
+      untilResolved(chooseAuthScheme, (context) => getSmithyContext(context).selectedHttpAuthScheme !== undefined),
+      httpAuthSchemeEndpointRuleSetMiddlewareOptions,
+    );
     // Serde: what the SDK's serializer and deserializer steps do, less the context they build on
     // every call, the whole config and the handler context merged into one new object of some 55
     // keys (about 30 µs a step: V8 keeps an object that large in dictionary mode). Their context is
@@ -71,7 +89,7 @@ export class InvokeClient {
     stack.add((next, context) => async (args) => {
       const { response } = await next(args);
       try {
-        // The HTTP handler is this module's KeepAliveHandler.
+        // The HTTP handler is LambdaTransport.
         return { response, output: await resolved.protocol.deserializeResponse(invoke, serdeContext(context), response as HttpResponse) };
       } catch (error) {
         // As the SDK's step does: the signer reads the server's clock from an error's response, to
@@ -80,20 +98,6 @@ export class InvokeClient {
         throw error;
       }
     }, { name: 'deserializerMiddleware', step: 'deserialize', tags: ['DESERIALIZER'], override: true });
-    // The endpoint depends only on settings that do not change between calls (region, FIPS,
-    // dual-stack, a custom or configured endpoint), and Invoke adds no parameter of its own.
-    const resolveEndpoint = endpointMiddleware({ config: this.client.config, instructions: InvokeCommand.getEndpointParameterInstructions() });
-    stack.addRelativeTo(untilResolved(resolveEndpoint, (context) => context.endpointV2 !== undefined), endpointMiddlewareOptions);
-    // The auth scheme is the same for every call too: SigV4 for `lambda` in the client's region.
-    // Its identity need not be asked again: the SigV4 signer asks the credentials provider itself
-    // on every signature. Expired credentials are never used; credentials within five minutes of
-    // expiring are refreshed in the background and used until the new ones arrive (the SDK's step
-    // asked the provider a first time per call, so the signer's ask often found the new ones).
-    const chooseAuthScheme = registered<SerializeMiddleware<ServiceInputTypes, ServiceOutputTypes>>(stack, httpAuthSchemeEndpointRuleSetMiddlewareOptions.name as string);
-    stack.addRelativeTo(
-      untilResolved(chooseAuthScheme, (context) => getSmithyContext(context).selectedHttpAuthScheme !== undefined),
-      httpAuthSchemeEndpointRuleSetMiddlewareOptions,
-    );
     stack.remove('loggerMiddleware');
     stack.remove('recursionDetectionMiddleware');
     // Named `retryMiddleware` because the signing step is placed relative to it.
@@ -221,63 +225,6 @@ function registered<M, I extends object = ServiceInputTypes, O extends object = 
   stack.applyToStack({ add: keep, addRelativeTo: keep } as unknown as MiddlewareStack<I, O>);
   if (!found) throw new Error(`the client's middleware stack has no ${name}`);
   return found as M;
-}
-
-/**
- * Sends a signed request as the SDK's NodeHttpHandler does (http or https, keep-alive agents, the
- * same response headers) less what an Invoke here never uses, which the SDK's handler pays for on
- * every request: two timers (a socket-capacity warning and a deferred keep-alive setting; the
- * call's deadline is InvokeClient's), `Expect: 100-continue`, a request body streamed, and an
- * answer handed on as a stream. The answer is read whole here, as Invoke's deserializer would read
- * it anyway, so that the SDK's stream collector is left nothing to do.
- */
-class KeepAliveHandler implements RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions> {
-  readonly metadata = { handlerProtocol: 'http/1.1' };
-  private readonly agents = { http: new http.Agent({ keepAlive: true, maxSockets: 512 }), https: new https.Agent({ keepAlive: true, maxSockets: 512 }) };
-
-  handle(request: HttpRequest, { abortSignal }: HttpHandlerOptions = {}): Promise<{ response: HttpResponse }> {
-    return new Promise((resolve, reject) => {
-      const query = request.query ? buildQueryString(request.query) : '';
-      const options = {
-        method: request.method,
-        // An IPv6 literal, as URLs write it ([::1]), is a hostname to Node without its brackets.
-        host: request.hostname.replace(/^\[(.*)\]$/, '$1'),
-        port: request.port,
-        path: query ? `${request.path}?${query}` : request.path,
-        headers: request.headers,
-      };
-      const onResponse = (res: http.IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          const headers: Record<string, string> = {};
-          for (const [name, value] of Object.entries(res.headers)) {
-            if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
-          }
-          resolve({ response: new HttpResponse({ statusCode: res.statusCode ?? -1, reason: res.statusMessage, headers, body: Buffer.concat(chunks) }) });
-        });
-      };
-      const req = request.protocol === 'https:'
-        ? https.request({ ...options, agent: this.agents.https }, onResponse)
-        : http.request({ ...options, agent: this.agents.http }, onResponse);
-      req.on('error', reject);
-      if (abortSignal) {
-        abortSignal.onabort = () => {
-          req.destroy();
-          const error = new Error('Request aborted');
-          error.name = 'AbortError';
-          reject(error);
-        };
-      }
-      req.end(request.body);
-    });
-  }
-
-  destroy(): void {
-    this.agents.http.destroy();
-    this.agents.https.destroy();
-  }
 }
 
 type SourceData = string | ArrayBuffer | ArrayBufferView;
