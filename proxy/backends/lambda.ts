@@ -26,7 +26,8 @@ function failureOf(error: unknown, timeoutMs: number): Failure {
   if (error instanceof InvalidFunctionResult) return { reason: 'invalid_response', status: 502, detail: `The new service answered something that is not an HTTP response: ${error.message}.` };
   // The SDK names a reset connection a TimeoutError; the code says what happened.
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ECONNRESET' || code === 'EPIPE') return { reason: 'reset', status: 502, detail: `The Lambda endpoint broke off the connection (${code}).` };
+  // undici names a connection closed before the answer UND_ERR_SOCKET.
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET') return { reason: 'reset', status: 502, detail: `The Lambda endpoint broke off the connection (${code}).` };
   if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) {
     return { reason: 'timeout', status: 504, detail: `The new service did not answer within ${timeoutMs} ms.` };
   }
