@@ -99,7 +99,8 @@ function accountingCell(accounting: RowSummary['accounting']): string {
   const { mirrored, compared, skipped, detail, balanced } = accounting;
   if (mirrored === 0 && compared === 0 && skipped === 0) return 'none mirrored';
   const parts = Object.entries(detail).map(([key, count]) => `${key} ${number(count)}`).join(', ');
-  const share = mirrored === 0 ? '' : `; ${(100 * compared / mirrored).toPrecision(2)} % compared`;
+  const percent = (100 * compared) / mirrored;
+  const share = mirrored === 0 ? '' : `; ${percent >= 10 ? Math.round(percent) : percent.toPrecision(2)} % compared`;
   return `${number(mirrored)} = ${number(compared)} + ${number(skipped)} ${balanced ? '✓' : '✗'} (${parts}${share})`;
 }
 
