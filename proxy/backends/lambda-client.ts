@@ -15,9 +15,9 @@ import { LambdaTransport } from './lambda-transport.js';
 
 /**
  * One LambdaClient configured and trimmed for Invoke on the request path. Each change was
- * measured (`npx tsx bench/invoke.ts`, issue 11). What a call still costs there (about 240 µs
- * of CPU, against 70 for a bare node:http request) is mostly the SDK's SigV4 signature: without
- * it a call costs about 100 µs less. The rest is the SDK's middleware chain.
+ * measured (`npx tsx bench/invoke.ts`, issue 11). What a call still costs there (about 165 µs
+ * of CPU, against 80 for a bare node:http request) is mostly the SDK's SigV4 signature (taking it
+ * out saved about 100 µs a call), then the rest of its middleware chain.
  *
  * - `cacheMiddleware`: the middleware stack is resolved once per command class, not per call
  *   (about 100 µs a call). A cached handler takes no per-call options, so the deadline travels
