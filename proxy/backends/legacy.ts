@@ -268,7 +268,7 @@ class Fetching implements Dispatcher.DispatchHandler {
  * The monolith over HTTP or HTTPS, through one undici connection pool: the primary exchange
  * streamed both ways, and the buffered exchange of a shadow. Every exchange settles, whatever
  * legacy or the client does. undici, not http-proxy nor Node's http client: measured in one run,
- * it costs less than half their CPU per request (README, "Performance").
+ * it costs half to two thirds of their CPU per request (README, "Measured figures").
  */
 export class LegacyBackend {
   private readonly pool: Pool;
