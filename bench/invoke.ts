@@ -30,7 +30,9 @@ import { InvokeClient } from '../proxy/backends/lambda-client.js';
 import { LambdaBackend } from '../proxy/backends/lambda.js';
 import type { UpstreamRequest } from '../proxy/backends/upstream.js';
 import { Children } from './lib/children.js';
+import { count } from './lib/options.js';
 import { summarizeProfile } from './lib/profile.js';
+import { median } from './lib/stats.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const REGION = 'us-east-1';
@@ -178,8 +180,6 @@ async function profiled(call: Call, count: number, concurrency: number, label: s
   for (const entry of summary.top) console.log(`${((entry.selfMs * 1000) / count).toFixed(1).padStart(7)} µs ${(entry.share * 100).toFixed(1).padStart(5)} %  ${entry.where}`);
 }
 
-const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -191,10 +191,10 @@ async function main(): Promise<void> {
       profile: { type: 'boolean', default: false },
     },
   });
-  const calls = Number(values.calls);
-  const concurrency = Number(values.concurrency);
-  const warmup = Number(values.warmup);
-  const passes = Number(values.passes);
+  const calls = count(values.calls, 'calls');
+  const concurrency = count(values.concurrency, 'concurrency');
+  const warmup = count(values.warmup, 'warmup', true);
+  const passes = count(values.passes, 'passes');
   const wanted = values.only?.split(',');
   const configurations = wanted ? CONFIGURATIONS.filter((configuration) => wanted.includes(configuration.id)) : CONFIGURATIONS;
   if (configurations.length === 0) throw new Error(`--only names none of ${CONFIGURATIONS.map((configuration) => configuration.id).join(', ')}`);

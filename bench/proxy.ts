@@ -26,6 +26,7 @@ import { type PassFigures, type Report, type RowResult, summarize, writeReport }
 import { BASELINE, Lab, prepareCutover, ROWS, type RowSpec, type Target } from './lib/rows.js';
 import { isStage, type Stage, STAGES } from '../proxy/stage.js';
 import { buildProxy } from './lib/build.js';
+import { count } from './lib/options.js';
 import { ensureTools } from './lib/tools.js';
 import { runWrk } from './lib/wrk.js';
 
@@ -44,13 +45,7 @@ interface Options {
   readonly profile: Stage | undefined;
 }
 
-/** Whole numbers only: wrk takes its duration in whole seconds. */
-function count(value: string | undefined, name: string, allowZero = false): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 0 || (!allowZero && number === 0)) throw new Error(`--${name} takes a whole ${allowZero ? 'non-negative' : 'positive'} number, not "${value}"`);
-  return number;
-}
-
+/** The options; whole numbers only, since wrk takes its duration in whole seconds. */
 function parseOptions(args: string[]): Options {
   const { values } = parseArgs({
     args,
