@@ -104,7 +104,7 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
       return problem(res, 400, 'query parameters "group" and "caller" are required');
     }
     try {
-      res.json(flags.decide(group, caller));
+      res.json(flags.decide(group, caller, { explain: true }));
     } catch (error) {
       if (error instanceof UnknownGroupError) return problem(res, 404, error.message);
       throw error;
@@ -149,7 +149,7 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
     if (unknown !== undefined) return problem(res, 404, `no configured group is decided by flag "${unknown}"`);
     const groups = keys.length === 0 ? config.groups : config.groups.filter((group) => keys.includes(group.flag));
     const attributes = userAttributes && typeof userAttributes === 'object' ? userAttributes : {};
-    res.json(groups.map((group) => agentDecision(flags.decide(group.name, userId), attributes)));
+    res.json(groups.map((group) => agentDecision(flags.decide(group.name, userId, { explain: true }), attributes)));
   });
 
   app.get('/api/overrides', (_req, res) => {

@@ -32,9 +32,7 @@ export class DatafileError extends Error {}
 
 function clientOptions(events: EventOptions | undefined) {
   return {
-    defaultDecideOptions: events
-      ? [OptimizelyDecideOption.INCLUDE_REASONS]
-      : [OptimizelyDecideOption.INCLUDE_REASONS, OptimizelyDecideOption.DISABLE_DECISION_EVENT],
+    defaultDecideOptions: events ? [] : [OptimizelyDecideOption.DISABLE_DECISION_EVENT],
     ...(events ? { eventProcessor: createBatchEventProcessor({ batchSize: events.batchSize, flushInterval: events.flushIntervalMs, ...(events.dispatcher ? { eventDispatcher: events.dispatcher } : {}) }) } : {}),
   };
 }

@@ -1,5 +1,4 @@
-import type { EventDispatcher } from '@optimizely/optimizely-sdk';
-import type { Client } from '@optimizely/optimizely-sdk';
+import { type Client, type EventDispatcher, OptimizelyDecideOption } from '@optimizely/optimizely-sdk';
 import type { FlagsConfig } from './config.js';
 import { checkDatafile, type Datafile } from './flag-check.js';
 import { type FlagSource, PolledDatafile, WatchedDatafile } from './flag-source.js';
@@ -24,6 +23,14 @@ export interface Decision {
 }
 
 export class UnknownGroupError extends Error {}
+
+export interface DecideOptions {
+  readonly remember?: boolean;
+  readonly explain?: boolean;
+}
+
+const EXPLAINED = [OptimizelyDecideOption.INCLUDE_REASONS];
+const UNEXPLAINED: OptimizelyDecideOption[] = [];
 
 /** The stages forced through the admin API (the kill switch), which beat Optimizely. */
 export interface ForcedStages { get(group: string): Stage | undefined }
@@ -139,8 +146,10 @@ export class Flags {
   /**
    * The stage of a group for a caller. `remember: false` for a caller the proxy has just named:
    * it may never come back (a client without cookies), and would only push returning callers out.
+   * `explain` adds the SDK's own reasons (which rule, which bucket): they cost about 3.5 µs a
+   * decision, so the request path goes without them, and an explained decision is never remembered.
    */
-  decide(group: string, caller: string, { remember = true }: { remember?: boolean } = {}): Decision {
+  decide(group: string, caller: string, { remember = true, explain = false }: DecideOptions = {}): Decision {
     const flag = this.flagOf.get(group);
     if (flag === undefined) throw new UnknownGroupError(`no group named "${group}"`);
     const base = { group, caller, flag, variation: null, rule: null, shadowPercent: undefined };
@@ -151,13 +160,14 @@ export class Flags {
     const state = this.source.state();
     if (!state.ready) return { ...base, stage: 'legacy', source: 'fallback', reasons: [state.why] };
     const { client } = state;
-    if (!this.remembered || !remember) return this.fromOptimizely(client, base);
-    return this.remembered.get(state, group, caller, () => this.fromOptimizely(client, base));
+    if (explain) return this.fromOptimizely(client, base, EXPLAINED);
+    if (!this.remembered || !remember) return this.fromOptimizely(client, base, UNEXPLAINED);
+    return this.remembered.get(state, group, caller, () => this.fromOptimizely(client, base, UNEXPLAINED));
   }
 
-  private fromOptimizely(client: Client, base: Omit<Decision, 'stage' | 'source' | 'reasons'>): Decision {
+  private fromOptimizely(client: Client, base: Omit<Decision, 'stage' | 'source' | 'reasons'>, options: OptimizelyDecideOption[]): Decision {
     const { flag } = base;
-    const decision = client.createUserContext(base.caller)?.decide(flag);
+    const decision = client.createUserContext(base.caller)?.decide(flag, options);
     if (!decision) return { ...base, stage: 'legacy', source: 'fallback', reasons: ['the Optimizely client refused the caller'] };
 
     const found = { ...base, variation: decision.variationKey, rule: decision.ruleKey };

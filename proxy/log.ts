@@ -20,21 +20,48 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
 }
 
 /** What the request path logs through. */
-export type RequestLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+export type RequestLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error' | 'isLevelEnabled'>;
 
-type Level = keyof RequestLog;
+type Level = 'debug' | 'info' | 'warn' | 'error';
 
 /**
  * The log of one request: every line it writes names the request. The child logger is made on
  * the first line written, since most requests write none at the usual levels, and making one
  * costs more than the rest of the request's logging (its bindings go through the redaction).
+ * One object per request, its methods on the prototype: the request path makes one per request.
  */
+class LazyRequestLog {
+  private child: Logger | undefined;
+
+  constructor(private readonly log: Logger, private readonly requestId: string) {}
+
+  isLevelEnabled(level: string): boolean {
+    return this.log.isLevelEnabled(level);
+  }
+
+  debug(...args: unknown[]): void {
+    this.write('debug', args);
+  }
+
+  info(...args: unknown[]): void {
+    this.write('info', args);
+  }
+
+  warn(...args: unknown[]): void {
+    this.write('warn', args);
+  }
+
+  error(...args: unknown[]): void {
+    this.write('error', args);
+  }
+
+  private write(level: Level, args: unknown[]): void {
+    if (!this.log.isLevelEnabled(level)) return;
+    this.child ??= this.log.child({ requestId: this.requestId });
+    (this.child[level] as (...line: unknown[]) => void)(...args);
+  }
+}
+
 export function forRequest(log: Logger, requestId: string): RequestLog {
-  let child: Logger | undefined;
-  const at = (level: Level) => ((...args: unknown[]) => {
-    if (!log.isLevelEnabled(level)) return;
-    child ??= log.child({ requestId });
-    (child[level] as (...line: unknown[]) => void)(...args);
-  }) as Logger[Level];
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return new LazyRequestLog(log, requestId) as unknown as RequestLog;
 }

@@ -15,7 +15,7 @@ export class Counts<Key extends readonly (string | number)[]> {
   private rows = new Map<string, CountRow<Key>>();
 
   add(minute: Date, key: Key, errors = 0): void {
-    this.merge({ minute, key, count: 1, errors });
+    this.merge(minute, key, 1, errors);
   }
 
   /** Hands the counts over and starts again. */
@@ -27,15 +27,16 @@ export class Counts<Key extends readonly (string | number)[]> {
 
   /** Puts back counts that could not be written, so that none is lost while the store is away. */
   restore(rows: ReadonlyArray<CountRow<Key>>): void {
-    for (const row of rows) this.merge({ ...row });
+    for (const row of rows) this.merge(row.minute, row.key, row.count, row.errors);
   }
 
-  private merge(row: CountRow<Key>): void {
-    const id = `${row.minute.getTime()}\t${row.key.join('\t')}`;
+  /** Called for every request: a key already counted this minute makes no new row. */
+  private merge(minute: Date, key: Key, count: number, errors: number): void {
+    const id = `${minute.getTime()}\t${key.join('\t')}`;
     const current = this.rows.get(id);
-    if (!current) return void this.rows.set(id, row);
-    current.count += row.count;
-    current.errors += row.errors;
+    if (!current) return void this.rows.set(id, { minute, key, count, errors });
+    current.count += count;
+    current.errors += errors;
   }
 }
 

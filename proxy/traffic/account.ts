@@ -24,10 +24,11 @@ export function statusClass(status: number): string {
   return `${Math.floor(status / 100)}xx`;
 }
 
-/** Counts a delivered request once and writes its access line. */
+/** Counts a delivered request once and writes its access line, when the log level has one. */
 export function account(res: ServerResponse, log: RequestLog, metrics: Metrics, labels: Labels, served: Served, startedAt: bigint): void {
   const statusClass = statusClassOf(res);
   metrics.requests.inc({ ...labels, served_by: served.servedBy, status_class: statusClass });
+  if (!log.isLevelEnabled('info')) return;
   log.info({
     group: labels.group,
     route: labels.route,

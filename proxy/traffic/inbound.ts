@@ -84,15 +84,12 @@ export const forwardedHeaders: InboundPass = (inbound, req, settings) => {
   const trusted = (name: string) => (settings.trustForwarded ? headers[name] : undefined);
   const chain = trusted('x-forwarded-for');
   const host = trusted('x-forwarded-host') ?? headers.host;
-  return {
-    ...inbound,
-    headers: {
-      ...(settings.trustForwarded ? headers : headersWithout(headers, (name) => FORWARDED.has(name))),
-      'x-forwarded-for': chain ? `${String(chain)}, ${inbound.sourceIp}` : inbound.sourceIp,
-      'x-forwarded-proto': trusted('x-forwarded-proto') ?? (encrypted ? 'https' : 'http'),
-      ...(host === undefined ? {} : { 'x-forwarded-host': host }),
-    },
-  };
+  // One copy, written to while it is still this pass's own.
+  const forwarded: IncomingHttpHeaders = settings.trustForwarded ? { ...headers } : headersWithout(headers, (name) => FORWARDED.has(name));
+  forwarded['x-forwarded-for'] = chain ? `${String(chain)}, ${inbound.sourceIp}` : inbound.sourceIp;
+  forwarded['x-forwarded-proto'] = trusted('x-forwarded-proto') ?? (encrypted ? 'https' : 'http');
+  if (host !== undefined) forwarded['x-forwarded-host'] = host;
+  return { ...inbound, headers: forwarded };
 };
 
 export const requestIdHeader: InboundPass = (inbound) => ({ ...inbound, headers: { ...inbound.headers, 'x-request-id': inbound.requestId } });

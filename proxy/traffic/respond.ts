@@ -23,8 +23,7 @@ export interface Reply {
  */
 export function responseHeaders(reply: Reply, upstream: OutgoingHttpHeaders): OutgoingHttpHeaders {
   const headers = withoutHopByHop(upstream);
-  const setCookie = [...[headers['set-cookie'] ?? []].flat().map(String), ...reply.setCookies];
-  if (setCookie.length > 0) headers['set-cookie'] = setCookie;
+  if (reply.setCookies.length > 0) headers['set-cookie'] = [...[headers['set-cookie'] ?? []].flat().map(String), ...reply.setCookies];
   headers['x-request-id'] = reply.requestId;
   if (reply.keepAlive()) {
     headers.connection = 'keep-alive';
