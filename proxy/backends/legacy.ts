@@ -82,11 +82,11 @@ class Collected {
 }
 
 /**
- * The client's length for a streamed body; without one undici sends it chunked, as the client
- * did. A buffered body undici frames by its length.
+ * The headers legacy gets: with the client's length for a streamed body; without one undici sends
+ * it chunked, as the client did. A buffered body undici frames by its length.
  */
-function framingHeaders(body: Buffer | Readable, framing: Framing): OutgoingHttpHeaders {
-  return !Buffer.isBuffer(body) && framing.kind === 'length' ? { 'content-length': String(framing.bytes) } : {};
+function framed(headers: Readonly<IncomingHttpHeaders>, body: Buffer | Readable, framing: Framing): OutgoingHttpHeaders {
+  return !Buffer.isBuffer(body) && framing.kind === 'length' ? { ...headers, 'content-length': String(framing.bytes) } : headers;
 }
 
 const ABANDONED: LegacyOutcome = { seconds: 0, failure: undefined, abandoned: true, captured: undefined };
@@ -129,7 +129,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
   start(): void {
     const { inbound } = this.exchange;
     const body = Buffer.isBuffer(this.body) || inbound.framing.kind !== 'none' ? this.body : null;
-    this.send(inbound.method, inbound.target, { ...inbound.headers, ...framingHeaders(this.body, inbound.framing) }, body, this);
+    this.send(inbound.method, inbound.target, framed(inbound.headers, this.body, inbound.framing), body, this);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -146,7 +146,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
     try {
       if (status < 100 || status > 599) throw new Error(`status ${status} is not an HTTP status`);
       // A client still sending a body that legacy did not wait for cannot reuse its connection.
-      res.writeHead(status, responseHeaders({ ...this.exchange, keepAlive: () => this.exchange.keepAlive() && req.complete }, headers));
+      res.writeHead(status, responseHeaders(this.exchange, headers, this.exchange.keepAlive() && req.complete));
     } catch (error) {
       this.broke = { reason: 'invalid_response', status: 502, detail: `The legacy system answered something that cannot be passed on: ${(error as Error).message}.` };
       controller.abort(error as Error);

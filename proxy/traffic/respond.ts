@@ -19,13 +19,13 @@ export interface Reply {
 /**
  * An upstream's headers as the client gets them: hop-by-hop ones removed, the request id and the
  * proxy's cookies added, and the connection's fate stated by the proxy, which alone knows it
- * (a client that asked to close, or a shutdown under way).
+ * (a client that asked to close, or a shutdown under way, or a request body still arriving).
  */
-export function responseHeaders(reply: Reply, upstream: OutgoingHttpHeaders): OutgoingHttpHeaders {
+export function responseHeaders(reply: Reply, upstream: OutgoingHttpHeaders, keepAlive = reply.keepAlive()): OutgoingHttpHeaders {
   const headers = withoutHopByHop(upstream);
   if (reply.setCookies.length > 0) headers['set-cookie'] = [...[headers['set-cookie'] ?? []].flat().map(String), ...reply.setCookies];
   headers['x-request-id'] = reply.requestId;
-  if (reply.keepAlive()) {
+  if (keepAlive) {
     headers.connection = 'keep-alive';
     headers['keep-alive'] = `timeout=${Math.floor(KEEP_ALIVE_TIMEOUT_MS / 1000)}`;
   } else {
