@@ -130,6 +130,11 @@ export interface Config {
   readonly caller: { readonly header: string | undefined; readonly cookie: string };
   readonly groups: readonly Group[];
   readonly store: StoreConfig;
+  /**
+   * How far V8 lets the old generation grow past what the last full collection kept, in percent;
+   * 0 leaves it to V8, which at saturation lets the heap reach several times the live objects.
+   */
+  readonly memory: { readonly heapGrowthPercent: number };
 }
 
 export class ConfigError extends Error {}
@@ -231,6 +236,7 @@ const schema = z.strictObject({
     hashCallers: z.boolean().default(true),
     overrides: z.strictObject({ rereadMs: timeoutMs.max(2_000).default(1_000), staleAfterMs: timeoutMs.default(5_000) }).prefault({}),
   }).prefault({}),
+  memory: z.strictObject({ heapGrowthPercent: z.number().int('a whole number of percent').min(0).max(1_000).default(0) }).prefault({}),
 });
 
 function where(issuePath: readonly PropertyKey[]): string {
@@ -341,6 +347,7 @@ export function parseConfig(document: unknown, baseDir: string, env: NodeJS.Proc
     caller: { header: raw.caller.header?.toLowerCase(), cookie: raw.caller.cookie },
     groups: parseGroups(raw.groups, baseDir),
     store: parseStore(raw.store, baseDir, env),
+    memory: raw.memory,
   };
 }
 

@@ -173,6 +173,47 @@ describe('the cutover command', function () {
   });
 });
 
+describe('cutover start', function () {
+  this.timeout(30_000);
+  let dir: string;
+  before(() => { dir = mkdtempSync(path.join(tmpdir(), 'cutover-start-')); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('holds the heap growth memory.heapGrowthPercent names, says so, and drains and exits 0 on SIGTERM', async () => {
+    const datafile = writeDatafile(path.join(dir, 'datafile.json'), [{ key: 'catalog_flag', everyoneElse: 'legacy' }]);
+    const config = path.join(dir, 'lean.json');
+    writeFileSync(config, JSON.stringify({
+      traffic: { host: '127.0.0.1', port: 0 },
+      admin: { host: '127.0.0.1', port: 0 },
+      legacy: { url: 'http://127.0.0.1:1' },
+      flags: { datafile },
+      store: { enabled: false },
+      memory: { heapGrowthPercent: 25 },
+      groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products'] } },
+    }));
+    const child = spawn(process.execPath, [BIN, 'start', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    let stdout = '', stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => { stderr += text; });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.setEncoding('utf8').on('data', (text: string) => {
+          stdout += text;
+          if (stdout.includes('cutover: traffic on')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`cutover start exited ${code} before serving:\n${stderr}`)));
+      });
+      assert.match(stderr, /^cutover: the heap grows at most 25 % past its live objects before a full collection \(memory\.heapGrowthPercent\)$/m);
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      assert.deepEqual(await exited, [0, null]);
+    } finally {
+      clearTimeout(killer);
+      child.kill('SIGKILL');
+    }
+  });
+});
+
 describe('npm run demo:traffic', function () {
   this.timeout(30_000);
   const traffic = (...args: string[]) => {

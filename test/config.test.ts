@@ -33,6 +33,7 @@ describe('configuration', () => {
     assert.deepEqual(config.flags.source, { kind: 'file', path: '/etc/cutover/datafile.json', watchIntervalMs: 1000 });
     assert.equal(config.caller.cookie, 'cutover_caller');
     assert.deepEqual(config.groups[0]?.routes.map((route) => route.key), ['GET /products', 'GET /products/{id}']);
+    assert.deepEqual(config.memory, { heapGrowthPercent: 0 });
   });
 
   it('takes the admin token from CUTOVER_ADMIN_TOKEN over the file', () => {
@@ -53,6 +54,8 @@ describe('configuration', () => {
     ['a short admin token', (doc) => ({ ...doc, admin: { token: 'short' } }), /admin\.token: .*16 characters/],
     ['an unknown trailing-slash mode', (doc) => ({ ...doc, routing: { trailingSlash: 'sometimes' } }), /routing\.trailingSlash/],
     ['an unknown log level', (doc) => ({ ...doc, log: { level: 'loud' } }), /log\.level/],
+    ['a heap growth that is not a whole percent', (doc) => ({ ...doc, memory: { heapGrowthPercent: 2.5 } }), /memory\.heapGrowthPercent: a whole number of percent/],
+    ['a negative heap growth', (doc) => ({ ...doc, memory: { heapGrowthPercent: -1 } }), /memory\.heapGrowthPercent/],
   ];
   for (const [name, mutate, expected] of cases) {
     it(`rejects ${name} with one line that names the key`, () => {

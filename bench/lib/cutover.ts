@@ -29,6 +29,8 @@ export interface CutoverOptions {
   readonly nodeArgs?: readonly string[];
   /** What runs the proxy: the build through the bin by default. */
   readonly entry?: readonly string[];
+  /** `memory.heapGrowthPercent`: V8's own growth when absent. */
+  readonly heapGrowthPercent?: number;
 }
 
 export interface RunningCutover {
@@ -54,6 +56,7 @@ function writeConfig(options: CutoverOptions): string {
     groups: {
       [GROUP]: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products/{id}'], shadow: { percent: 100, timeoutMs: 2_500 } },
     },
+    ...(options.heapGrowthPercent === undefined ? {} : { memory: { heapGrowthPercent: options.heapGrowthPercent } }),
   }, null, 2));
   return file;
 }

@@ -119,6 +119,7 @@ export interface CutoverRowOptions {
   readonly nodeArgs?: readonly string[];
   /** What runs the proxy, when not the build: the sources through tsx. */
   readonly entry?: readonly string[];
+  readonly heapGrowthPercent?: number;
 }
 
 /** Starts a Cutover process for one row, against the shared legacy upstream. */
@@ -130,6 +131,7 @@ export async function prepareCutover(lab: Lab, id: string, options: CutoverRowOp
     lambdaUrl: await lab.newSide(options.newSide),
     ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
     ...(options.entry ? { entry: options.entry } : {}),
+    ...(options.heapGrowthPercent === undefined ? {} : { heapGrowthPercent: options.heapGrowthPercent }),
   });
   return {
     url: `${cutover.url}${options.unmatched ? UNMATCHED_PATH : MATCHED_PATH}`,
@@ -153,6 +155,9 @@ function cutoverRow(id: string, label: string, options: CutoverRowOptions): RowS
   return { id, label, prepare: (lab) => prepareCutover(lab, id, options) };
 }
 
+/** The lean rows' heap growth: what memory at saturation costs in CPU, side by side with V8's own. */
+const LEAN_HEAP_GROWTH = 25;
+
 /** In the order of the table: peers first, then Cutover's stages, then the isolation rows in pairs. */
 export const ROWS: readonly RowSpec[] = [
   {
@@ -174,6 +179,8 @@ export const ROWS: readonly RowSpec[] = [
   cutoverRow('cutover-shadow', 'Cutover shadow (100 % mirrored and compared)', { stage: 'shadow', newSide: 'fast' }),
   cutoverRow('cutover-live', 'Cutover live (new side serves, legacy mirrored)', { stage: 'live', newSide: 'fast' }),
   cutoverRow('cutover-complete', 'Cutover complete (new side only)', { stage: 'complete', newSide: 'fast' }),
+  cutoverRow('cutover-legacy-lean', `Cutover legacy, memory.heapGrowthPercent ${LEAN_HEAP_GROWTH}`, { stage: 'legacy', newSide: 'fast', heapGrowthPercent: LEAN_HEAP_GROWTH }),
+  cutoverRow('cutover-shadow-lean', `Cutover shadow, memory.heapGrowthPercent ${LEAN_HEAP_GROWTH}`, { stage: 'shadow', newSide: 'fast', heapGrowthPercent: LEAN_HEAP_GROWTH }),
   cutoverRow('cutover-shadow-slow', 'Cutover shadow, shadow side 2 s slow', { stage: 'shadow', newSide: 'slow' }),
   nginxRow('nginx-mirror-slow', 'nginx mirror, mirror side 2 s slow', 'slow'),
   cutoverRow('cutover-shadow-refused', 'Cutover shadow, shadow side refused', { stage: 'shadow', newSide: 'refused' }),
