@@ -46,6 +46,15 @@ export interface TrafficHandler {
   clientError(error: NodeJS.ErrnoException, socket: Duplex): void;
 }
 
+/**
+ * The reply of a request being answered, kept on its response: a parser error in the request's
+ * body is answered through it. Not in a table of responses: a WeakMap, or even a Map emptied as
+ * requests ended, kept each request's objects through a young-generation collection and into
+ * the old one (about 2 KB a request promoted, the heap growing under load; issue 11).
+ */
+const REPLY = Symbol('reply');
+type Replying = ServerResponse & { [REPLY]?: Reply };
+
 /** Node's parser errors that deserve their own status. */
 const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = { HPE_HEADER_OVERFLOW: 431, ERR_HTTP_REQUEST_TIMEOUT: 408 };
 
@@ -62,13 +71,11 @@ const CLIENT_GONE: ReadonlySet<string> = new Set(['ECONNRESET', 'HPE_INVALID_EOF
 export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler {
   const planning: PlanDependencies = { ...deps, groups: new Map<string, Group>(deps.config.groups.map((group) => [group.name, group])) };
   let draining = false;
-  /** The reply of each request being answered: a parser error in its body is answered through it. */
-  const replies = new WeakMap<ServerResponse, Reply>();
 
   async function handle(req: IncomingMessage, res: ServerResponse, log: RequestLog, requestId: string): Promise<Handled> {
     const keepAlive = () => res.shouldKeepAlive && !draining;
     const reply: Reply = { res, requestId, setCookies: [], keepAlive };
-    replies.set(res, reply);
+    (res as Replying)[REPLY] = reply;
     let labels = UNMATCHED_LABELS;
     try {
       const inbound = readInbound(req, requestId, deps.config.traffic);
@@ -119,7 +126,7 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
       // A request under way whose body the parser refused (a bad chunk, say) is answered as itself,
       // and counted so, while its answer has not begun; its exchange with a side is dropped.
       const underWay = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
-      const reply = underWay && replies.get(underWay);
+      const reply = underWay && (underWay as Replying)[REPLY];
       if (reply && !gone && !underWay.headersSent) {
         forRequest(deps.log, reply.requestId).info({ code: error.code }, 'the HTTP parser refused the body of a request under way');
         sendProblem({ ...reply, keepAlive: () => false }, 400, 'bad_request', `The request body could not be read as HTTP/1.1 (${error.code ?? error.message}).`);
