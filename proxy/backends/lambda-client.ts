@@ -36,8 +36,6 @@ import { LambdaTransport } from './lambda-transport.js';
  */
 export class InvokeClient {
   private readonly client: LambdaClient;
-  /** The deadline of a call in flight, by the identity of its command input. */
-  private readonly signalOf = new WeakMap<object, AbortSignalLike>();
 
   constructor(options: { readonly region: string; readonly endpoint: URL | undefined }) {
     const handler = new LambdaTransport(512);
@@ -134,20 +132,18 @@ export class InvokeClient {
     };
 
     // The innermost step: hands the signed request to the HTTP handler with the call's deadline.
-    const signalOf = this.signalOf;
     stack.add(((next: (args: StepArgs) => Promise<unknown>) => (args: StepArgs) => {
-      const abortSignal = signalOf.get(args.input);
+      const abortSignal = args.input[DEADLINE];
       return abortSignal ? handler.handle(args.request, { abortSignal }) : next(args);
     }) as never, { name: 'cutoverTransport', step: 'deserialize', priority: 'low' });
   }
 
   /** Invokes synchronously; rejects with a `TimeoutError` after `timeoutMs`, the request aborted. */
   send(functionName: string, payload: Uint8Array, timeoutMs: number): Promise<InvokeCommandOutput> {
-    const input = { FunctionName: functionName, Payload: payload };
     // What the HTTP handler needs of an AbortSignal (it sets `onabort`); an AbortController and
     // its EventTarget cost about 10 µs a call on Node 20.
     const signal: AbortSignalLike = { aborted: false, onabort: null };
-    this.signalOf.set(input, signal);
+    const input: DeadlinedInput = { FunctionName: functionName, Payload: payload, [DEADLINE]: signal };
     return new Promise<InvokeCommandOutput>((resolve, reject) => {
       const timer = setTimeout(() => {
         const error = new Error(`no answer within ${timeoutMs} ms`);
@@ -175,8 +171,17 @@ interface AbortSignalLike {
   onabort: (() => void) | null;
 }
 
+/**
+ * The deadline of a call travels on its command input, which reaches every step as it was given;
+ * the serializer writes only Invoke's own members. Not in a table of inputs: a WeakMap kept every
+ * call's objects through a young-generation collection and into the old one.
+ */
+const DEADLINE = Symbol('deadline');
+
+type DeadlinedInput = InvokeCommandInput & { readonly [DEADLINE]?: AbortSignalLike };
+
 interface StepArgs {
-  readonly input: object;
+  readonly input: DeadlinedInput;
   readonly request: HttpRequest;
 }
 
