@@ -30,7 +30,7 @@ type Level = 'debug' | 'info' | 'warn' | 'error';
  * costs more than the rest of the request's logging (its bindings go through the redaction).
  * One object per request, its methods on the prototype: the request path makes one per request.
  */
-class LazyRequestLog {
+class LazyRequestLog implements RequestLog {
   private child: Logger | undefined;
 
   constructor(private readonly log: Logger, private readonly requestId: string) {}
@@ -63,5 +63,5 @@ class LazyRequestLog {
 }
 
 export function forRequest(log: Logger, requestId: string): RequestLog {
-  return new LazyRequestLog(log, requestId) as unknown as RequestLog;
+  return new LazyRequestLog(log, requestId);
 }
