@@ -57,7 +57,7 @@ function listenProblem(error: NodeJS.ErrnoException & { address?: string; port?:
 /**
  * V8 reads its heap growth factor at every full collection, so setting it here, before the proxy
  * allocates much, holds from the first one on: a smaller heap at the cost of more collections
- * (README, "Memory").
+ * (README, "Memory at saturation").
  */
 function holdHeapGrowth(percent: number): void {
   if (percent === 0) return;

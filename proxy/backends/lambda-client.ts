@@ -15,8 +15,8 @@ import { LambdaTransport } from './lambda-transport.js';
 
 /**
  * One LambdaClient configured and trimmed for Invoke on the request path. Each change was
- * measured (`npx tsx bench/invoke.ts`, issue 11). What a call still costs there (about 165 µs
- * of CPU, against 80 for a bare node:http request) is mostly the SDK's SigV4 signature (taking it
+ * measured (`npx tsx bench/invoke.ts`, issue 11). What a call still costs there (about 135 µs
+ * of CPU, against 63 for a bare node:http request) is mostly the SDK's SigV4 signature (taking it
  * out saved about 100 µs a call), then the rest of its middleware chain.
  *
  * - `cacheMiddleware`: the middleware stack is resolved once per command class, not per call
