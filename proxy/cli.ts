@@ -74,8 +74,6 @@ async function start(options: { config: string }): Promise<void> {
   } catch (error) {
     throw listenProblem(error as NodeJS.ErrnoException, config, options.config) ?? error;
   }
-  console.log(`cutover: traffic on ${proxy.trafficUrl}, admin on ${proxy.adminUrl}`);
-  if (import.meta.url.endsWith('.ts')) console.error('cutover: running the TypeScript sources through tsx, whose loader holds about 40 MB more memory than the build (npm run build writes it to dist/)');
   const stop = (signal: string) => {
     console.log(`cutover: ${signal}, finishing in-flight requests`);
     proxy.close().then(() => process.exit(0), (error: unknown) => {
@@ -83,8 +81,11 @@ async function start(options: { config: string }): Promise<void> {
       process.exit(1);
     });
   };
+  // Before the line that says it serves: a supervisor may signal as soon as it reads it.
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  console.log(`cutover: traffic on ${proxy.trafficUrl}, admin on ${proxy.adminUrl}`);
+  if (import.meta.url.endsWith('.ts')) console.error('cutover: running the TypeScript sources through tsx, whose loader holds about 40 MB more memory than the build (npm run build writes it to dist/)');
 }
 
 export function program(): Command {
