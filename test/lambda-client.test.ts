@@ -83,11 +83,18 @@ describe('the trimmed Invoke client', function () {
     for (const request of seen) assert.equal(await resign(request, url), request.headers.authorization);
   });
 
-  it('aborts a call past its deadline with a TimeoutError', async () => {
-    const silent = await listen(() => undefined);
+  it('aborts a call past its deadline with a TimeoutError, and the request with it', async () => {
+    let abandoned: Promise<void> | undefined;
+    const silent = await listen((req) => {
+      abandoned = new Promise((resolve) => req.socket.once('close', () => resolve()));
+    });
     const trimmed = new InvokeClient({ region: 'us-east-1', endpoint: new URL(silent.url) });
     try {
       await assert.rejects(trimmed.send('catalog', Buffer.from('{}'), 200), (error: Error) => error.name === 'TimeoutError');
+      assert.ok(abandoned, 'the request reached the endpoint');
+      // The deadline reaches the HTTP handler, which gives the connection up: no slot is held by a call already failed.
+      const closed = await Promise.race([abandoned.then(() => true), sleep(2_000, false, { ref: false })]);
+      assert.ok(closed, 'the connection stayed open past the deadline');
     } finally {
       trimmed.destroy();
       await silent.close();
