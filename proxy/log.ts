@@ -22,7 +22,7 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
 /** What the request path logs through. */
 export type RequestLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error' | 'isLevelEnabled'>;
 
-type Level = 'debug' | 'info' | 'warn' | 'error';
+type Level = Exclude<keyof RequestLog, 'isLevelEnabled'>;
 
 /**
  * The log of one request: every line it writes names the request. The child logger is made on

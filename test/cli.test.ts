@@ -171,13 +171,6 @@ describe('the cutover command', function () {
       busy.close();
     }
   });
-});
-
-describe('cutover start', function () {
-  this.timeout(30_000);
-  let dir: string;
-  before(() => { dir = mkdtempSync(path.join(tmpdir(), 'cutover-start-')); });
-  after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('holds the heap growth memory.heapGrowthPercent names, says so, and drains and exits 0 on SIGTERM', async () => {
     const datafile = writeDatafile(path.join(dir, 'datafile.json'), [{ key: 'catalog_flag', everyoneElse: 'legacy' }]);
