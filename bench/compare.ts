@@ -95,12 +95,12 @@ async function loopDelay(c: Case, seconds: number): Promise<LoopFigures> {
 }
 
 /**
- * The same comparisons in a worker thread (proxy/compare-worker.ts), one at a time: the main
+ * The same comparisons in a worker thread (proxy/shadow/compare-worker.ts), one at a time: the main
  * loop only clones the bodies across. Throughput is per worker.
  */
 async function inWorker(c: Case, seconds: number): Promise<{ readonly perSecond: number; readonly loop: LoopFigures }> {
   // The worker is TypeScript too; Node 20 does not pass --import tsx to workers, so it registers tsx itself.
-  const entry = new URL('../proxy/compare-worker.ts', import.meta.url).href;
+  const entry = new URL('../proxy/shadow/compare-worker.ts', import.meta.url).href;
   const worker = new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`, { eval: true });
   const pending = new Map<number, (comparison: Comparison) => void>();
   worker.on('message', ({ id, comparison }: { id: number; comparison: Comparison }) => pending.get(id)?.(comparison));
@@ -181,7 +181,7 @@ ${rows.join('\n')}
 
 Comparisons with rules for ${seconds} s each, \`monitorEventLoopDelay\` at 1 ms resolution on the main thread:
 on the main thread one comparison per turn of the event loop; in a worker thread
-(\`proxy/compare-worker.ts\`) one at a time, the main thread awaiting each answer (the time includes
+(\`proxy/shadow/compare-worker.ts\`) one at a time, the main thread awaiting each answer (the time includes
 cloning the bodies to the worker and the comparison back).
 
 | body | where | one comparison, mean (ms) | one comparison, p99 (ms) | loop delay p50 (ms) | loop delay p99 (ms) | loop delay max (ms) |
@@ -199,7 +199,7 @@ ${loops.join('\n')}
 - Conclusion: small bodies can be compared on the main thread; bodies of tens of kilobytes and more
   block the loop for milliseconds and belong in a worker thread. compare() is pure and its inputs
   (observations, parsed rules) and output are plain data, so a worker needs nothing more than
-  \`proxy/compare-worker.ts\` does.
+  \`proxy/shadow/compare-worker.ts\` does.
 `;
   writeFileSync(new URL('results/compare.md', import.meta.url), report);
   console.log('written to bench/results/compare.md');

@@ -25,7 +25,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import type { Group } from '../proxy/config.js';
+import type { Group } from '../proxy/config/config.js';
 import { InvokeClient } from '../proxy/backends/lambda-client.js';
 import { LambdaBackend } from '../proxy/backends/lambda.js';
 import type { UpstreamRequest } from '../proxy/backends/upstream.js';

@@ -24,14 +24,14 @@ import { cpuMicros, peakRssKiB, resetPeakRss } from './lib/procfs.js';
 import { mainThreadProfile, type ProfileSummary, summarizeProfile } from './lib/profile.js';
 import { type PassFigures, type Report, type RowResult, summarize, writeReport } from './lib/report.js';
 import { BASELINE, Lab, prepareCutover, ROWS, type RowSpec, type Target } from './lib/rows.js';
-import { isStage, type Stage, STAGES } from '../proxy/stage.js';
+import { isStage, type Stage, STAGES } from '../proxy/decision/stage.js';
 import { buildProxy } from './lib/build.js';
 import { count } from './lib/options.js';
 import { ensureTools } from './lib/tools.js';
 import { runWrk } from './lib/wrk.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+const RESULTS_DIR = fileURLToPath(new URL('./results', import.meta.url));
 /** Functions listed from the profile. */
 const PROFILE_TOP = 20;
 

@@ -1,7 +1,7 @@
-import { type Config, loadConfig } from './config.js';
-import { type Decision, Flags } from './flags.js';
-import { createLogger, type Logger } from './log.js';
-import { Overrides } from './overrides.js';
+import { type Config, loadConfig } from './config/config.js';
+import { type Decision, Flags } from './decision/flags.js';
+import { createLogger, type Logger } from './telemetry/log.js';
+import { Overrides } from './decision/overrides.js';
 import { DiffStore } from './store/store.js';
 
 /**

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { identifyCaller } from '../proxy/caller.js';
+import { identifyCaller } from '../proxy/decision/caller.js';
 import { startTestProxy } from './support/proxy.js';
 import { listen } from './support/servers.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { compare, parseRules, response } from '../compare/index.js';
-import { ComparePool } from '../proxy/compare-pool.js';
+import { ComparePool } from '../proxy/shadow/compare-pool.js';
 
 describe('ComparePool', function () {
   this.timeout(20_000);

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig, parseConfig } from '../proxy/config.js';
+import { ConfigError, loadConfig, parseConfig } from '../proxy/config/config.js';
 
 const minimal = () => ({
   legacy: { url: 'http://127.0.0.1:4001' },

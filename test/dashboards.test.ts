@@ -3,7 +3,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { GROUP_UID, OVERVIEW_UID, UNSHOWN, dashboards, fileText } from '../dashboards/src/index.js';
-import { Metrics } from '../proxy/metrics.js';
+import { Metrics } from '../proxy/telemetry/metrics.js';
 import { metricNames, panelQueries, panelsOf, variablesOf } from './support/grafana.js';
 import { promtool } from './support/prometheus.js';
 

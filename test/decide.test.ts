@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { parseConfig } from '../proxy/config.js';
+import { parseConfig } from '../proxy/config/config.js';
 import type { Decider } from '../proxy/decide.js';
-import type { Decision } from '../proxy/flags.js';
-import { createLogger } from '../proxy/log.js';
+import type { Decision } from '../proxy/decision/flags.js';
+import { createLogger } from '../proxy/telemetry/log.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import { ADMIN_TOKEN, startTestProxy, type TestProxy } from './support/proxy.js';
 import { listen, type TestServer } from './support/servers.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { CircuitBreaker, type CircuitState } from '../proxy/circuit.js';
+import { CircuitBreaker, type CircuitState } from '../proxy/backends/circuit.js';
 import { sample, sampleAll } from './support/metrics.js';
 import { startTestProxy, type TestProxy } from './support/proxy.js';
 import { listen, type TestServer } from './support/servers.js';

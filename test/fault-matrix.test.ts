@@ -14,9 +14,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { HostedFunction } from '../new-services/lambda-host/server.js';
-import { DatafileError } from '../proxy/flag-source.js';
-import type { Decision } from '../proxy/flags.js';
-import type { Side, Stage } from '../proxy/stage.js';
+import { DatafileError } from '../proxy/decision/flag-source.js';
+import type { Decision } from '../proxy/decision/flags.js';
+import type { Side, Stage } from '../proxy/decision/stage.js';
 import { accounted, cut, each, passed, problem, shadowsEnded } from './support/accounted.js';
 import { type Answer, chunked, exchange, request, send, sendBytes } from './support/answers.js';
 import { databaseKinds, openTestDatabase, type TestDatabase } from './support/database.js';
@@ -72,6 +72,8 @@ describe('the fault matrix', function () {
     throttled: { handler: answerAsLegacy, reservedConcurrency: 0 },
     malformed: { handler: async () => ({ statusCode: 'two hundred' }) },
     flapping: { handler: async (event: APIGatewayProxyEventV2) => { if (!healthy) throw new Error('down'); return answerAsLegacy(event); } },
+    // Fails while unhealthy; once healthy, holds each answer until the case lets go.
+    probed: { handler: async (event: APIGatewayProxyEventV2) => { invocations.push(event); if (!healthy) throw new Error('down'); await hold(); return answerAsLegacy(event); } },
     // Shadows that take 30 to 110 ms, so that the pool fills and clients leave while some are under way.
     slow: {
       handler: async (event: APIGatewayProxyEventV2) => {
@@ -416,6 +418,35 @@ describe('the fault matrix', function () {
           cutover_comparisons_total: [[{ verdict: 'error' }, 3]],
           cutover_shadow_skipped_total: [[{ reason: 'shadow_circuit_open' }, answers.length - 3]],
           cutover_upstream_errors_total: [[{ backend: 'new', role: 'shadow', reason: 'refused' }, 3]],
+        },
+      });
+    });
+
+    it('is probed by one shadow once half-open: while the probe is under way, every other shadow is spared', async () => {
+      const s = await stack({ stage: 'shadow', fn: 'probed', group: { circuit: { failures: 2, openMs: 200 } } });
+      const answers: Answer[] = [];
+      healthy = false;
+      for (let i = 0; i < 2; i++) await sendSettled(s, answers);
+      healthy = true;
+      const ended = async () => shadowsEnded(await s.metrics());
+      await until(async () => {
+        answers.push(await send(s.proxy.trafficUrl, `GET /products/${answers.length}`));
+        await until(async () => invocations.length === 3 || (await ended()) === answers.length, `the shadow of request ${answers.length} sent or skipped`);
+        return invocations.length === 3;
+      }, 'the half-open probe after openMs');
+      for (let i = 0; i < 5; i++) {
+        answers.push(await send(s.proxy.trafficUrl, `GET /products/${answers.length}`));
+        await until(async () => (await ended()) === answers.length - 1, `the shadow of request ${answers.length} skipped while the probe is held`);
+      }
+      assert.equal(invocations.length, 3, 'two failures, then one probe: the shadows behind it never reached the function');
+      release();
+      await until(async () => (await ended()) === answers.length, 'the probe compared');
+      await accounted(s, {
+        answers: productsInOrder(answers),
+        requests: [[read('shadow', 'legacy', '2xx'), answers.length]],
+        counters: {
+          cutover_comparisons_total: [[{ verdict: 'error' }, 2], [{ verdict: 'match' }, 1]],
+          cutover_shadow_skipped_total: [[{ reason: 'shadow_circuit_open' }, answers.length - 3]],
         },
       });
     });

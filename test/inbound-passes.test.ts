@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import {
-  forwardedHeaders, type Inbound, INBOUND_PASSES, isRefusal, readInbound, type Refusal, refuseNonOriginForm,
+  forwardedHeaders, INBOUND_PASSES, isRefusal, readInbound, type Refusal, refuseNonOriginForm,
   requestIdHeader, stripHopByHopAndFrame, stripShadowMarker,
 } from '../proxy/traffic/inbound.js';
+import type { Inbound } from '../proxy/http/request.js';
 
 /** What the passes read of a request: its headers as Node parsed them, and its socket. */
 function request(headers: IncomingHttpHeaders, options: { method?: string; url?: string; encrypted?: boolean } = {}): IncomingMessage {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Metrics } from '../proxy/metrics.js';
+import { Metrics } from '../proxy/telemetry/metrics.js';
 
 /** The value of one series in the Prometheus text, or a failure naming what is missing. */
 function seriesValue(text: string, series: string): number {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { parseConfig } from '../proxy/config.js';
-import type { Decision, Flags } from '../proxy/flags.js';
-import { Metrics } from '../proxy/metrics.js';
-import { RouteTable } from '../proxy/route.js';
-import type { Stage } from '../proxy/stage.js';
-import type { Inbound } from '../proxy/traffic/inbound.js';
+import { parseConfig } from '../proxy/config/config.js';
+import type { Decision, Flags } from '../proxy/decision/flags.js';
+import { Metrics } from '../proxy/telemetry/metrics.js';
+import { RouteTable } from '../proxy/config/route.js';
+import type { Stage } from '../proxy/decision/stage.js';
+import type { Inbound } from '../proxy/http/request.js';
 import { type PlanDependencies, planOf } from '../proxy/traffic/plan.js';
 
 const config = parseConfig({

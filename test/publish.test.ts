@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { compare, DEFAULT_RULES, response } from '../compare/index.js';
 import { ComparisonMetrics, publisher } from '../proxy/evidence/publish.js';
 import { comparisonRecord, type ComparisonRecord } from '../proxy/evidence/record.js';
-import { Metrics } from '../proxy/metrics.js';
+import { Metrics } from '../proxy/telemetry/metrics.js';
 import { capturedLogger } from './support/logs.js';
 import { sample } from './support/metrics.js';
 

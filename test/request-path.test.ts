@@ -11,7 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { HostedFunction } from '../new-services/lambda-host/server.js';
-import { ConfigError, parseConfig } from '../proxy/config.js';
+import { ConfigError, parseConfig } from '../proxy/config/config.js';
 import { sample, sampleAll } from './support/metrics.js';
 import { startTestProxy, type TestProxy } from './support/proxy.js';
 import { listen, raw, type TestServer } from './support/servers.js';

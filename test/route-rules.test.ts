@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { compare, hiddenDifferences, parseRules, response, rulesForRequest, rulesToJson } from '../compare/index.js';
-import { ConfigError, loadConfig, parseConfig, rulesOfRoute } from '../proxy/config.js';
+import { ConfigError, loadConfig, parseConfig, rulesOfRoute } from '../proxy/config/config.js';
 import { sample } from './support/metrics.js';
 import { startTestProxy } from './support/proxy.js';
 import { listen } from './support/servers.js';

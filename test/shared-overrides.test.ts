@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Decision } from '../proxy/flags.js';
+import type { Decision } from '../proxy/decision/flags.js';
 import { databaseKinds, openTestDatabase, type TestDatabase } from './support/database.js';
 import { sample } from './support/metrics.js';
 import { ADMIN_TOKEN, startTestProxy, type TestProxy } from './support/proxy.js';

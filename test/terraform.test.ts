@@ -5,8 +5,8 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { artifactPath } from '../new-services/build.js';
 import { FUNCTION_ENTRIES } from '../new-services/functions.js';
-import { parseConfig } from '../proxy/config.js';
-import { KEEP_ALIVE_TIMEOUT_MS } from '../proxy/traffic/respond.js';
+import { parseConfig } from '../proxy/config/config.js';
+import { KEEP_ALIVE_TIMEOUT_MS } from '../proxy/http/respond.js';
 import {
   allProblems, databaseProblems, formatProblems, functionProblems, iamProblems, ingressProblems, loadTree, moduleCallProblems, type Obj, providerSchema,
   referenceProblems, schemaProblems, secretLiteralProblems, type TfModule, type Tree,

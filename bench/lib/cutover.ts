@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Stage } from '../../proxy/stage.js';
+import type { Stage } from '../../proxy/decision/stage.js';
 import { writeDatafile } from '../../test/support/datafile.js';
 import { sampleAll } from '../../test/support/metrics.js';
 import { CUTOVER_BIN } from './build.js';

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Stage } from '../../proxy/stage.js';
+import type { Stage } from '../../proxy/decision/stage.js';
 import type { Children } from './children.js';
 import { type Accounting, MATCHED_PATH, readAccounting, settleShadows, startCutover, UNMATCHED_PATH } from './cutover.js';
 import { startNginx } from './nginx.js';

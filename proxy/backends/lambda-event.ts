@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { type OutgoingHttpHeaders, validateHeaderName, validateHeaderValue } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { RouteMatch } from '../route.js';
+import type { RouteMatch } from '../config/route.js';
 import type { UpstreamRequest } from './upstream.js';
 
 /** What the event is made of: the request as a value, and when it arrived. */

@@ -1,6 +1,6 @@
 import { LambdaServiceException } from '@aws-sdk/client-lambda';
-import type { Config, Group } from '../config.js';
-import { responseHeaders } from '../traffic/respond.js';
+import type { Config, Group } from '../config/config.js';
+import { responseHeaders } from '../http/respond.js';
 import { fromFunctionResult, type HttpResponse, InvalidFunctionResult, toHttpEvent } from './lambda-event.js';
 import type { Exchange, Failure, UpstreamRequest } from './upstream.js';
 import { InvokeClient } from './lambda-client.js';

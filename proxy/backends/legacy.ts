@@ -3,9 +3,9 @@ import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { type Dispatcher, Pool } from 'undici';
 import { failure, type Observation, response } from '../../compare/index.js';
-import type { LegacyConfig } from '../config.js';
-import type { Framing } from '../traffic/inbound.js';
-import { responseHeaders } from '../traffic/respond.js';
+import type { LegacyConfig } from '../config/config.js';
+import type { Framing } from '../http/request.js';
+import { responseHeaders } from '../http/respond.js';
 import type { Exchange, Failure, FailureReason, UpstreamRequest } from './upstream.js';
 
 /** The client went away: the exchange is dropped, and nothing of it is legacy's fault. */

@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import type { RequestLog } from '../log.js';
-import type { RouteMatch } from '../route.js';
-import type { Inbound } from '../traffic/inbound.js';
-import type { Reply } from '../traffic/respond.js';
+import type { RequestLog } from '../telemetry/log.js';
+import type { RouteMatch } from '../config/route.js';
+import type { Inbound } from '../http/request.js';
+import type { Reply } from '../http/respond.js';
 
 /** Why an upstream gave no usable answer; a label value of the error and fallback counters. */
 export type FailureReason =

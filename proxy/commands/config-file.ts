@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { type Config, ConfigError, loadConfig } from '../config.js';
+import { type Config, ConfigError, loadConfig } from '../config/config.js';
 
 /** The configuration file a command reads when `--config` is not given. */
 export const DEFAULT_CONFIG = 'cutover.yaml';

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../config/config.js';
 import { DEFAULT_CONFIG, loadConfigFile } from './config-file.js';
-import { checkChange, checkDatafile, type Datafile } from '../flag-check.js';
+import { checkChange, checkDatafile, type Datafile } from '../decision/flag-check.js';
 
 export { checkDatafile };
 

@@ -1,5 +1,5 @@
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import type { Logger } from '../telemetry/log.js';
+import type { Metrics } from '../telemetry/metrics.js';
 import type { ComparisonRecord } from './record.js';
 
 /** Something that learns of every comparison: the metrics, the diff store, the log. */

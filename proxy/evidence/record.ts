@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Comparison, Observation, Rules } from '../../compare/index.js';
-import type { Side, Stage } from '../stage.js';
+import type { Side, Stage } from '../decision/stage.js';
 
 /** One side's answer to a compared request, with the time it took (github/scientist's Observation). */
 export interface SideObservation {

@@ -17,7 +17,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
  *    import map, so no bundle is built; the version is in the URL, so they are cached as immutable.
  */
 
-const PAGE_DIR = fileURLToPath(new URL('./page/', import.meta.url));
+const PAGE_DIR = fileURLToPath(new URL('./page', import.meta.url));
 
 interface Vendor { readonly name: string; readonly version: string; readonly dir: string; readonly url: string }
 

@@ -1,4 +1,4 @@
-import type { ReadinessThresholds } from '../config.js';
+import type { ReadinessThresholds } from '../config/config.js';
 
 /** Whether a group's evidence lets it move to its next stage. */
 export type ReadinessVerdict = 'ready' | 'not_ready' | 'insufficient_data';

@@ -1,9 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { toHttpEvent } from '../backends/lambda-event.js';
 import type { UpstreamRequest } from '../backends/upstream.js';
-import type { Config, Group } from '../config.js';
-import type { RouteMatch } from '../route.js';
-import { SHADOW_HEADER } from '../shadow.js';
+import type { Config, Group } from '../config/config.js';
+import type { RouteMatch } from '../config/route.js';
+import { SHADOW_HEADER } from '../http/headers.js';
 import { REDACTED } from '../store/redact.js';
 import type { StoredBody, StoredComparison } from '../store/stored.js';
 

@@ -1,6 +1,6 @@
-import type { Group } from '../config.js';
+import type { Group } from '../config/config.js';
 import type { GroupEvidence, SideSummary, VerdictCounts } from '../store/store.js';
-import { STAGES } from '../stage.js';
+import { STAGES } from '../decision/stage.js';
 import { type Readiness, readinessOf } from './readiness.js';
 
 export interface Latency { readonly p50Ms: number; readonly p99Ms: number }

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Headers, JsonValue, PointerPattern } from '../../compare/index.js';
 import { matchesPattern, type PathSegment, parsePointer } from '../../compare/pointer.js';
-import type { StoreConfig } from '../config.js';
+import type { StoreConfig } from '../config/config.js';
 
 /** What a redacted value is stored as. */
 export const REDACTED = '[redacted]';

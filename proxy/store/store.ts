@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { FieldTarget, RouteCounts, Verdict } from '../../compare/index.js';
-import type { Side } from '../stage.js';
+import type { Side } from '../decision/stage.js';
 import { migrateStore } from './migrations.js';
 import type { StoredComparison } from './stored.js';
 import type { TallyBatch } from './tally.js';

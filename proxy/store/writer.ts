@@ -1,8 +1,8 @@
-import type { StoreConfig } from '../config.js';
+import type { StoreConfig } from '../config/config.js';
 import type { ComparisonRecord } from '../evidence/record.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
-import type { Side } from '../stage.js';
+import type { Logger } from '../telemetry/log.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { Side } from '../decision/stage.js';
 import { startEmbeddedStore, type EmbeddedStore } from './embedded-process.js';
 import { Redactor } from './redact.js';
 import { DiffStore, type NoiseChanges, type RouteCountsByGroup } from './store.js';

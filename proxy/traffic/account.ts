@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import type { RequestLog } from '../log.js';
-import type { Metrics } from '../metrics.js';
-import type { Stage } from '../stage.js';
+import type { RequestLog } from '../telemetry/log.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { Stage } from '../decision/stage.js';
 import type { Served } from './serve.js';
 
 /** The labels of a request in `cutover_requests_total`, known once the plan is made. */

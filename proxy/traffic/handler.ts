@@ -2,16 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Exchange } from '../backends/upstream.js';
-import type { CircuitState } from '../circuit.js';
-import type { Group } from '../config.js';
-import { forRequest, type Logger, type RequestLog } from '../log.js';
-import type { Metrics } from '../metrics.js';
-import { requestIdOf } from '../request-id.js';
+import type { CircuitState } from '../backends/circuit.js';
+import type { Group } from '../config/config.js';
+import { forRequest, type Logger, type RequestLog } from '../telemetry/log.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { requestIdOf } from '../http/request-id.js';
 import type { Tally } from '../store/writer.js';
 import { account, type Labels, statusClass } from './account.js';
 import { isRefusal, readInbound } from './inbound.js';
 import { type PlanDependencies, planOf } from './plan.js';
-import { delivered, endWithProblem, type Reply, sendProblem } from './respond.js';
+import { delivered, endWithProblem, type Reply, sendProblem } from '../http/respond.js';
 import type { Primary, Served } from './serve.js';
 
 /** The label of traffic that no route matched: it goes to legacy, untouched and never mirrored. */

@@ -1,11 +1,11 @@
-import { type Caller, identifyCaller } from '../caller.js';
-import type { Config, Group } from '../config.js';
-import type { Decision, Flags } from '../flags.js';
-import type { Metrics } from '../metrics.js';
-import type { RouteMatch, RouteTable } from '../route.js';
-import { shadowChoice, type SkipReason } from '../shadow.js';
-import { primarySide, type Side, shadowSide } from '../stage.js';
-import type { Inbound } from './inbound.js';
+import { type Caller, identifyCaller } from '../decision/caller.js';
+import type { Config, Group } from '../config/config.js';
+import type { Decision, Flags } from '../decision/flags.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { RouteMatch, RouteTable } from '../config/route.js';
+import { shadowChoice, type SkipReason } from '../shadow/shadow.js';
+import { primarySide, type Side, shadowSide } from '../decision/stage.js';
+import type { Inbound } from '../http/request.js';
 
 /** What the proxy decided to do with a request that matched a route. */
 export interface Plan {

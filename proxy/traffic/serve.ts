@@ -2,15 +2,15 @@ import { failure as failed } from '../../compare/index.js';
 import { type LambdaAnswer, type LambdaBackend, MAX_PAYLOAD_BYTES, writeResponse } from '../backends/lambda.js';
 import type { LegacyBackend, LegacyOutcome } from '../backends/legacy.js';
 import { type Exchange, type Failure, type UpstreamRequest, upstreamRequest } from '../backends/upstream.js';
-import { BodyTooLarge, type BufferedBody, bufferUpTo, ClientLeft, readBody } from '../body.js';
-import { CircuitBreaker, type CircuitState } from '../circuit.js';
-import type { Config } from '../config.js';
-import type { Metrics } from '../metrics.js';
-import { type Mirror, observationOf, type PrimaryAnswer, SAFE_METHODS, type SkipReason } from '../shadow.js';
-import type { Side } from '../stage.js';
+import { BodyTooLarge, type BufferedBody, bufferUpTo, ClientLeft, readBody } from '../http/body.js';
+import { CircuitBreaker, type CircuitState } from '../backends/circuit.js';
+import type { Config } from '../config/config.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { type Mirror, observationOf, type PrimaryAnswer, SAFE_METHODS, type SkipReason } from '../shadow/shadow.js';
+import type { Side } from '../decision/stage.js';
 import type { Tally } from '../store/writer.js';
 import type { Plan } from './plan.js';
-import { delivered, sendProblem } from './respond.js';
+import { delivered, sendProblem } from '../http/respond.js';
 
 /** How the primary side served a request: what accounting reads. */
 export interface Served {

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { STAGES, type Stage } from '../../proxy/stage.js';
+import { STAGES, type Stage } from '../../proxy/decision/stage.js';
 
 /** A variation key of a migration flag: a stage, or Optimizely's disabled `off`. */
 export type VariationKey = Stage | 'off';

@@ -1,4 +1,4 @@
-import { createLogger, type Logger } from '../../proxy/log.js';
+import { createLogger, type Logger } from '../../proxy/telemetry/log.js';
 
 /** A logger at debug level whose JSON lines are kept for the test to read. */
 export function capturedLogger(): { logger: Logger; lines: string[] } {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { EventDispatcher } from '@optimizely/optimizely-sdk';
 import { type HostedFunction, type LambdaHost, startLambdaHost } from '../../new-services/lambda-host/server.js';
-import { parseConfig } from '../../proxy/config.js';
+import { parseConfig } from '../../proxy/config/config.js';
 import { type RunningProxy, startProxy } from '../../proxy/server.js';
 import { type FlagSpec, writeDatafile } from './datafile.js';
 import { capturedLogger } from './logs.js';

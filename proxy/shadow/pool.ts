@@ -1,4 +1,4 @@
-import type { Logger } from './log.js';
+import type { Logger } from '../telemetry/log.js';
 
 /**
  * Runs shadow work in the background, at most `limit` at a time. Work beyond that is dropped,

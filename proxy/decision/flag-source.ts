@@ -9,7 +9,7 @@ import {
   NOTIFICATION_TYPES,
   OptimizelyDecideOption,
 } from '@optimizely/optimizely-sdk';
-import type { Logger } from './log.js';
+import type { Logger } from '../telemetry/log.js';
 
 /** Either an Optimizely client ready to decide, or why there is none (then every decision is `legacy`). */
 export type ClientState = { readonly ready: true; readonly client: Client } | { readonly ready: false; readonly why: string };

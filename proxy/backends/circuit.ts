@@ -1,4 +1,4 @@
-import type { CircuitConfig } from './config.js';
+import type { CircuitConfig } from '../config/config.js';
 
 export type CircuitState = 'closed' | 'open' | 'half_open';
 

@@ -3,7 +3,7 @@
  * and comparisons are plain data, so they cross the thread boundary by structured clone.
  */
 import { parentPort } from 'node:worker_threads';
-import { compare, type Observation, type Rules } from '../compare/index.js';
+import { compare, type Observation, type Rules } from '../../compare/index.js';
 
 export interface CompareJob { readonly id: number; readonly legacy: Observation; readonly candidate: Observation; readonly rules: Rules }
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
-import type { Framing } from './traffic/inbound.js';
+import type { Framing } from './request.js';
 
 export class BodyTooLarge extends Error {}
 

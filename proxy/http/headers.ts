@@ -1,3 +1,6 @@
+/** The header every shadow request carries: the side that sees it must persist nothing. */
+export const SHADOW_HEADER = 'x-cutover-shadow';
+
 /** RFC 9110 §7.6.1: meaningful for one connection only, never forwarded. */
 const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'proxy-connection', 'keep-alive', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'proxy-authenticate', 'proxy-authorization']);
 

@@ -1,7 +1,7 @@
 import net from 'node:net';
-import type { Config } from './config.js';
-import type { Flags } from './flags.js';
-import type { Logger } from './log.js';
+import type { Config } from '../config/config.js';
+import type { Flags } from '../decision/flags.js';
+import type { Logger } from '../telemetry/log.js';
 
 /** How long a connection attempt to legacy may take before it counts as not answering. */
 const CONNECT_TIMEOUT_MS = 2_000;

@@ -1,12 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { type Decision, type Flags, UnknownGroupError } from './flags.js';
-import { OverrideNotShared, type Overrides } from './overrides.js';
-import type { Logger } from './log.js';
-import type { Metrics } from './metrics.js';
-import { type ReviewDependencies, reviewApi } from './review/api.js';
-import { reportPage } from './review/page.js';
-import { isStage, type Stage, STAGES } from './stage.js';
+import { type Decision, type Flags, UnknownGroupError } from '../decision/flags.js';
+import { OverrideNotShared, type Overrides } from '../decision/overrides.js';
+import type { Logger } from '../telemetry/log.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { type ReviewDependencies, reviewApi } from '../review/api.js';
+import { reportPage } from '../review/page.js';
+import { isStage, type Stage, STAGES } from '../decision/stage.js';
 import { type Readiness, startupChecks } from './startup-checks.js';
 
 export interface AdminDependencies extends Omit<ReviewDependencies, 'authorized' | 'problem'> {

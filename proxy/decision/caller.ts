@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Config } from './config.js';
+import type { Config } from '../config/config.js';
 
 /** Who is asking: the key Optimizely buckets on, so that one caller stays on one side. */
 export interface Caller {

@@ -1,18 +1,19 @@
 import { setImmediate as loopTurn } from 'node:timers/promises';
-import { compare, type Comparison, failure, type Observation, response } from '../compare/index.js';
-import type { LambdaAnswer, LambdaBackend } from './backends/lambda.js';
-import type { LegacyBackend, ShadowAnswer } from './backends/legacy.js';
-import type { UpstreamRequest } from './backends/upstream.js';
-import { CircuitBreaker } from './circuit.js';
+import { compare, type Comparison, failure, type Observation, response } from '../../compare/index.js';
+import type { LambdaAnswer, LambdaBackend } from '../backends/lambda.js';
+import type { LegacyBackend, ShadowAnswer } from '../backends/legacy.js';
+import type { UpstreamRequest } from '../backends/upstream.js';
+import { CircuitBreaker } from '../backends/circuit.js';
 import type { Comparator } from './comparator.js';
-import type { Config, Group } from './config.js';
-import { comparisonRecord, type ComparisonRecord, type SideObservation, splitTarget } from './evidence/record.js';
-import type { Decision } from './flags.js';
-import type { Logger } from './log.js';
-import type { Metrics } from './metrics.js';
-import type { ShadowPool } from './shadow-pool.js';
-import { otherSide, type Side } from './stage.js';
-import type { Tally } from './store/writer.js';
+import type { Config, Group } from '../config/config.js';
+import { SHADOW_HEADER } from '../http/headers.js';
+import { comparisonRecord, type ComparisonRecord, type SideObservation, splitTarget } from '../evidence/record.js';
+import type { Decision } from '../decision/flags.js';
+import type { Logger } from '../telemetry/log.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { ShadowPool } from './pool.js';
+import { otherSide, type Side } from '../decision/stage.js';
+import type { Tally } from '../store/writer.js';
 
 /**
  * Why a request of a comparing stage was not compared: label values of `cutover_shadow_skipped_total`.
@@ -24,9 +25,6 @@ export type SkipReason = 'capacity' | 'body_too_large' | 'unsafe_method' | 'samp
 
 /** Methods that change nothing, and so may be sent twice. */
 export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-/** The header every shadow request carries: the side that sees it must persist nothing. */
-export const SHADOW_HEADER = 'x-cutover-shadow';
 
 /** Whether a request may be sent to a second side: an idempotent one, or a write in a dry-run group. */
 export function maySendTwice(group: Group, method: string): boolean {

@@ -1,8 +1,8 @@
-import type { StoreConfig } from './config.js';
+import type { StoreConfig } from '../config/config.js';
 import { UnknownGroupError } from './flags.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../telemetry/log.js';
 import { isStage, type Stage } from './stage.js';
-import { type DiffStore, type OverrideRecord, StoreUnavailable } from './store/store.js';
+import { type DiffStore, type OverrideRecord, StoreUnavailable } from '../store/store.js';
 
 /** Changes kept in memory without a store. */
 const MEMORY_HISTORY = 1_000;

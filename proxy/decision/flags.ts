@@ -1,8 +1,8 @@
 import { type Client, type EventDispatcher, OptimizelyDecideOption } from '@optimizely/optimizely-sdk';
-import type { FlagsConfig } from './config.js';
+import type { FlagsConfig } from '../config/config.js';
 import { checkDatafile, type Datafile } from './flag-check.js';
 import { type FlagSource, PolledDatafile, WatchedDatafile } from './flag-source.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../telemetry/log.js';
 import { isStage, type Stage } from './stage.js';
 
 /** Where a stage came from: the flag, the admin API's kill switch, or the safe default. */

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Comparison, Observation, Rules } from '../compare/index.js';
+import type { Comparison, Observation, Rules } from '../../compare/index.js';
 import type { CompareJob } from './compare-worker.js';
 
 type Answer = { readonly id: number; readonly comparison: Comparison } | { readonly id: number; readonly error: string };

@@ -1,7 +1,7 @@
-import { compare, type Comparison, decodedBodySize, NoiseModel, type NoiseSnapshot, type Observation, type Rules, rulesForRequest, rulesToJson, suggestRules } from '../compare/index.js';
+import { compare, type Comparison, decodedBodySize, NoiseModel, type NoiseSnapshot, type Observation, type Rules, rulesForRequest, rulesToJson, suggestRules } from '../../compare/index.js';
 import type { ComparePool } from './compare-pool.js';
-import { type Group, rulesOfRoute } from './config.js';
-import type { NoiseChanges, RouteCountsByGroup } from './store/store.js';
+import { type Group, rulesOfRoute } from '../config/config.js';
+import type { NoiseChanges, RouteCountsByGroup } from '../store/store.js';
 
 /** Bodies together larger than this are compared in a worker: about 0.16 ms per 2 KB on the main thread, 13 ms per 260 KB. */
 const INLINE_COMPARE_BYTES = 32 * 1024;

@@ -1,4 +1,3 @@
-import type { RoutingConfig } from './config.js';
 
 /** An HTTP method and path template, such as `GET /products/{id}`, owned by one group. */
 export interface Route {
@@ -85,6 +84,14 @@ function matchSegments(segments: Segment[], parts: string[], caseSensitive: bool
     }
   }
   return parts.length === segments.length ? params : undefined;
+}
+
+/** How the route table reads a path, to agree with how the legacy system reads it. */
+export interface RoutingConfig {
+  /** `/PRODUCTS/1` is `/products/1` when false. */
+  readonly caseSensitive: boolean;
+  /** `optional`: one trailing slash may follow a route's path. Repeated slashes are never merged. */
+  readonly trailingSlash: 'strict' | 'optional';
 }
 
 /**

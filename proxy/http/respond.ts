@@ -1,7 +1,7 @@
 import { type OutgoingHttpHeaders, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { withoutHopByHop } from '../headers.js';
-import { problemDocument } from '../problem.js';
+import { withoutHopByHop } from './headers.js';
+import { problemDocument } from './problem.js';
 
 /** Above a load balancer's 60 s idle timeout, so that the balancer, not the proxy, closes idle connections. */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { DEFAULT_RULES, HEADER_NAME, layerRules, type NoiseThresholds, parseRuleKeys, parseRules, type PointerPattern, pointerPattern, type Rules, RulesError } from '../compare/index.js';
-import { parseRoute, type Route, RouteSyntaxError } from './route.js';
+import { DEFAULT_RULES, HEADER_NAME, layerRules, type NoiseThresholds, parseRuleKeys, parseRules, type PointerPattern, pointerPattern, type Rules, RulesError } from '../../compare/index.js';
+import { parseRoute, type Route, type RoutingConfig, RouteSyntaxError } from './route.js';
+import { LOG_LEVELS, type LogLevel } from '../telemetry/log.js';
 
 /** A group of endpoints (a bounded context) that moves between the two sides as one. */
 export interface Group {
@@ -92,14 +93,6 @@ export interface FlagsConfig {
 
 export interface Listen { readonly host: string; readonly port: number }
 
-/** How the route table reads a path, to agree with how the legacy system reads it. */
-export interface RoutingConfig {
-  /** `/PRODUCTS/1` is `/products/1` when false. */
-  readonly caseSensitive: boolean;
-  /** `optional`: one trailing slash may follow a route's path. Repeated slashes are never merged. */
-  readonly trailingSlash: 'strict' | 'optional';
-}
-
 export interface LegacyConfig {
   readonly url: URL;
   /** From sending the request to the response's headers. */
@@ -139,8 +132,6 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const ADMIN_TOKEN_MIN = 16;
 
