@@ -92,7 +92,6 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   const handler = createTrafficHandler({
     config, routes, flags, metrics, tally, log, primary, random,
     poolFull: () => pool.full,
-    shadowRefused: (group, side) => mirror.refuses(group, side),
   });
   const traffic = http.createServer(handler);
   traffic.on('connect', handler.refuseTunnel);

@@ -14,7 +14,7 @@ const config = parseConfig({
   groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products/{id}', 'POST /products'], shadow: { percent: 50 } } },
 }, '/', {});
 
-function dependencies(stage: Stage, options: { poolFull?: boolean; refused?: boolean; chance?: number } = {}): PlanDependencies & { metrics: Metrics } {
+function dependencies(stage: Stage, options: { poolFull?: boolean; chance?: number } = {}): PlanDependencies & { metrics: Metrics } {
   const decision = (group: string, caller: string): Decision => ({ group, caller, stage, source: 'optimizely', flag: 'catalog_flag', variation: stage, rule: 'r', reasons: [], shadowPercent: undefined });
   return {
     config,
@@ -23,7 +23,6 @@ function dependencies(stage: Stage, options: { poolFull?: boolean; refused?: boo
     flags: { decide: decision } as unknown as Flags,
     metrics: new Metrics(),
     poolFull: () => options.poolFull ?? false,
-    shadowRefused: () => options.refused ?? false,
     random: () => options.chance ?? 0.1,
   };
 }
@@ -56,13 +55,12 @@ describe('the plan: route, caller, decide, count the decision, choose shadow', (
     for (const stage of ['legacy', 'complete'] as const) assert.equal(planOf(request('GET', '/products/7'), dependencies(stage))?.shadow, undefined, stage);
   });
 
-  it('asks the configured share first, then what the proxy can afford: the pool, then the shadow side\'s breaker', () => {
+  it('asks the configured share first, then what the proxy can afford: the pool (the breaker is asked when the shadow is sent)', () => {
     const get = request('GET', '/products/7');
     assert.equal(planOf(get, dependencies('shadow'))?.shadow, 'mirror');
     assert.equal(planOf(get, dependencies('shadow', { chance: 0.9 }))?.shadow, 'sampled_out', 'outside the 50 % share');
     assert.equal(planOf(get, dependencies('shadow', { chance: 0.9, poolFull: true }))?.shadow, 'sampled_out', 'the share is the user\'s intent, counted first');
-    assert.equal(planOf(get, dependencies('shadow', { poolFull: true, refused: true }))?.shadow, 'capacity');
-    assert.equal(planOf(get, dependencies('live', { refused: true }))?.shadow, 'shadow_circuit_open');
+    assert.equal(planOf(get, dependencies('shadow', { poolFull: true }))?.shadow, 'capacity');
     assert.equal(planOf(request('POST', '/products'), dependencies('shadow'))?.shadow, 'unsafe_method', 'writes only in dry-run groups');
   });
 });

@@ -23,12 +23,6 @@ export class CircuitBreaker {
     return this.current;
   }
 
-  /** Whether `permit` would refuse now, without taking the half-open probe. */
-  refusing(): boolean {
-    if (this.current === 'open') return this.now() - this.openedAt < this.config.openMs;
-    return this.current === 'half_open' && this.probing;
-  }
-
   /** Whether a request may go to the side now; in half-open only the one probe may. */
   permit(): boolean {
     if (this.current === 'open' && this.now() - this.openedAt >= this.config.openMs) this.enter('half_open');

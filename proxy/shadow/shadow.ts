@@ -77,11 +77,6 @@ export class Mirror {
     private readonly log: Logger,
   ) {}
 
-  /** Whether the shadow side's breaker refuses now: asked before a body is buffered for nothing. */
-  refuses(group: Group, side: Side): boolean {
-    return this.breaker(group, side).refusing();
-  }
-
   /** Starts the shadow, or says why not: a full pool drops it (never queues), an open breaker spares a failing side. */
   dispatch(input: MirrorInput): 'dispatched' | 'capacity' | 'shadow_circuit_open' {
     if (this.pool.full) return 'capacity';

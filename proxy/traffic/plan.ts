@@ -27,8 +27,6 @@ export interface PlanDependencies {
   readonly metrics: Metrics;
   /** Whether the shadow pool would drop a shadow now: checked before a body is buffered for nothing. */
   readonly poolFull: () => boolean;
-  /** Whether the shadow side's breaker is open for the group. */
-  readonly shadowRefused: (group: Group, side: Side) => boolean;
   readonly random: () => number;
 }
 
@@ -46,12 +44,14 @@ export function planOf(inbound: Inbound, deps: PlanDependencies): Plan | undefin
   return { match, group, caller, decision, side: primarySide(decision.stage), shadow: chooseShadow(group, decision, inbound.method, deps) };
 }
 
-/** The configured share first (it is the user's intent), then what the proxy can afford now. */
+/**
+ * The configured share first (it is the user's intent), then what the proxy can afford now. The
+ * shadow side's breaker is asked once, when the shadow is sent: its half-open probe is a permit
+ * taken then, and a look ahead here would be a second answer to the same question.
+ */
 function chooseShadow(group: Group, decision: Decision, method: string, deps: PlanDependencies): Plan['shadow'] {
-  const side = shadowSide(decision.stage);
-  if (!side) return undefined;
+  if (!shadowSide(decision.stage)) return undefined;
   const choice = shadowChoice(group, decision, method, deps.random);
   if (choice !== 'mirror') return choice;
-  if (deps.poolFull()) return 'capacity';
-  return deps.shadowRefused(group, side) ? 'shadow_circuit_open' : 'mirror';
+  return deps.poolFull() ? 'capacity' : 'mirror';
 }
