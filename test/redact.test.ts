@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { difference } from '../compare/diff.js';
 import { ConfigError, parseConfig } from '../proxy/config.js';
 import { REDACTED, Redactor } from '../proxy/store/redact.js';
+import { SECRET_NAME_PARTS, SECRET_WHOLE_NAMES } from '../proxy/store/secret-names.js';
 
 const minimal = () => ({
   legacy: { url: 'http://127.0.0.1:4001' },
@@ -73,5 +75,16 @@ describe('redaction rules', () => {
   it('refuses to keep a credential header, or a name the defaults do not redact (a typo)', () => {
     assert.match(rejection({ keep: ['Authorization'] }), /store\.redact\.keep\[0\]: a credential header, never stored/);
     assert.match(rejection({ keep: ['token', 'pasword'] }), /store\.redact\.keep\[1\]: not a name the defaults redact/);
+  });
+
+  it('are the lists docs/operations.md writes out', () => {
+    const docs = readFileSync(new URL('../docs/operations.md', import.meta.url), 'utf8');
+    const listed = (lead: string) => {
+      const item = new RegExp(`^  - ${lead}([^]*?)(?=^  - |^- )`, 'm').exec(docs)?.[1];
+      assert.ok(item, `docs/operations.md has the item "${lead}"`);
+      return [...item.split('(')[0]!.matchAll(/`([^`]+)`/g)].map((found) => found[1]);
+    };
+    assert.deepEqual(listed('These whole names:'), SECRET_WHOLE_NAMES);
+    assert.deepEqual(listed('Any name that contains:'), SECRET_NAME_PARTS);
   });
 });

@@ -22,7 +22,7 @@ export function foldName(name: string): string {
  * keys, S3 object keys, i18n keys) and `code` (status and product codes), far more often data
  * than credentials; add them with `store.redact.query` or `.pointers` where they are secrets.
  */
-const WHOLE = [
+export const SECRET_WHOLE_NAMES: readonly string[] = [
   'pwd', 'pass', 'pin', 'otp',
   'auth', 'authorization', 'credential', 'credentials', 'jwt', 'bearer',
   'signature', 'sig', 'hmac',
@@ -37,10 +37,10 @@ const WHOLE = [
  * `x-csrf-token`, `X-Goog-Api-Key`. `token` takes pagination tokens too (`nextPageToken`):
  * `store.redact.keep` gives one back.
  */
-const PARTS = ['password', 'passwd', 'passphrase', 'secret', 'token', 'apikey', 'privatekey'];
+export const SECRET_NAME_PARTS: readonly string[] = ['password', 'passwd', 'passphrase', 'secret', 'token', 'apikey', 'privatekey'];
 
-const WHOLE_NAMES: ReadonlySet<string> = new Set(WHOLE);
-const PART_PATTERN = new RegExp(PARTS.join('|'));
+const WHOLE_NAMES: ReadonlySet<string> = new Set(SECRET_WHOLE_NAMES);
+const PART_PATTERN = new RegExp(SECRET_NAME_PARTS.join('|'));
 
 /** Whether the defaults redact a name (folded with foldName). */
 export function isSecretName(folded: string): boolean {
