@@ -119,7 +119,10 @@ for (const kind of databaseKinds()) {
       ];
       assert.equal(legacyHeaders.length, 3, 'legacy got all three requests as sent');
       const listed = async () => ((await api('/api/diffs?group=accounts&limit=50')).diffs as Array<{ id: string; requestId: string }>);
-      await until(async () => ids.every((id) => listed().then((diffs) => diffs.some((diff) => diff.requestId === id))), 'the three comparisons stored');
+      await until(async () => {
+        const stored = await listed();
+        return ids.every((id) => stored.some((diff) => diff.requestId === id));
+      }, 'the three comparisons stored');
       const diffs = await listed();
       const views = await Promise.all(ids.map((id) => api(`/api/diffs/${diffs.find((diff) => diff.requestId === id)?.id}`)));
 
