@@ -28,13 +28,19 @@ function clfTime(date: Date): string {
   return `${two(date.getUTCDate())}/${months[date.getUTCMonth()]}/${date.getUTCFullYear()}:${two(date.getUTCHours())}:${two(date.getUTCMinutes())}:${two(date.getUTCSeconds())} +0000`;
 }
 
+/**
+ * Repeated names joined by commas, as API Gateway does. Gathered in a Map: on a plain object,
+ * `constructor` or `toString` would be found on its prototype and `__proto__` would set it.
+ */
 function queryParameters(rawQuery: string): Record<string, string> | undefined {
   if (rawQuery === '') return undefined;
-  const parameters: Record<string, string> = {};
+  const parameters = new Map<string, string>();
   for (const [name, value] of new URLSearchParams(rawQuery)) {
-    parameters[name] = name in parameters ? `${parameters[name]},${value}` : value;
+    const before = parameters.get(name);
+    parameters.set(name, before === undefined ? value : `${before},${value}`);
   }
-  return parameters;
+  // fromEntries defines each member, so that `__proto__` is one like any other.
+  return Object.fromEntries(parameters);
 }
 
 /** The API Gateway HTTP API (payload format 2.0) event for a request that matched a route. */
@@ -43,11 +49,11 @@ export function toHttpEvent(request: HttpRequestFacts, match: RouteMatch): APIGa
   const rawPath = queryAt === -1 ? request.url : request.url.slice(0, queryAt);
   const rawQueryString = queryAt === -1 ? '' : request.url.slice(queryAt + 1);
 
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
+  // Defined, not assigned, for the same reason as the query's: a client may send a header named `__proto__`.
+  const headers: Record<string, string> = Object.fromEntries(Object.entries(request.headers).flatMap(([name, value]) => {
     const text = joined(value);
-    if (name !== 'cookie' && text !== undefined) headers[name] = text;
-  }
+    return name !== 'cookie' && text !== undefined ? [[name, text]] : [];
+  }));
   const cookieHeader = joined(request.headers.cookie);
   const cookies = cookieHeader ? cookieHeader.split(/;\s*/).filter((cookie) => cookie !== '') : undefined;
   const contentType = joined(request.headers['content-type']) ?? '';

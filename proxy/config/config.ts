@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DEFAULT_RULES, HEADER_NAME, layerRules, type NoiseThresholds, parseRuleKeys, parseRules, type PointerPattern, pointerPattern, type Rules, RulesError } from '../../compare/index.js';
 import { parseRoute, type Route, type RoutingConfig, RouteSyntaxError } from './route.js';
 import { LOG_LEVELS, type LogLevel } from '../telemetry/log.js';
+import { CREDENTIAL_HEADERS, foldName, isSecretName } from '../telemetry/secret-names.js';
 
 /** A group of endpoints (a bounded context) that moves between the two sides as one. */
 export interface Group {
@@ -58,8 +59,17 @@ export interface StoreConfig {
   /** Records wait in a bounded queue and are written in batches; a full queue drops them (counted). */
   readonly queue: { readonly max: number; readonly batch: number; readonly flushMs: number };
   readonly retention: { readonly maxAgeHours: number; readonly maxRows: number; readonly everyMs: number };
-  /** Never stored: these request and response headers (besides credentials), query parameters, and body members. */
-  readonly redact: { readonly headers: readonly string[]; readonly query: readonly string[]; readonly pointers: readonly PointerPattern[] };
+  /**
+   * Never stored: these request and response headers, query parameters and form fields (names
+   * folded by foldName), and body members, besides what the defaults redact (secret-names.ts)
+   * except the names in `keep` (folded too).
+   */
+  readonly redact: {
+    readonly headers: readonly string[];
+    readonly query: ReadonlySet<string>;
+    readonly pointers: readonly PointerPattern[];
+    readonly keep: ReadonlySet<string>;
+  };
   /** The caller key is stored as a keyed hash unless this is false. */
   readonly hashCallers: boolean;
   /** How often the shared overrides are read again, and how long without a read makes them stale. */
@@ -223,6 +233,10 @@ const schema = z.strictObject({
       headers: z.array(z.string().regex(HEADER_NAME, 'a header name')).default([]),
       query: z.array(z.string().min(1)).default([]),
       pointers: z.array(pointerPattern).default([]),
+      // A name the defaults would not redact, kept, is a typo that would otherwise pass unseen.
+      keep: z.array(z.string().min(1)
+        .refine((name) => !CREDENTIAL_HEADERS.has(name.toLowerCase()), 'a credential header, never stored')
+        .refine((name) => isSecretName(foldName(name)), 'not a name the defaults redact (see docs/operations.md, "Redaction")')).default([]),
     }).prefault({}),
     hashCallers: z.boolean().default(true),
     overrides: z.strictObject({ rereadMs: timeoutMs.max(2_000).default(1_000), staleAfterMs: timeoutMs.default(5_000) }).prefault({}),
@@ -354,7 +368,12 @@ function parseStore(store: z.output<typeof schema>['store'], baseDir: string, en
     bodyBytes: store.bodyBytes,
     queue: store.queue,
     retention: store.retention,
-    redact: { headers: store.redact.headers.map((name) => name.toLowerCase()), query: store.redact.query, pointers: store.redact.pointers },
+    redact: {
+      headers: store.redact.headers.map((name) => name.toLowerCase()),
+      query: new Set(store.redact.query.map(foldName)),
+      pointers: store.redact.pointers,
+      keep: new Set(store.redact.keep.map(foldName)),
+    },
     hashCallers: store.hashCallers,
     overrides: store.overrides,
   };

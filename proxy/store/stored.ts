@@ -80,7 +80,7 @@ function storedBody(observation: SideObservation['observation'], redactor: Redac
       return { body: cut(text, maxBytes).text, bodyEncoding: 'text', truncated: true };
     }
     case 'text': {
-      const { text, truncated } = cut(body.text, maxBytes);
+      const { text, truncated } = cut(redactor.text(body.text, observation.headers), maxBytes);
       return text === '' ? NO_BODY : { body: text, bodyEncoding: 'text', truncated };
     }
     case 'bytes': {
@@ -101,16 +101,10 @@ function storedSide(side: SideObservation, redactor: Redactor, maxBytes: number)
   return { status: observation.status, headers: redactor.headersOf(observation.headers), ...storedBody(observation, redactor, maxBytes), ms: side.ms ?? null, failure: null };
 }
 
-/** A difference's values pass the same redaction as the bodies: a changed e-mail address is still an e-mail address. */
+/** A difference's values pass the same redaction as the sides: a changed e-mail address is still an e-mail address. */
 function storedDifference(difference: Difference, redactor: Redactor): Omit<StoredDifference, 'noise'> {
-  const inBody = !difference.path.startsWith('/status') && !difference.path.startsWith('/headers/');
-  return {
-    path: difference.path,
-    kind: difference.kind,
-    legacy: inBody ? redactor.json(difference.legacy, difference.path) : difference.legacy,
-    new: inBody ? redactor.json(difference.new, difference.path) : difference.new,
-    field: difference.field,
-  };
+  const { path, kind, legacy, new: candidate, field } = redactor.difference(difference);
+  return { path, kind, legacy, new: candidate, field };
 }
 
 /** What the store keeps of a comparison, redacted; the rules' hidden differences are worked out here, off the request path. */

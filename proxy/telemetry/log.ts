@@ -1,12 +1,13 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { CREDENTIAL_HEADERS } from './secret-names.js';
 
 export type { Logger };
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** Secrets that may ride on a request or response: never written to a log. */
-const REDACTED = ['authorization', 'cookie', '"set-cookie"', '"proxy-authorization"', '"x-api-key"'];
+/** Credentials that may ride on a request or response, never written to a log: pino's paths quote a name with a dash. */
+const REDACTED = [...CREDENTIAL_HEADERS].map((name) => (name.includes('-') ? `"${name}"` : name));
 
 /**
  * The proxy's structured log: one JSON object a line, the request id bound on every line written
