@@ -3,8 +3,11 @@ import type { ComparePool } from './compare-pool.js';
 import { type Group, rulesOfRoute } from './config.js';
 import type { NoiseChanges, RouteCountsByGroup } from './store/store.js';
 
-/** Bodies together larger than this are compared in a worker: about 0.16 ms per 2 KB on the main thread, 13 ms per 260 KB. */
-const INLINE_COMPARE_BYTES = 32 * 1024;
+/**
+ * Bodies together larger than this are compared in a worker: about 0.16 ms per 2 KB on the main
+ * thread, 13 ms per 260 KB. The store's writer prepares records in a worker past the same size.
+ */
+export const INLINE_COMPARE_BYTES = 32 * 1024;
 
 /**
  * A body's size once decoded, which is what comparing it costs: two 11 KB gzip bodies can be

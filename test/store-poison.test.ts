@@ -83,7 +83,7 @@ for (const kind of databaseKinds()) {
       }, 'the batch written or dropped', 15_000);
 
       const text = await s.metrics();
-      assert.equal(sampleAll(text, 'cutover_store_dropped_total', {}), 0, 'no record dropped');
+      assert.equal(sampleAll(text, 'cutover_store_dropped_total', {}), 0, `no record dropped; the store's log: ${s.logs.filter((line) => line.includes('diff store')).join('\n')}`);
       assert.equal(sample(text, 'cutover_store_written_total', {}), BATCH);
       const ready = await fetch(`${s.proxy.adminUrl}/readyz`);
       assert.equal(ready.status, 200, `the store is not marked down: ${await ready.text()}`);
