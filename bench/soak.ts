@@ -10,6 +10,10 @@
  *   npm run soak                 (60 s of load)
  *   npm run soak -- --seconds 10
  *   npm run soak -- --seconds 600   (the ten-minute memory soak)
+ *   npm run soak -- --evidence      (with the diff store on, embedded: 1 % of the answers hold a
+ *                                    NUL, 10 % are large (300 KB) mismatches; every mismatch
+ *                                    compared is kept, none is dropped, and the proxy's RSS
+ *                                    stays under 300 MB)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -26,7 +30,8 @@ import { writeDatafile } from '../test/support/datafile.js';
 import { buildProxy, CUTOVER_BIN } from './lib/build.js';
 import { sampleAll } from '../test/support/metrics.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, clients: { type: 'string', default: '32' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, clients: { type: 'string', default: '32' }, evidence: { type: 'boolean', default: false } } });
+const { evidence } = values;
 const seconds = Number(values.seconds);
 const clients = Number(values.clients);
 if (!(seconds > 0) || !(clients > 0)) throw new Error('--seconds and --clients take positive numbers');
@@ -48,19 +53,32 @@ async function listening(server: http.Server | net.Server): Promise<number> {
 }
 
 const body = JSON.stringify({ data: { type: 'products', id: '1', attributes: { name: 'Rope Tug Toy', price: 8.99 } } });
+const LARGE = Array.from({ length: 3_000 }, (_, index) => ({ sku: `sku-${index}`, text: 'x'.repeat(80) }));
+/**
+ * With --evidence, ids ending in 00 answer with a NUL (the poisoned 1 %), ids ending in 1 with a
+ * large body (10 %); both differ between the sides, so they are mismatches the store keeps.
+ */
+function answerOf(id: number, side: 'legacy' | 'new'): string {
+  if (!evidence) return body;
+  const price = side === 'legacy' ? 8.99 : 9.99;
+  if (id % 100 === 0) return `{"data":{"type":"products","id":"${id}","attributes":{"name":"Rope\\u0000Tug","price":${price}}}}`;
+  if (id % 10 === 1) return JSON.stringify({ data: { type: 'products', id: String(id), attributes: { name: 'Rope Tug Toy', price, stock: LARGE } } });
+  return body;
+}
+const idOf = (target: string | undefined) => Number(/\/products\/(\d+)/.exec(target ?? '')?.[1] ?? '0');
 const legacy = http.createServer((req, res) => {
   req.resume().on('end', () => setTimeout(() => {
     res.writeHead(200, { 'content-type': 'application/vnd.api+json' });
-    res.end(body);
+    res.end(answerOf(idOf(req.url), 'legacy'));
   }, Math.floor(random() * 20)));
 });
 const legacyPort = await listening(legacy);
 const lambda = await startLambdaHost({
   functions: {
     catalog: {
-      handler: async () => {
+      handler: async (event: { rawPath: string }) => {
         await sleep(50 + Math.floor(random() * 250));
-        return { statusCode: 200, headers: { 'content-type': 'application/vnd.api+json' }, body };
+        return { statusCode: 200, headers: { 'content-type': 'application/vnd.api+json' }, body: answerOf(idOf(event.rawPath), 'new') };
       },
     },
   },
@@ -76,6 +94,7 @@ writeFileSync(path.join(dir, 'cutover.json'), JSON.stringify({
   flags: { datafile: 'datafile.json' },
   log: { level: 'warn' },
   mirror: { maxInFlight: 64 },
+  store: evidence ? { embedded: { port: 0 }, queue: { flushMs: 200 } } : { enabled: false },
   groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products/{id}'], shadow: { percent: 100, timeoutMs: 1_000 } } },
 }));
 
@@ -154,6 +173,11 @@ const check = (ok: boolean, what: string) => {
 };
 
 try {
+  // Records of comparisons made before the store is open are dropped (store_down) by design: the load starts once it is.
+  for (let waited = 0; evidence && ((await (await fetch(`${proxy.admin}/readyz`)).json()) as { status: string }).status !== 'ready'; waited += 100) {
+    if (waited > 30_000) throw new Error('the diff store did not open within 30 s');
+    await sleep(100);
+  }
   console.log(`soak: ${seconds} s, ${clients} clients, 20 % hang up, every request mirrored to a new side answering in 50-300 ms`);
   await load(performance.now() + seconds * 1000);
   let text = await metrics();
@@ -170,6 +194,19 @@ try {
   check(counted === tally.sent, `every request counted once (${counted} of ${tally.sent})`);
   check(compared + skipped === counted, `every request compared or skipped (${compared} + ${skipped} of ${counted})`);
   check(tally.errors.size === 0, 'no client error during the load');
+  if (evidence) {
+    // Matches and noise are sampled into the store too: every mismatch is kept, so at least as many are written.
+    const mismatches = sampleAll(text, 'cutover_comparisons_total', { verdict: 'mismatch' });
+    const settled = (sample: string) => sampleAll(sample, 'cutover_store_written_total', {}) + sampleAll(sample, 'cutover_store_dropped_total', {});
+    for (let waited = 0; settled(text) < mismatches && waited < 10_000; waited += 100) {
+      await sleep(100);
+      text = await metrics();
+    }
+    const dropped = ['store_down', 'queue_full', 'invalid_record'].map((reason) => `${reason} ${sampleAll(text, 'cutover_store_dropped_total', { reason })}`);
+    console.log(`evidence: ${mismatches} mismatches compared, ${sampleAll(text, 'cutover_store_written_total', {})} written, dropped: ${dropped.join(', ')}`);
+    check(mismatches > 0 && sampleAll(text, 'cutover_store_written_total', {}) >= mismatches, 'every mismatch compared is in the store, the poisoned ones too');
+    check(sampleAll(text, 'cutover_store_dropped_total', {}) === 0, 'no record dropped');
+  }
   clearInterval(sampling);
   // After the first tenth (warm-up: modules, pools and caches filling), memory should hold steady.
   const settled = rss.slice(Math.floor(rss.length / 10));
@@ -178,6 +215,7 @@ try {
   console.log(`heap used ${megabytes('nodejs_heap_size_used_bytes')} MB of ${megabytes('nodejs_heap_size_total_bytes')} MB, external ${megabytes('nodejs_external_memory_bytes')} MB`);
   console.log(`RSS: peak ${peak.toFixed(0)} MB; after warm-up ${first.toFixed(0)} MB, at the end ${last.toFixed(0)} MB (${rss.length} samples)`);
   check(last <= first * 1.1, `RSS flat within 10 % after warm-up (${first.toFixed(0)} -> ${last.toFixed(0)} MB)`);
+  if (evidence) check(peak < 300, `RSS under 300 MB throughout with the store on (peak ${peak.toFixed(0)} MB)`);
 
   tally.errors.clear();
   const before = tally.answered;

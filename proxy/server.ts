@@ -84,7 +84,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   const pool = new ShadowPool(config.mirror.maxInFlight, (inFlight) => metrics.shadowInFlight.set(inFlight), log);
   const workers = new ComparePool(Math.max(1, availableParallelism() - 1));
   const comparator = new Comparator(config.groups, workers);
-  const store = config.store.location.kind === 'off' ? undefined : new EvidenceWriter(config.store, config.caller, comparator, metrics, log, random);
+  const store = config.store.location.kind === 'off' ? undefined : new EvidenceWriter(config.store, config.caller, comparator, workers, metrics, log, random);
   const tally = store ?? NO_TALLY;
   const publish = publisher([new ComparisonMetrics(metrics), ...(store ? [store] : []), new ComparisonLog(log)], log);
   const mirror = new Mirror(config, legacy, lambda, pool, comparator, publish, metrics, tally, log);
@@ -112,9 +112,10 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
         await shutdown(traffic, deadlineMs, config.traffic.drainMs, handler);
         // Shadows already under way finish (each has its own timeout), so no started comparison is lost.
         await pool.drained();
-        await workers.close();
         await overrides.close();
+        // Before the workers stop: records still being prepared in them are written.
         await store?.close();
+        await workers.close();
         await shutdown(admin, 1_000, 0);
         legacy.close();
         lambda.close();

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import {
   compare, type Comparison, DEFAULT_RULES, type JsonValue, type Observation, parseRules, response,
 } from '../compare/index.js';
-import { bodyBytes } from '../proxy/shadow/comparator.js';
+import { bodyBytes } from '../proxy/evidence/size.js';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 /** A body as the proxy receives it: the bytes of this exact JSON text. */

@@ -56,8 +56,8 @@ export interface StoreConfig {
   readonly sample: { readonly match: number; readonly noise: number };
   /** Each side's body is kept up to this many bytes. */
   readonly bodyBytes: number;
-  /** Records wait in a bounded queue and are written in batches; a full queue drops them (counted). */
-  readonly queue: { readonly max: number; readonly batch: number; readonly flushMs: number };
+  /** Records wait in a queue bounded by count and by bytes, and are written in batches; a full queue drops them (counted). */
+  readonly queue: { readonly max: number; readonly maxBytes: number; readonly batch: number; readonly flushMs: number };
   readonly retention: { readonly maxAgeHours: number; readonly maxRows: number; readonly everyMs: number };
   /**
    * Never stored: these request and response headers, query parameters and form fields (names
@@ -227,7 +227,13 @@ const schema = z.strictObject({
     embedded: z.strictObject({ dataDir: z.string().min(1).optional(), port: port.default(0) }).prefault({}),
     sample: z.strictObject({ match: percent.default(1), noise: percent.default(10) }).prefault({}),
     bodyBytes: z.number().int().min(0).default(64 * 1024),
-    queue: z.strictObject({ max: z.number().int().min(1).default(10_000), batch: z.number().int().min(1).default(200), flushMs: timeoutMs.default(500) }).prefault({}),
+    queue: z.strictObject({
+      max: z.number().int().min(1).default(10_000),
+      // A 1 GB task runs the proxy at about 500 MB: the queue may take a tenth of it while the store is slow.
+      maxBytes: z.number().int().min(1).default(64 * 1024 * 1024),
+      batch: z.number().int().min(1).default(200),
+      flushMs: timeoutMs.default(500),
+    }).prefault({}),
     retention: z.strictObject({ maxAgeHours: z.number().positive().default(168), maxRows: z.number().int().min(1).default(100_000), everyMs: timeoutMs.default(60_000) }).prefault({}),
     redact: z.strictObject({
       headers: z.array(z.string().regex(HEADER_NAME, 'a header name')).default([]),

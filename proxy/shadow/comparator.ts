@@ -1,18 +1,8 @@
-import { compare, type Comparison, decodedBodySize, NoiseModel, type NoiseSnapshot, type Observation, type Rules, rulesForRequest, rulesToJson, suggestRules } from '../../compare/index.js';
+import { compare, type Comparison, NoiseModel, type NoiseSnapshot, type Observation, type Rules, rulesForRequest, rulesToJson, suggestRules } from '../../compare/index.js';
 import type { ComparePool } from './compare-pool.js';
+import { bodyBytes, INLINE_BYTES } from '../evidence/size.js';
 import { type Group, rulesOfRoute } from '../config/config.js';
 import type { NoiseChanges, RouteCountsByGroup } from '../store/store.js';
-
-/** Bodies together larger than this are compared in a worker: about 0.16 ms per 2 KB on the main thread, 13 ms per 260 KB. */
-const INLINE_COMPARE_BYTES = 32 * 1024;
-
-/**
- * A body's size once decoded, which is what comparing it costs: two 11 KB gzip bodies can be
- * 156 KB of JSON. A coded body is decoded no further than the threshold to know (exported for its test).
- */
-export function bodyBytes(observation: Observation): number {
-  return 'body' in observation ? decodedBodySize(observation, INLINE_COMPARE_BYTES) : 0;
-}
 
 export interface GroupNoise {
   readonly group: string;
@@ -59,7 +49,7 @@ export class Comparator {
   }
 
   private compare(legacy: Observation, candidate: Observation, rules: Rules): Promise<Comparison> {
-    if (bodyBytes(legacy) + bodyBytes(candidate) < INLINE_COMPARE_BYTES) return Promise.resolve(compare(legacy, candidate, rules));
+    if (bodyBytes(legacy) + bodyBytes(candidate) < INLINE_BYTES) return Promise.resolve(compare(legacy, candidate, rules));
     return this.workers.compare(legacy, candidate, rules);
   }
 

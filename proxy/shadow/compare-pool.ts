@@ -2,11 +2,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Comparison, Observation, Rules } from '../../compare/index.js';
-import type { CompareJob } from './compare-worker.js';
+import type { WorkerJob } from './compare-worker.js';
+import type { ComparisonRecord } from '../evidence/record.js';
+import type { Redaction } from '../store/prepare.js';
+import type { ComparisonRow } from '../store/row.js';
 
-type Answer = { readonly id: number; readonly comparison: Comparison } | { readonly id: number; readonly error: string };
+type Answer = { readonly id: number; readonly result: unknown } | { readonly id: number; readonly error: string };
 
-interface Pending { resolve(comparison: Comparison): void; reject(error: Error): void }
+interface Pending { resolve(result: unknown): void; reject(error: Error): void }
+
+/** A job as handed to the pool, which numbers it. */
+type Job = WorkerJob extends infer Each ? (Each extends WorkerJob ? Omit<Each, 'id'> : never) : never;
 
 export class CompareWorkerError extends Error {}
 
@@ -20,9 +26,9 @@ function spawn(): Worker {
 }
 
 /**
- * Worker threads for comparisons of large bodies, which would otherwise hold the event loop for
- * milliseconds (bench/results/compare.md). Workers start on first use; one that dies fails its
- * jobs and is replaced by the next use.
+ * Worker threads for the work on large bodies, which would otherwise hold the event loop for
+ * milliseconds (bench/results/compare.md): comparisons, and records prepared for the diff store.
+ * Workers start on first use; one that dies fails its jobs and is replaced by the next use.
  */
 export class ComparePool {
   private readonly workers: Array<{ worker: Worker; pending: Map<number, Pending> } | undefined>;
@@ -34,13 +40,27 @@ export class ComparePool {
   }
 
   compare(legacy: Observation, candidate: Observation, rules: Rules): Promise<Comparison> {
+    return this.run({ kind: 'compare', legacy, candidate, rules }) as Promise<Comparison>;
+  }
+
+  /** A record redacted, serialised and escaped for the store (proxy/store/prepare.ts). */
+  preparedRow(record: ComparisonRecord, redaction: Redaction, maxBodyBytes: number): Promise<ComparisonRow> {
+    return this.run({ kind: 'store', record, redaction, maxBodyBytes }) as Promise<ComparisonRow>;
+  }
+
+  private run(job: Job): Promise<unknown> {
     const slot = this.turn++ % this.workers.length;
     const entry = this.workers[slot] ?? this.start(slot);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       entry.pending.set(id, { resolve, reject });
-      const job: CompareJob = { id, legacy, candidate, rules };
-      entry.worker.postMessage(job);
+      try {
+        entry.worker.postMessage({ ...job, id });
+      } catch (error) {
+        // A job that cannot be cloned never reaches the worker: it fails here, and is forgotten.
+        entry.pending.delete(id);
+        reject(new CompareWorkerError((error as Error).message));
+      }
     });
   }
 
@@ -50,7 +70,7 @@ export class ComparePool {
       const pending = entry.pending.get(answer.id);
       entry.pending.delete(answer.id);
       if ('error' in answer) pending?.reject(new CompareWorkerError(answer.error));
-      else pending?.resolve(answer.comparison);
+      else pending?.resolve(answer.result);
     });
     const fail = (error: Error) => {
       if (this.workers[slot] === entry) this.workers[slot] = undefined;

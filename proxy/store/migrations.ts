@@ -130,6 +130,15 @@ CREATE TABLE cutover_override_history (
   at          timestamptz NOT NULL
 );`,
   },
+  {
+    version: 4,
+    name: 'comparisons that held what PostgreSQL cannot store, marked',
+    sql: `
+-- True when a NUL or a lone surrogate was stored as the text of its escape (a backslash, "u"
+-- and four hex digits): PostgreSQL's text and jsonb cannot hold them, and a reviewer must know
+-- that the text was not sent so.
+ALTER TABLE cutover_comparisons ADD COLUMN escaped boolean NOT NULL DEFAULT false;`,
+  },
 ];
 
 /** Any fixed number: the advisory lock that lets one proxy at a time migrate a shared store. */

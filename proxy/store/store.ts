@@ -2,6 +2,8 @@ import pg from 'pg';
 import type { FieldTarget, RouteCounts, Verdict } from '../../compare/index.js';
 import type { Side } from '../decision/stage.js';
 import { migrateStore } from './migrations.js';
+import { COMPARISON_CASTS, COMPARISON_COLUMNS, type ComparisonRow } from './row.js';
+import { storableText } from './storable.js';
 import type { StoredComparison } from './stored.js';
 import type { TallyBatch } from './tally.js';
 
@@ -31,7 +33,7 @@ export interface NoiseChanges { readonly group: string; readonly decayEvery: num
 
 /** What one flush writes: the stored comparisons, every tally and noise count taken since the last flush. */
 export interface Batch {
-  readonly comparisons: readonly StoredComparison[];
+  readonly comparisons: readonly ComparisonRow[];
   readonly tallies: TallyBatch;
   readonly noise: readonly NoiseChanges[];
 }
@@ -117,15 +119,22 @@ export class DiffStore {
     }
   }
 
-  async write(batch: Batch): Promise<void> {
-    await this.transaction(async (client) => {
-      if (batch.comparisons.length > 0) await client.query(...insertComparisons(batch.comparisons));
+  /**
+   * Writes a batch in one transaction. A row the database refuses as data (SQLSTATE class 22,
+   * data exception, or 54, a limit such as nesting depth) is left out and handed back, and the
+   * rest of the batch, tallies and noise counts are written: one record never sinks the others.
+   * Anything else fails the whole write with StoreUnavailable.
+   */
+  async write(batch: Batch): Promise<{ readonly refused: readonly ComparisonRow[] }> {
+    return this.transaction(async (client) => {
+      const refused = await insertIsolating(client, batch.comparisons);
       const { comparisons, sides, requests, skips } = batch.tallies;
       if (comparisons.length > 0) await client.query(...upsert('cutover_comparison_minutes', ['group_name', 'route', 'verdict'], comparisons, false));
       if (sides.length > 0) await client.query(...upsert('cutover_side_minutes', ['group_name', 'side', 'le_ms'], sides, true));
       if (requests.length > 0) await client.query(...upsert('cutover_request_minutes', ['group_name', 'stage', 'served_by'], requests, false));
       if (skips.length > 0) await client.query(...upsert('cutover_skip_minutes', ['group_name', 'reason'], skips, false));
       for (const changes of batch.noise) await addNoise(client, changes);
+      return { refused };
     });
   }
 
@@ -226,7 +235,7 @@ export class DiffStore {
     };
   }
 
-  async diff(id: bigint): Promise<(StoredComparison & { id: string }) | undefined> {
+  async diff(id: bigint): Promise<(StoredComparison & { id: string; escaped: boolean }) | undefined> {
     const { rows } = await this.query<Record<string, unknown>>('SELECT * FROM cutover_comparisons WHERE id = $1', [id.toString()]);
     const row = rows[0];
     if (!row) return undefined;
@@ -238,6 +247,7 @@ export class DiffStore {
       requestHeaders: row.request_headers as StoredComparison['requestHeaders'], requestBody: row.request_body as StoredComparison['requestBody'],
       legacy: row.legacy as StoredComparison['legacy'], new: row.new as StoredComparison['new'],
       differences: row.differences as StoredComparison['differences'], hidden: row.hidden as StoredComparison['hidden'], fields: row.fields as string[],
+      escaped: row.escaped as boolean,
     };
   }
 
@@ -371,7 +381,8 @@ async function addNoise(client: pg.PoolClient, { group, decayEvery, routes }: No
       ON CONFLICT (group_name, route) DO UPDATE SET comparisons_ab = t.comparisons_ab + EXCLUDED.comparisons_ab, comparisons_aa = t.comparisons_aa + EXCLUDED.comparisons_aa`,
     [group, route.route, route.comparisonsAB, route.comparisonsAA]);
     if (route.fields.length > 0) {
-      const values = route.fields.flatMap((field) => [group, route.route, field.target, field.field, field.differencesAB, field.differencesAA]);
+      // A field is named by a member of a body, which may hold a NUL: stored escaped, like the comparison that showed it.
+      const values = route.fields.flatMap((field) => [group, route.route, field.target, storableText(field.field).text, field.differencesAB, field.differencesAA]);
       await client.query(`INSERT INTO cutover_noise_fields AS t VALUES ${placeholders(route.fields.length, 6)}
         ON CONFLICT (group_name, route, target, field) DO UPDATE SET differences_ab = t.differences_ab + EXCLUDED.differences_ab, differences_aa = t.differences_aa + EXCLUDED.differences_aa`, values);
     }
@@ -383,17 +394,37 @@ async function addNoise(client: pg.PoolClient, { group, decayEvery, routes }: No
   }
 }
 
-const COMPARISON_COLUMNS = ['at', 'request_id', 'group_name', 'route', 'stage', 'primary_side', 'verdict', 'reason', 'method', 'path', 'query', 'caller', 'rule', 'variation',
-  'request_headers', 'request_body', 'legacy', 'new', 'differences', 'hidden', 'fields'] as const;
-const COMPARISON_CASTS = [...Array<string>(14).fill(''), '::jsonb', '::jsonb', '::jsonb', '::jsonb', '::jsonb', '::jsonb', '::text[]'];
+function insertComparisons(rows: readonly ComparisonRow[]): [string, unknown[]] {
+  return [`INSERT INTO cutover_comparisons (${COMPARISON_COLUMNS.join(', ')}) VALUES ${placeholders(rows.length, COMPARISON_COLUMNS.length, COMPARISON_CASTS)}`,
+    rows.flatMap((row) => row.values)];
+}
 
-function insertComparisons(comparisons: readonly StoredComparison[]): [string, unknown[]] {
-  const values = comparisons.flatMap((c) => [
-    c.at, c.requestId, c.group, c.route, c.stage, c.primarySide, c.verdict, c.reason, c.method, c.path, c.query, c.caller, c.rule, c.variation,
-    JSON.stringify(c.requestHeaders), JSON.stringify(c.requestBody), JSON.stringify(c.legacy), JSON.stringify(c.new),
-    JSON.stringify(c.differences), JSON.stringify(c.hidden), c.fields,
-  ]);
-  return [`INSERT INTO cutover_comparisons (${COMPARISON_COLUMNS.join(', ')}) VALUES ${placeholders(comparisons.length, COMPARISON_COLUMNS.length, COMPARISON_CASTS)}`, values];
+/** Data the database refuses, rather than a database that fails: a row's fault, so only that row is left out. */
+function isRefusedData(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('54'));
+}
+
+/**
+ * Inserts the rows, or, when the database refuses their data, each half of them in turn (under
+ * a savepoint, so the transaction goes on): a refused row costs about 2·log2(batch) statements,
+ * and the others are kept. Returns the rows refused.
+ */
+async function insertIsolating(client: pg.PoolClient, rows: readonly ComparisonRow[]): Promise<ComparisonRow[]> {
+  if (rows.length === 0) return [];
+  await client.query('SAVEPOINT comparisons');
+  try {
+    await client.query(...insertComparisons(rows));
+    await client.query('RELEASE SAVEPOINT comparisons');
+    return [];
+  } catch (error) {
+    if (!isRefusedData(error)) throw error;
+    await client.query('ROLLBACK TO SAVEPOINT comparisons');
+    await client.query('RELEASE SAVEPOINT comparisons');
+    if (rows.length === 1) return [...rows];
+    const half = Math.ceil(rows.length / 2);
+    return [...await insertIsolating(client, rows.slice(0, half)), ...await insertIsolating(client, rows.slice(half))];
+  }
 }
 
 function upsert(table: string, keys: readonly string[], rows: ReadonlyArray<{ minute: Date; key: readonly (string | number)[]; count: number; errors: number }>, withErrors: boolean): [string, unknown[]] {

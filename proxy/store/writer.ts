@@ -3,11 +3,13 @@ import type { ComparisonRecord } from '../evidence/record.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { Side } from '../decision/stage.js';
+import { bodyBytes, INLINE_BYTES } from '../evidence/size.js';
 import { startEmbeddedStore, type EmbeddedStore } from './embedded-process.js';
-import { Redactor } from './redact.js';
+import { preparedRow, type Redaction } from './prepare.js';
+import type { ComparisonRow } from './row.js';
 import { DiffStore, type NoiseChanges, type RouteCountsByGroup } from './store.js';
-import { storedComparison, type StoredComparison } from './stored.js';
 import { bucketOf, minuteOf, Tallies } from './tally.js';
+import { mergeNoise } from './unwritten-noise.js';
 
 /** How often a store that could not be opened is tried again. */
 const REOPEN_MS = 2_000;
@@ -26,6 +28,13 @@ export interface SharedNoise {
   loadNoise(totals: RouteCountsByGroup): void;
 }
 
+/** The worker threads that prepare the records of large bodies (the compare pool's). */
+export interface RowWorkers {
+  preparedRow(record: ComparisonRecord, redaction: Redaction, maxBodyBytes: number): Promise<ComparisonRow>;
+}
+
+type DropReason = 'store_down' | 'queue_full' | 'invalid_record';
+
 /** Without a store nothing is summarised, and nothing may pile up in memory. */
 export const NO_TALLY: Tally = { countRequest: () => undefined, countSkip: () => undefined };
 
@@ -33,17 +42,40 @@ function isError(side: ComparisonRecord['legacy']): boolean {
   return 'error' in side.observation || side.observation.status >= 500;
 }
 
+/** What a record holds in memory until it is prepared: its bodies as received. */
+function heldBytes({ request, legacy, new: candidate }: ComparisonRecord): number {
+  const held = ({ observation }: ComparisonRecord['legacy']) => {
+    if (!('body' in observation)) return 0;
+    const { body } = observation;
+    return body instanceof Uint8Array ? body.byteLength : typeof body === 'string' ? body.length : bodyBytes(observation);
+  };
+  return request.body.length + held(legacy) + held(candidate);
+}
+
+/** Whether preparing the record costs the event loop as little as comparing it there would. */
+function isSmall({ request, legacy, new: candidate }: ComparisonRecord): boolean {
+  return request.body.length + bodyBytes(legacy.observation) + bodyBytes(candidate.observation) < INLINE_BYTES;
+}
+
 /**
- * Hands comparisons to the diff store without ever making traffic wait: records are redacted
- * and queued (bounded), then written in batches by a timer. A full queue or a store that does
- * not answer drops records, counted by reason; counts (every comparison, request and skipped
- * shadow, per minute) are kept in memory until a write succeeds, so readiness loses nothing.
+ * Hands comparisons to the diff store without ever making traffic wait: records are prepared
+ * (redacted, serialised; in a worker thread when large), queued (bounded by count and by bytes),
+ * then written in batches by a timer. A full queue, a store that does not answer, or a record
+ * the database refuses drops records, counted by reason; counts (every comparison, request and
+ * skipped shadow, per minute, and the noise counts) are kept in memory until a write succeeds,
+ * so readiness loses nothing.
  */
 export class EvidenceWriter implements Tally {
   private readonly tallies = new Tallies();
-  private queue: StoredComparison[] = [];
+  private queue: ComparisonRow[] = [];
+  private queuedBytes = 0;
+  /** Records in a worker thread, and the bytes they hold meanwhile, counted against the queue's bounds. */
+  private readonly preparing = new Set<Promise<void>>();
+  private preparingBytes = 0;
+  /** Noise counts of a write that failed, written with the next one. */
+  private unwrittenNoise: NoiseChanges[] = [];
   private store: DiffStore | undefined;
-  private redactor: Redactor | undefined;
+  private redaction: Redaction | undefined;
   private embedded: EmbeddedStore | undefined;
   private state: StoreState = 'opening';
   private lastProblem = '';
@@ -57,6 +89,7 @@ export class EvidenceWriter implements Tally {
     private readonly config: StoreConfig,
     private readonly caller: { header: string | undefined },
     private readonly noise: SharedNoise,
+    private readonly workers: RowWorkers,
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly random: () => number,
@@ -88,10 +121,36 @@ export class EvidenceWriter implements Tally {
       this.tallies.sides.add(minute, [record.group, side.side, bucketOf(side.ms ?? 0)], isError(side) ? 1 : 0);
     }
     if (!this.keeps(record.comparison.verdict)) return;
-    if (this.state !== 'up' || !this.redactor) return this.drop('store_down');
-    if (this.queue.length >= this.config.queue.max) return this.drop('queue_full');
-    this.queue.push(storedComparison(record, this.redactor, this.config.bodyBytes));
+    if (this.state !== 'up' || !this.redaction) return this.drop('store_down');
+    const held = heldBytes(record);
+    const { max, maxBytes } = this.config.queue;
+    if (this.queue.length + this.preparing.size >= max || this.queuedBytes + this.preparingBytes + held > maxBytes) return this.drop('queue_full');
+    if (isSmall(record)) {
+      try {
+        return this.enqueue(preparedRow(record, this.redaction, this.config.bodyBytes));
+      } catch (error) {
+        return this.unprepared(record, error as Error);
+      }
+    }
+    this.preparingBytes += held;
+    const preparing: Promise<void> = this.workers.preparedRow(record, this.redaction, this.config.bodyBytes).then(
+      (row) => { this.preparingBytes -= held; this.enqueue(row); },
+      (error: Error) => { this.preparingBytes -= held; this.unprepared(record, error); },
+    ).finally(() => this.preparing.delete(preparing));
+    this.preparing.add(preparing);
+  }
+
+  /** A prepared row measured against the byte bound: its size is known only now. */
+  private enqueue(row: ComparisonRow): void {
+    if (this.queuedBytes + row.bytes > this.config.queue.maxBytes) return this.drop('queue_full');
+    this.queue.push(row);
+    this.queuedBytes += row.bytes;
     if (this.queue.length >= this.config.queue.batch) void this.flush();
+  }
+
+  private unprepared(record: ComparisonRecord, error: Error): void {
+    this.drop('invalid_record');
+    this.log.warn({ err: error, requestId: record.request.requestId, group: record.group }, `diff store: a comparison could not be prepared for the store (${error.message}); it is left out`);
   }
 
   countRequest(group: string, stage: string, servedBy: Side): void {
@@ -105,6 +164,7 @@ export class EvidenceWriter implements Tally {
   /** Writes what is queued, then closes the store (and stops embedded Postgres). */
   async close(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
+    await Promise.all(this.preparing);
     await this.flushing;
     if (this.state === 'up') await this.flush();
     this.closed = true;
@@ -118,7 +178,7 @@ export class EvidenceWriter implements Tally {
     return true;
   }
 
-  private drop(reason: 'store_down' | 'queue_full', count = 1): void {
+  private drop(reason: DropReason, count = 1): void {
     this.metrics.storeDropped.inc({ reason }, count);
   }
 
@@ -134,7 +194,7 @@ export class EvidenceWriter implements Tally {
       // What other proxies (or this one before a restart) learned is where calibration resumes.
       this.noise.loadNoise(await store.noise());
       this.store = store;
-      this.redactor = new Redactor(this.config.redact, { hash: this.config.hashCallers, key: store.callerKey, header: this.caller.header });
+      this.redaction = [this.config.redact, { hash: this.config.hashCallers, key: store.callerKey, header: this.caller.header }];
       if (this.embedded) this.log.info({ store: this.embedded.url }, `diff store: embedded Postgres at ${this.embedded.url}${location.kind === 'embedded' && location.dataDir ? `, files in ${location.dataDir}` : ', in memory'}`);
       this.up();
     } catch (error) {
@@ -159,19 +219,27 @@ export class EvidenceWriter implements Tally {
     const store = this.store;
     if (!store) return;
     const comparisons = this.queue.splice(0, this.config.queue.batch);
+    this.queuedBytes -= comparisons.reduce((sum, row) => sum + row.bytes, 0);
     const tallies = this.tallies.take();
-    const noise = this.noise.takeNoiseChanges();
+    const noise = mergeNoise(this.unwrittenNoise, this.noise.takeNoiseChanges());
+    this.unwrittenNoise = [];
     // With nothing to write, a store that is down is still probed (an empty transaction), so that it is seen coming back.
     if (this.state === 'up' && comparisons.length === 0 && noise.length === 0 && Object.values(tallies).every((rows) => rows.length === 0)) return;
     try {
-      await store.write({ comparisons, tallies, noise });
-      this.metrics.storeWritten.inc(comparisons.length);
+      const { refused } = await store.write({ comparisons, tallies, noise });
+      this.metrics.storeWritten.inc(comparisons.length - refused.length);
+      if (refused.length > 0) {
+        this.drop('invalid_record', refused.length);
+        this.log.warn({ requestIds: refused.map((row) => row.requestId) }, `diff store: the database refused ${refused.length} comparison(s) as data; they are left out, the rest of the batch is written`);
+      }
       this.up();
       this.noise.loadNoise(await store.noise());
     } catch (error) {
       this.drop('store_down', comparisons.length + this.queue.length);
       this.queue = [];
+      this.queuedBytes = 0;
       this.tallies.restore(tallies);
+      this.unwrittenNoise = noise;
       this.lastProblem = (error as Error).message;
       if (this.state !== 'down') this.log.error({ err: error }, `diff store: a write failed (${this.lastProblem}); comparisons are dropped and counted until it answers, traffic goes on`);
       this.state = 'down';

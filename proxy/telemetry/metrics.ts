@@ -47,7 +47,7 @@ export class Metrics {
   });
 
   readonly storeDropped = this.counter('cutover_store_dropped_total', ['reason'],
-    'Comparisons the diff store did not keep: queue_full (writes fall behind), store_down (the database does not answer)');
+    'Comparisons the diff store did not keep: queue_full (writes fall behind), store_down (the database does not answer), invalid_record (the database refused that record as data)');
 
   readonly storeWritten = this.counter('cutover_store_written_total', [],
     'Comparisons written to the diff store');
