@@ -63,9 +63,9 @@ const CLIENT_GONE: ReadonlySet<string> = new Set(['ECONNRESET', 'HPE_INVALID_EOF
 
 /**
  * The request path, as one list: request id; the inbound passes (refuse non-origin-form, strip
- * hop-by-hop and re-frame, strip the shadow marker, forwarded headers, request id header); the
- * plan (route, caller, decide, count the decision, choose shadow); serve the primary (mirroring
- * as planned); and, once the client has its answer or has left, account. Every request is
+ * hop-by-hop and re-frame, refuse a Host with userinfo, strip the shadow marker, forwarded
+ * headers, request id header); the plan (route, caller, decide, count the decision, choose
+ * shadow); serve the primary (mirroring as planned); and, once the client has its answer or has left, account. Every request is
  * counted exactly once, whatever the client or the sides do.
  */
 export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler {
