@@ -230,6 +230,36 @@ describe('the fault matrix', function () {
       });
     });
 
+    it('answers with a header block over undici\'s limit: 502 invalid_response, not a reset', async () => {
+      const flood = closing(await rawServer((_head, socket) => socket.end(`HTTP/1.1 200 OK\r\nX-Flood: ${'a'.repeat(70_000)}\r\nContent-Length: 2\r\n\r\nhi`)));
+      const s = await stack({ stage: 'legacy', legacyUrl: flood.url });
+      await accounted(s, {
+        answers: [[await send(s.proxy.trafficUrl, 'GET /products/1'), problem(502, 'invalid_response')]],
+        requests: [[read('legacy', 'legacy', '5xx'), 1]],
+        counters: { cutover_upstream_errors_total: [[{ backend: 'legacy', role: 'primary', reason: 'invalid_response' }, 1]] },
+      });
+    });
+
+    it('closes its connection short of the Content-Length it announced: the client\'s connection is cut, invalid_response counted', async () => {
+      const short = closing(await rawServer((_head, socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\nabcd')));
+      const s = await stack({ stage: 'legacy', legacyUrl: short.url });
+      await accounted(s, {
+        answers: [[await send(s.proxy.trafficUrl, 'GET /products/1'), cut(200)]],
+        requests: [[read('legacy', 'legacy', '2xx'), 1]],
+        counters: { cutover_upstream_errors_total: [[{ backend: 'legacy', role: 'primary', reason: 'invalid_response' }, 1]] },
+      });
+    });
+
+    it('sends an unsolicited 100 Continue before its answer: the client gets the answer (RFC 9110 §15.2), on a write legacy ran', async () => {
+      const interim = closing(await rawServer((_head, socket) => socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok')));
+      const s = await stack({ stage: 'legacy', legacyUrl: interim.url });
+      await accounted(s, {
+        answers: [[await send(s.proxy.trafficUrl, 'POST /products', { body: '{}' }), passed(201, 'ok')]],
+        requests: [[written('legacy', 'legacy', '2xx'), 1]],
+        counters: { cutover_upstream_errors_total: [[{}, 0]] },
+      });
+    });
+
     it('answers with a reason phrase the proxy cannot copy: passed on with the proxy\'s own', async () => {
       const control = closing(await rawServer((_head, socket) => socket.end('HTTP/1.1 200 OK\x01bad\r\nContent-Length: 2\r\n\r\nhi')));
       const s = await stack({ stage: 'legacy', legacyUrl: control.url });

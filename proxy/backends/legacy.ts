@@ -17,13 +17,15 @@ class ShadowDeadline extends Error {}
 /** undici's own: no response headers in time, a stall between two pieces of the body, no connection in time. */
 const TIMEOUTS: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 const UNREACHABLE: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH']);
+/** undici's own parse errors: a header block over its limit, a body short of or past its Content-Length. */
+const MALFORMED: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_OVERFLOW', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH']);
 
 function reasonOf(error: Error): FailureReason {
   const code = (error as NodeJS.ErrnoException).code ?? '';
   if (error instanceof ShadowDeadline || TIMEOUTS.has(code)) return 'timeout';
   if (UNREACHABLE.has(code)) return 'refused';
   // llhttp's codes: what legacy sent is not HTTP (a status of 000, say).
-  if (code.startsWith('HPE_')) return 'invalid_response';
+  if (code.startsWith('HPE_') || MALFORMED.has(code)) return 'invalid_response';
   return 'reset';
 }
 
@@ -37,7 +39,7 @@ function failureOf(error: Error, config: LegacyConfig): Failure {
           : `The legacy system sent no response headers within ${config.timeoutMs} ms.`,
     };
     case 'refused': return { reason: 'refused', status: 502, detail: `The legacy system could not be reached (${code}).` };
-    case 'invalid_response': return { reason: 'invalid_response', status: 502, detail: `The legacy system answered something that is not HTTP (${error.message}).` };
+    case 'invalid_response': return { reason: 'invalid_response', status: 502, detail: `The legacy system answered something that is not valid HTTP (${code}: ${error.message}).` };
     default: return { reason: 'reset', status: 502, detail: `The legacy system broke off the exchange (${code ?? error.message}).` };
   }
 }
