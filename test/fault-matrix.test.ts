@@ -680,6 +680,15 @@ describe('the fault matrix', function () {
       await until(() => cancelled.includes('/products/hang'), 'the exchange with legacy cancelled');
     });
 
+    it('one leaves with two requests pipelined, both held by legacy: both counted aborted, both exchanges cancelled', async () => {
+      const s = await stack({ stage: 'legacy' });
+      const socket = await client(s, Buffer.concat([request('GET /products/hang-a', { close: false }), request('GET /products/hang-b', { close: false })]));
+      await until(() => hits.length === 2, 'legacy to hold both requests');
+      socket.destroy();
+      await accounted(s, { answers: [], requests: [[read('legacy', 'legacy', 'aborted'), 2]] });
+      await until(() => cancelled.length === 2, 'both exchanges with legacy cancelled');
+    });
+
     it('ten leave before legacy answers, more than the shadow pool holds: every slot is freed, comparing goes on', async () => {
       const s = await stack({ stage: 'shadow', extra: { mirror: { maxInFlight: 4 } } });
       const leavers = 10;

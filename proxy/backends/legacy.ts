@@ -4,6 +4,7 @@ import { rootCertificates } from 'node:tls';
 import { type Dispatcher, Pool } from 'undici';
 import { failure, type Observation, response } from '../../compare/index.js';
 import type { LegacyConfig } from '../config.js';
+import { onceGone } from '../traffic/connection.js';
 import type { Framing } from '../traffic/inbound.js';
 import { responseHeaders } from '../traffic/respond.js';
 import type { Exchange, Failure, FailureReason, UpstreamRequest } from './upstream.js';
@@ -122,7 +123,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
     private readonly captureLimit: number | undefined,
     private readonly resolve: (outcome: LegacyOutcome) => void,
   ) {
-    exchange.res.once('close', () => {
+    onceGone(exchange.res, () => {
       if (!exchange.res.writableFinished) this.controller?.abort(new ClientGone('the client left'));
       this.settle();
     });
@@ -148,7 +149,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
     try {
       if (status < 100 || status > 599) throw new Error(`status ${status} is not an HTTP status`);
       // A client still sending a body that legacy did not wait for cannot reuse its connection.
-      res.writeHead(status, responseHeaders(this.exchange, headers, this.exchange.keepAlive() && req.complete));
+      res.writeHead(status, responseHeaders(this.exchange, headers, this.exchange.keepAlive(req.complete)));
     } catch (error) {
       this.broke = { reason: 'invalid_response', status: 502, detail: `The legacy system answered something that cannot be passed on: ${(error as Error).message}.` };
       controller.abort(error as Error);

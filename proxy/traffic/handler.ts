@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics.js';
 import { requestIdOf } from '../request-id.js';
 import type { Tally } from '../store/writer.js';
 import { account, type Labels, statusClass } from './account.js';
+import { Connection } from './connection.js';
 import { isRefusal, readInbound } from './inbound.js';
 import { type PlanDependencies, planOf } from './plan.js';
 import { delivered, endWithProblem, type Reply, sendProblem } from './respond.js';
@@ -73,11 +74,17 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
   let draining = false;
 
   async function handle(req: IncomingMessage, res: ServerResponse, log: RequestLog, requestId: string): Promise<Handled> {
-    const keepAlive = () => res.shouldKeepAlive && !draining;
+    const connection = new Connection(req.socket);
+    const keepAlive = (reusable = true) => connection.keepsAlive(reusable && res.shouldKeepAlive, draining);
     const reply: Reply = { res, requestId, setCookies: [], keepAlive };
     (res as Replying)[REPLY] = reply;
     let labels = UNMATCHED_LABELS;
     try {
+      if (connection.behindClose) {
+        log.info('a request behind an answer that closes its connection: refused, not forwarded');
+        sendProblem(reply, 503, 'shutting_down', 'An earlier answer on this connection closed it; the request was not forwarded. Send it again.');
+        return { labels, served: { servedBy: 'legacy', primaryMs: undefined } };
+      }
       const inbound = readInbound(req, requestId, deps.config.traffic);
       if (isRefusal(inbound)) {
         sendProblem(reply, inbound.refused.status, inbound.refused.code, inbound.refused.detail);
