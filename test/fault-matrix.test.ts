@@ -782,6 +782,53 @@ describe('the fault matrix', function () {
       assert.deepEqual(hits.map((hit) => hit.url), ['/products/2']);
     });
 
+    it('slow uploads and Expect: 100-continue requests with no body, twice the legacy pool: a plain GET is still served', async () => {
+      const s = await stack({ stage: 'legacy', extra: { legacy: { url: legacy.url, timeoutMs: 1_000, connections: 4 } } });
+      const head = (expect: boolean) => Buffer.from(`POST /products HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 1000000\r\n${expect ? 'Expect: 100-continue\r\n' : ''}\r\n`);
+      for (let i = 0; i < 4; i++) await client(s, Buffer.concat([head(false), Buffer.from('0123456789')]));
+      for (let i = 0; i < 4; i++) await client(s, head(true));
+      await until(async () => sampleAll(await s.metrics(), 'cutover_flag_decisions_total', {}) === 8, 'the proxy to plan all eight uploads');
+      // The eight are still open: the GET is answered while they hold what they hold.
+      const answer = await send(s.proxy.trafficUrl, 'GET /products/1');
+      for (const close of opened.splice(0)) await close();
+      await accounted(s, {
+        answers: [[answer, passed(200, document('1'))]],
+        requests: [[read('legacy', 'legacy', '2xx'), 1], [written('legacy', 'legacy', 'aborted'), 8]],
+      });
+    });
+
+    it('stops sending its body for traffic.bodyIdleMs before it was forwarded (Expect: 100-continue, or mid-body): 408 body_timeout, legacy never asked', async () => {
+      const s = await stack({ stage: 'legacy', extra: { traffic: { host: '127.0.0.1', port: 0, drainMs: 0, bodyIdleMs: 200 } } });
+      const expecting = await sendBytes(s.proxy.trafficUrl, Buffer.from('POST /products HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n'));
+      const halfway = await sendBytes(s.proxy.trafficUrl, Buffer.from('POST /upload HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 10\r\n\r\n01234'));
+      for (const answer of [expecting, halfway]) assert.equal(answer.headers.connection, 'close');
+      await accounted(s, {
+        answers: [[expecting, problem(408, 'body_timeout')], [halfway, problem(408, 'body_timeout')]],
+        requests: [[written('legacy', 'legacy', '4xx'), 1], [unmatched('4xx'), 1]],
+        counters: { cutover_upstream_errors_total: [[{}, 0]] },
+      });
+      assert.deepEqual(hits, []);
+    });
+
+    it('stops sending its body for traffic.bodyIdleMs after legacy.bufferBodyBytes were forwarded: the exchange with legacy cut, 408 body_timeout', async () => {
+      const heads: string[] = [];
+      const aborted: string[] = [];
+      const waiting = closing(await listen((req) => {
+        heads.push(req.url ?? '');
+        req.resume();
+        req.on('close', () => { if (!req.complete) aborted.push(req.url ?? ''); });
+      }));
+      const s = await stack({ stage: 'legacy', legacyUrl: waiting.url, extra: { traffic: { host: '127.0.0.1', port: 0, drainMs: 0, bodyIdleMs: 200 }, legacy: { url: waiting.url, bufferBodyBytes: 1024 } } });
+      const answer = await sendBytes(s.proxy.trafficUrl, Buffer.concat([Buffer.from('POST /upload HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 100000\r\n\r\n'), Buffer.alloc(2048, 0x61)]));
+      await accounted(s, {
+        answers: [[answer, problem(408, 'body_timeout')]],
+        requests: [[unmatched('4xx'), 1]],
+        counters: { cutover_upstream_errors_total: [[{}, 0]] },
+      });
+      await until(() => aborted.length === 1, 'the exchange with legacy cut');
+      assert.deepEqual(heads, ['/upload']);
+    });
+
     it('one pipelines four requests, one failing upstream and one refused among them: answered in order, each counted once', async () => {
       const s = await stack({ stage: 'legacy' });
       const pipelined = Buffer.concat([

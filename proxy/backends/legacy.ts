@@ -281,7 +281,7 @@ export class LegacyBackend {
   constructor(private readonly config: LegacyConfig) {
     const { url } = config;
     this.pool = new Pool(url.origin, {
-      connections: 512,
+      connections: config.connections,
       // Closes a pooled connection idle this long, before legacy closes it under a request.
       keepAliveTimeout: config.keepAliveMs,
       keepAliveMaxTimeout: config.keepAliveMs,
