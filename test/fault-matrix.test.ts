@@ -785,12 +785,14 @@ describe('the fault matrix', function () {
     it('slow uploads and Expect: 100-continue requests with no body, twice the legacy pool: a plain GET is still served', async () => {
       const s = await stack({ stage: 'legacy', extra: { legacy: { url: legacy.url, timeoutMs: 1_000, connections: 4 } } });
       const head = (expect: boolean) => Buffer.from(`POST /products HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 1000000\r\n${expect ? 'Expect: 100-continue\r\n' : ''}\r\n`);
-      for (let i = 0; i < 4; i++) await client(s, Buffer.concat([head(false), Buffer.from('0123456789')]));
-      for (let i = 0; i < 4; i++) await client(s, head(true));
+      const uploads = await Promise.all([
+        ...Array.from({ length: 4 }, () => client(s, Buffer.concat([head(false), Buffer.from('0123456789')]))),
+        ...Array.from({ length: 4 }, () => client(s, head(true))),
+      ]);
       await until(async () => sampleAll(await s.metrics(), 'cutover_flag_decisions_total', {}) === 8, 'the proxy to plan all eight uploads');
       // The eight are still open: the GET is answered while they hold what they hold.
       const answer = await send(s.proxy.trafficUrl, 'GET /products/1');
-      for (const close of opened.splice(0)) await close();
+      for (const upload of uploads) upload.destroy();
       await accounted(s, {
         answers: [[answer, passed(200, document('1'))]],
         requests: [[read('legacy', 'legacy', '2xx'), 1], [written('legacy', 'legacy', 'aborted'), 8]],
@@ -827,6 +829,20 @@ describe('the fault matrix', function () {
       });
       await until(() => aborted.length === 1, 'the exchange with legacy cut');
       assert.deepEqual(heads, ['/upload']);
+    });
+
+    it('sends its body at once while legacy takes longer than traffic.bodyIdleMs to read it: no 408, the pause is legacy\'s', async () => {
+      const slowReader = closing(await listen((req, res) => {
+        let bytes = 0;
+        req.pause();
+        setTimeout(() => req.on('data', (chunk: Buffer) => { bytes += chunk.length; }).on('end', () => res.end(`read ${bytes}`)).resume(), 600);
+      }));
+      const s = await stack({ stage: 'legacy', legacyUrl: slowReader.url, extra: { traffic: { host: '127.0.0.1', port: 0, drainMs: 0, bodyIdleMs: 200 }, legacy: { url: slowReader.url, bufferBodyBytes: 1024 } } });
+      const body = Buffer.alloc(16 * 1024 * 1024, 0x61);
+      await accounted(s, {
+        answers: [[await sendBytes(s.proxy.trafficUrl, request('POST /upload', { body }), 10_000), passed(200, `read ${body.length}`)]],
+        requests: [[unmatched('2xx'), 1]],
+      });
     });
 
     it('one pipelines four requests, one failing upstream and one refused among them: answered in order, each counted once', async () => {

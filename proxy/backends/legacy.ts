@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { type Dispatcher, Pool } from 'undici';
 import { failure, type Observation, response } from '../../compare/index.js';
+import { BodyStalled } from '../body.js';
 import type { LegacyConfig } from '../config.js';
 import { onceGone } from '../traffic/connection.js';
 import type { Framing } from '../traffic/inbound.js';
@@ -56,6 +57,8 @@ export interface LegacyOutcome {
   readonly failure: Failure | undefined;
   /** The client left before its answer was complete: there is nothing of this exchange to compare. */
   readonly abandoned: boolean;
+  /** The client paused its body past `traffic.bodyIdleMs`: the exchange was given up, and the client is the caller's to answer. */
+  readonly stalled: boolean;
   /** The response as the client got it, when capture was asked for. */
   readonly captured: Observation | undefined;
 }
@@ -92,7 +95,7 @@ function framed(headers: Readonly<IncomingHttpHeaders>, body: Buffer | Readable,
   return !Buffer.isBuffer(body) && framing.kind === 'length' ? { ...headers, 'content-length': String(framing.bytes) } : headers;
 }
 
-const ABANDONED: LegacyOutcome = { seconds: 0, failure: undefined, abandoned: true, captured: undefined };
+const ABANDONED: LegacyOutcome = { seconds: 0, failure: undefined, abandoned: true, stalled: false, captured: undefined };
 
 type Send = (method: string, target: string, headers: OutgoingHttpHeaders, body: Buffer | Readable | null, handler: Dispatcher.DispatchHandler) => void;
 
@@ -113,6 +116,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
   private broke: Failure | undefined;
   private capture: Collected | undefined;
   private complete = false;
+  private stalled = false;
   private settled = false;
 
   constructor(
@@ -188,7 +192,9 @@ class Forwarding implements Dispatcher.DispatchHandler {
       log.warn({ err: error }, 'legacy misbehaved after a complete response');
       return;
     }
-    this.broke ??= failureOf(error, this.config);
+    // The client's pause, not legacy's failure: undici gave up the request when its body stream broke.
+    if (error instanceof BodyStalled) this.stalled = true;
+    else this.broke ??= failureOf(error, this.config);
     if (res.headersSent) res.destroy();
     else this.settle();
   }
@@ -200,12 +206,13 @@ class Forwarding implements Dispatcher.DispatchHandler {
   private settle(): void {
     if (this.settled) return;
     this.settled = true;
-    const abandoned = !this.exchange.res.writableFinished && this.broke === undefined;
+    const abandoned = !this.exchange.res.writableFinished && this.broke === undefined && !this.stalled;
     this.resolve({
       seconds: this.seconds ?? this.elapsed(),
       failure: this.broke,
       abandoned,
-      captured: abandoned || this.broke ? undefined : this.capture?.observation(this.status, this.headers),
+      stalled: this.stalled,
+      captured: abandoned || this.broke || this.stalled ? undefined : this.capture?.observation(this.status, this.headers),
     });
   }
 }

@@ -2,7 +2,7 @@ import { failure as failed } from '../../compare/index.js';
 import { type LambdaAnswer, type LambdaBackend, MAX_PAYLOAD_BYTES, writeResponse } from '../backends/lambda.js';
 import type { LegacyBackend, LegacyOutcome } from '../backends/legacy.js';
 import { type Exchange, type Failure, type UpstreamRequest, upstreamRequest } from '../backends/upstream.js';
-import { BodyTooLarge, type BufferedBody, bufferUpTo, ClientLeft, readBody } from '../body.js';
+import { BodyStalled, BodyTooLarge, type BufferedBody, bufferUpTo, ClientLeft, readBody } from '../body.js';
 import { CircuitBreaker, type CircuitState } from '../circuit.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
@@ -57,19 +57,28 @@ export class Primary {
     return new Map([...this.breakers].map(([name, breaker]) => [name, breaker.state]));
   }
 
-  /** Traffic outside the route table, and a routed request whose stage is served by legacy without a shadow. */
-  async passThrough(exchange: Exchange): Promise<Served> {
-    const outcome = await this.legacy.forward(exchange, exchange.req);
-    return this.answeredByLegacy(exchange, outcome);
+  /**
+   * Traffic outside the route table, and a routed request whose stage is served by legacy without
+   * a shadow: its body's first `legacy.bufferBodyBytes` are read before a pooled connection is taken.
+   */
+  async passThrough(exchange: Exchange, plan?: Plan): Promise<Served> {
+    let buffered: BufferedBody;
+    try {
+      buffered = await this.bodyOf(exchange, this.config.legacy.bufferBodyBytes);
+    } catch (error) {
+      return this.unread(exchange, error, plan);
+    }
+    return this.answeredByLegacy(exchange, await this.legacy.forward(exchange, 'body' in buffered ? buffered.body : buffered.stream));
   }
 
   serve(exchange: Exchange, plan: Plan): Promise<Served> {
     if (plan.shadow !== undefined && plan.shadow !== 'mirror') this.skipped(plan.group.name, plan.shadow);
     if (plan.side === 'new') return this.serveNew(exchange, plan);
-    return plan.shadow === 'mirror' ? this.serveLegacyMirrored(exchange, plan) : this.passThrough(exchange);
+    return plan.shadow === 'mirror' ? this.serveLegacyMirrored(exchange, plan) : this.passThrough(exchange, plan);
   }
 
   private answeredByLegacy(exchange: Exchange, outcome: LegacyOutcome): Served {
+    if (outcome.stalled) return this.stalled(exchange);
     this.metrics.upstreamDuration.observe({ group: exchange.group, backend: 'legacy', role: 'primary' }, outcome.seconds);
     if (outcome.failure) {
       this.metrics.upstreamErrors.inc({ group: exchange.group, backend: 'legacy', role: 'primary', reason: outcome.failure.reason });
@@ -83,19 +92,23 @@ export class Primary {
     sendProblem(exchange, failure.status, failure.reason, failure.detail, failure.headers);
   }
 
-  /** The body is buffered first (up to the group's cap) so that both sides get it; a larger one streams to legacy alone. */
+  /**
+   * The body is buffered first (up to the group's cap) so that both sides get it; a larger one
+   * streams to legacy alone, once its first `legacy.bufferBodyBytes` have come.
+   */
   private async serveLegacyMirrored(exchange: Exchange, plan: Plan): Promise<Served> {
     const { group, match } = plan;
+    const { framing } = exchange.inbound;
+    const mirrorable = framing.kind !== 'length' || framing.bytes <= group.shadow.maxBodyBytes;
     let buffered: BufferedBody;
     try {
-      buffered = await bufferUpTo(exchange.req, exchange.inbound.framing, group.shadow.maxBodyBytes);
+      buffered = await this.bodyOf(exchange, mirrorable ? Math.max(group.shadow.maxBodyBytes, this.config.legacy.bufferBodyBytes) : this.config.legacy.bufferBodyBytes);
     } catch (error) {
-      if (error instanceof ClientLeft) return this.clientLeft(exchange, plan);
-      throw error;
+      return this.unread(exchange, error, plan);
     }
-    if ('stream' in buffered) {
+    if ('stream' in buffered || buffered.body.length > group.shadow.maxBodyBytes) {
       this.skipped(group.name, 'body_too_large');
-      return this.answeredByLegacy(exchange, await this.legacy.forward(exchange, buffered.stream));
+      return this.answeredByLegacy(exchange, await this.legacy.forward(exchange, 'body' in buffered ? buffered.body : buffered.stream));
     }
     const forwarded = this.legacy.forward(exchange, buffered.body, this.config.mirror.captureBytes);
     this.dispatch(plan, upstreamRequest(exchange.inbound, group.name, match, buffered.body, this.config.legacy.timeoutMs), forwarded.then(legacyAnswer));
@@ -109,8 +122,7 @@ export class Primary {
     try {
       body = await readBody(exchange.req, MAX_PAYLOAD_BYTES);
     } catch (error) {
-      if (error instanceof ClientLeft) return this.clientLeft(exchange, plan);
-      if (!(error instanceof BodyTooLarge)) throw error;
+      if (!(error instanceof BodyTooLarge)) return this.unread(exchange, error, plan);
       if (plan.shadow === 'mirror') this.skipped(group.name, 'body_too_large');
       sendProblem(exchange, 413, 'too_large', `The request is larger than the ${MAX_PAYLOAD_BYTES} bytes a Lambda invocation takes.`);
       return { servedBy: 'new', primaryMs: undefined };
@@ -140,12 +152,26 @@ export class Primary {
     return { servedBy: 'new', primaryMs: answer.seconds * 1000 };
   }
 
-  /** A client that left mid-body: nothing to serve, and nothing to compare. */
-  private clientLeft(exchange: Exchange, plan: Plan): Served {
-    if (plan.shadow === 'mirror') this.skipped(plan.group.name, 'client_aborted');
+  private bodyOf(exchange: Exchange, limit: number): Promise<BufferedBody> {
+    return bufferUpTo(exchange.req, exchange.inbound.framing, limit, this.config.traffic.bodyIdleMs);
+  }
+
+  /** A body that never came whole, before any side was asked: the client left or stalled. */
+  private unread(exchange: Exchange, error: unknown, plan: Plan | undefined): Served {
+    if (!(error instanceof ClientLeft || error instanceof BodyStalled)) throw error;
+    if (plan?.shadow === 'mirror') this.skipped(plan.group.name, 'client_aborted');
+    if (error instanceof BodyStalled) return this.stalled(exchange, plan);
     exchange.log.info('the client left before its request body was complete');
     exchange.res.destroy();
-    return { servedBy: plan.side, primaryMs: undefined };
+    return { servedBy: plan?.side ?? 'legacy', primaryMs: undefined };
+  }
+
+  /** A client that paused its body past `traffic.bodyIdleMs`: 408, and its connection closed, since the rest of the body may still come. */
+  private stalled(exchange: Exchange, plan?: Plan): Served {
+    const idleMs = this.config.traffic.bodyIdleMs;
+    exchange.log.info({ idleMs }, 'the client paused its request body too long');
+    sendProblem({ ...exchange, keepAlive: () => false }, 408, 'body_timeout', `No byte of the request body came for ${idleMs} ms.`);
+    return { servedBy: plan?.side ?? 'legacy', primaryMs: undefined };
   }
 
   /** Whether the client received all of its answer: only then is there a primary to compare. */
