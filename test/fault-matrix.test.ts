@@ -260,6 +260,31 @@ describe('the fault matrix', function () {
       });
     });
 
+    it('sends 100 Continue split across packets, a second 100 and a 103, then on the same connection a body that reads like a 100: each answer passed on whole', async () => {
+      const connections = new Set<net.Socket>();
+      const interim = closing(await rawServer((_head, socket) => {
+        connections.add(socket);
+        if (interim.requests.length === 1) {
+          socket.write('HTTP/1.1 10');
+          setTimeout(() => socket.write('0 Continue\r\nX-Interim: 1\r\n\r\nHTTP/1.1 100\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok'), 20);
+          return;
+        }
+        // Its body comes in a read of its own, where an answer could start.
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 25\r\n\r\n');
+        setTimeout(() => socket.write('HTTP/1.1 100 Continue\r\n\r\n'), 20);
+      }));
+      // One pooled connection: the second answer comes on the connection the first one's 100s came on.
+      const s = await stack({ stage: 'legacy', legacyUrl: interim.url, extra: { legacy: { url: interim.url, timeoutMs: 1_000, connections: 1 } } });
+      const created = await send(s.proxy.trafficUrl, 'POST /products', { body: '{}' });
+      const reused = await send(s.proxy.trafficUrl, 'GET /products/2');
+      assert.equal(connections.size, 1, 'both on the one pooled connection');
+      await accounted(s, {
+        answers: [[created, passed(201, 'ok')], [reused, passed(200, 'HTTP/1.1 100 Continue\r\n\r\n')]],
+        requests: [[written('legacy', 'legacy', '2xx'), 1], [read('legacy', 'legacy', '2xx'), 1]],
+        counters: { cutover_upstream_errors_total: [[{}, 0]] },
+      });
+    });
+
     it('answers with a reason phrase the proxy cannot copy: passed on with the proxy\'s own', async () => {
       const control = closing(await rawServer((_head, socket) => socket.end('HTTP/1.1 200 OK\x01bad\r\nContent-Length: 2\r\n\r\nhi')));
       const s = await stack({ stage: 'legacy', legacyUrl: control.url });

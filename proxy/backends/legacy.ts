@@ -1,13 +1,14 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
-import { type Dispatcher, Pool } from 'undici';
+import { buildConnector, type Dispatcher, Pool } from 'undici';
 import { failure, type Observation, response } from '../../compare/index.js';
 import { BodyStalled } from '../body.js';
 import type { LegacyConfig } from '../config.js';
 import { onceGone } from '../traffic/connection.js';
 import type { Framing } from '../traffic/inbound.js';
 import { responseHeaders } from '../traffic/respond.js';
+import { acceptingContinue } from './interim.js';
 import type { Exchange, Failure, FailureReason, UpstreamRequest } from './upstream.js';
 
 /** The client went away: the exchange is dropped, and nothing of it is legacy's fault. */
@@ -274,6 +275,15 @@ class Fetching implements Dispatcher.DispatchHandler {
   }
 }
 
+/** undici's own connector (trusting `ca` besides the system's), each connection accepting a 100 it did not ask for. */
+function connectorFor(config: LegacyConfig): buildConnector.connector {
+  const connect = buildConnector(config.ca ? { ca: [...rootCertificates, config.ca] } : {});
+  return (options, callback) => connect(options, (...args) => {
+    if (args[1]) acceptingContinue(args[1]);
+    callback(...args);
+  });
+}
+
 /**
  * The monolith over HTTP or HTTPS, through one undici connection pool: the primary exchange
  * streamed both ways, and the buffered exchange of a shadow. Every exchange settles, whatever
@@ -294,7 +304,7 @@ export class LegacyBackend {
       keepAliveMaxTimeout: config.keepAliveMs,
       headersTimeout: config.timeoutMs,
       bodyTimeout: config.idleTimeoutMs,
-      ...(config.ca ? { connect: { ca: [...rootCertificates, config.ca] } } : {}),
+      connect: connectorFor(config),
     });
     this.prefix = url.pathname.replace(/\/$/, '');
   }
