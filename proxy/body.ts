@@ -96,11 +96,19 @@ function watched(req: IncomingMessage, read: readonly Buffer[], idleMs: number):
     if (req.readableFlowing === false || req.readableLength > 0) return void idle.refresh();
     whole.destroy(new BodyStalled(`no byte of the body for ${idleMs} ms`));
   }, idleMs);
-  const quiet = () => clearTimeout(idle);
+  const { socket } = req;
+  const quiet = () => {
+    clearTimeout(idle);
+    socket.off('close', quiet);
+  };
   req.on('data', () => idle.refresh());
   req.once('end', quiet);
   req.once('close', quiet);
+  // A request already answered gets no 'close' of its own when its client leaves.
+  socket.once('close', quiet);
   whole.once('close', quiet);
+  // The reader (undici) hears of a stall through its own listener; once it is done, a stall harms nothing.
+  whole.on('error', () => undefined);
   req.pipe(whole);
   return whole;
 }

@@ -118,6 +118,11 @@ export interface LegacyConfig {
    * that pauses its upload holds no connection to legacy until it has sent that much.
    */
   readonly bufferBodyBytes: number;
+  /**
+   * The share of `connections` that bodies streaming past `bufferBodyBytes` may hold at once: their
+   * pace is the client's, so the rest of the pool is kept for everything else.
+   */
+  readonly streamedShare: number;
 }
 
 export interface Config {
@@ -178,6 +183,7 @@ const schema = z.strictObject({
     keepAliveMs: timeoutMs.default(4_000),
     connections: z.number().int().min(1).default(512),
     bufferBodyBytes: z.number().int().min(0).default(64 * 1024),
+    streamedShare: z.number().gt(0).max(1).default(0.5),
   }),
   routing: z.strictObject({
     caseSensitive: z.boolean().default(true),
@@ -349,7 +355,7 @@ export function parseConfig(document: unknown, baseDir: string, env: NodeJS.Proc
     mirror: raw.mirror,
     admin: { host: raw.admin.host, port: raw.admin.port, token: adminToken(raw.admin.token, env) },
     legacy: { url: new URL(raw.legacy.url), timeoutMs: raw.legacy.timeoutMs, idleTimeoutMs: raw.legacy.idleTimeoutMs, ca: readCa(raw.legacy.ca, baseDir),
-      keepAliveMs: raw.legacy.keepAliveMs, connections: raw.legacy.connections, bufferBodyBytes: raw.legacy.bufferBodyBytes },
+      keepAliveMs: raw.legacy.keepAliveMs, connections: raw.legacy.connections, bufferBodyBytes: raw.legacy.bufferBodyBytes, streamedShare: raw.legacy.streamedShare },
     routing: raw.routing,
     log: raw.log,
     lambda: { region: raw.lambda.region, endpoint: raw.lambda.endpoint ? new URL(raw.lambda.endpoint) : undefined },

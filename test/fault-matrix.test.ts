@@ -824,6 +824,39 @@ describe('the fault matrix', function () {
       });
     });
 
+    it('more uploads streaming slowly past legacy.bufferBodyBytes than the pool holds: beyond legacy.streamedShare 503 legacy_busy, unforwarded; a plain GET is still served', async () => {
+      const heads: string[] = [];
+      const streamed = closing(await listen((req, res) => {
+        heads.push(req.url ?? '');
+        req.resume().on('end', () => res.end('read'));
+      }));
+      const s = await stack({
+        stage: 'legacy', legacyUrl: streamed.url,
+        extra: { traffic: { host: '127.0.0.1', port: 0, drainMs: 0, bodyIdleMs: 300 }, legacy: { url: streamed.url, timeoutMs: 1_000, connections: 4, bufferBodyBytes: 1024, streamedShare: 0.5 } },
+      });
+      const started = Buffer.concat([Buffer.from('POST /upload HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 100000\r\n\r\n'), Buffer.alloc(2048, 0x61)]);
+      const uploads = await Promise.all(Array.from({ length: 5 }, () => client(s, started)));
+      const refusals = uploads.map(async (upload) => {
+        let text = '';
+        upload.on('data', (chunk: Buffer) => { text += chunk.toString('latin1'); });
+        await once(upload, 'close');
+        return text;
+      });
+      await until(async () => heads.length === 2 && sampleAll(await s.metrics(), 'cutover_requests_total', {}) === 3, 'two uploads streaming and three refused');
+      const answer = await send(s.proxy.trafficUrl, 'GET /products/1');
+      // The two streaming stall past bodyIdleMs too; the refused ones' bodies must not outlive their answers.
+      const texts = await Promise.all(refusals);
+      const refused = texts.filter((text) => text.startsWith('HTTP/1.1 503'));
+      assert.equal(refused.length, 3);
+      for (const text of refused) assert.match(text, /\r\nconnection: close\r\n[\s\S]*"code":"legacy_busy"/i);
+      assert.equal(texts.filter((text) => text.startsWith('HTTP/1.1 408')).length, 2);
+      await accounted(s, {
+        answers: [[answer, passed(200, 'read')]],
+        requests: [[read('legacy', 'legacy', '2xx'), 1], [unmatched('5xx'), 3], [unmatched('4xx'), 2]],
+      });
+      assert.equal(heads.length, 3, 'the two streaming, and the GET');
+    });
+
     it('stops sending its body for traffic.bodyIdleMs before it was forwarded (Expect: 100-continue, or mid-body): 408 body_timeout, legacy never asked', async () => {
       const s = await stack({ stage: 'legacy', extra: { traffic: { host: '127.0.0.1', port: 0, drainMs: 0, bodyIdleMs: 200 } } });
       const expecting = await sendBytes(s.proxy.trafficUrl, Buffer.from('POST /products HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n'));

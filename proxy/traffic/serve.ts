@@ -33,6 +33,9 @@ function legacyAnswer(outcome: LegacyOutcome): PrimaryAnswer | undefined {
 /** The primary side's half of the request path: serve, fall back when allowed, and mirror what the plan says. */
 export class Primary {
   private readonly breakers: ReadonlyMap<string, CircuitBreaker>;
+  /** Request bodies streaming to legacy now, and how many may. */
+  private streaming = 0;
+  private readonly maxStreaming: number;
 
   constructor(
     private readonly config: Config,
@@ -44,6 +47,7 @@ export class Primary {
     private readonly random: () => number,
     onCircuit: (group: string, state: CircuitState) => void,
   ) {
+    this.maxStreaming = Math.max(1, Math.floor(config.legacy.connections * config.legacy.streamedShare));
     this.breakers = new Map(config.groups.map((group) => {
       metrics.circuitState.set({ group: group.name }, 0);
       return [group.name, new CircuitBreaker(group.circuit, (state) => {
@@ -68,7 +72,7 @@ export class Primary {
     } catch (error) {
       return this.unread(exchange, error, plan);
     }
-    return this.answeredByLegacy(exchange, await this.legacy.forward(exchange, 'body' in buffered ? buffered.body : buffered.stream));
+    return this.forwardToLegacy(exchange, buffered);
   }
 
   serve(exchange: Exchange, plan: Plan): Promise<Served> {
@@ -108,7 +112,7 @@ export class Primary {
     }
     if ('stream' in buffered || buffered.body.length > group.shadow.maxBodyBytes) {
       this.skipped(group.name, 'body_too_large');
-      return this.answeredByLegacy(exchange, await this.legacy.forward(exchange, 'body' in buffered ? buffered.body : buffered.stream));
+      return this.forwardToLegacy(exchange, buffered);
     }
     const forwarded = this.legacy.forward(exchange, buffered.body, this.config.mirror.captureBytes);
     this.dispatch(plan, upstreamRequest(exchange.inbound, group.name, match, buffered.body, this.config.legacy.timeoutMs), forwarded.then(legacyAnswer));
@@ -150,6 +154,26 @@ export class Primary {
     if (answer.response) writeResponse(exchange, answer.response);
     else this.fail(exchange, failure);
     return { servedBy: 'new', primaryMs: answer.seconds * 1000 };
+  }
+
+  /**
+   * A body read whole goes at once; one still streaming holds its pooled connection at the
+   * client's pace, so such bodies may take only `legacy.streamedShare` of the pool together.
+   */
+  private async forwardToLegacy(exchange: Exchange, buffered: BufferedBody): Promise<Served> {
+    if ('body' in buffered) return this.answeredByLegacy(exchange, await this.legacy.forward(exchange, buffered.body));
+    if (this.streaming >= this.maxStreaming) {
+      buffered.stream.destroy();
+      exchange.log.warn({ streaming: this.streaming }, 'a streamed upload refused: streamed uploads hold their share of the legacy pool');
+      sendProblem({ ...exchange, keepAlive: () => false }, 503, 'legacy_busy', `${this.streaming} streamed uploads hold their share of the connections to the legacy system; send it again later.`, { 'retry-after': '1' });
+      return { servedBy: 'legacy', primaryMs: undefined };
+    }
+    this.streaming += 1;
+    try {
+      return this.answeredByLegacy(exchange, await this.legacy.forward(exchange, buffered.stream));
+    } finally {
+      this.streaming -= 1;
+    }
   }
 
   private bodyOf(exchange: Exchange, limit: number): Promise<BufferedBody> {
