@@ -63,11 +63,13 @@ const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = { HPE_HEADER_OVERF
 const CLIENT_GONE: ReadonlySet<string> = new Set(['ECONNRESET', 'HPE_INVALID_EOF_STATE', 'HPE_CLOSED_CONNECTION']);
 
 /**
- * The request path, as one list: request id; the inbound passes (refuse non-origin-form, strip
- * hop-by-hop and re-frame, refuse a Host with userinfo, strip the shadow marker, forwarded
- * headers, request id header); the plan (route, caller, decide, count the decision, choose
- * shadow); serve the primary (mirroring as planned); and, once the client has its answer or has left, account. Every request is
- * counted exactly once, whatever the client or the sides do.
+ * The request path, as one list: request id; refuse unforwarded a request behind an answer that
+ * closes its connection (it could not be answered: connection.ts); the inbound passes (refuse
+ * non-origin-form, strip hop-by-hop and re-frame, refuse a Host with userinfo, strip the shadow
+ * marker, forwarded headers, request id header); the plan (route, caller, decide, count the
+ * decision, choose shadow); serve the primary (mirroring as planned; a body's first bytes read
+ * before legacy's pool is asked: serve.ts); and, once the client has its answer or has left,
+ * account. Every request is counted exactly once, whatever the client or the sides do.
  */
 export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler {
   const planning: PlanDependencies = { ...deps, groups: new Map<string, Group>(deps.config.groups.map((group) => [group.name, group])) };
@@ -82,7 +84,7 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
     try {
       if (connection.behindClose) {
         log.info('a request behind an answer that closes its connection: refused, not forwarded');
-        sendProblem(reply, 503, 'shutting_down', 'An earlier answer on this connection closed it; the request was not forwarded. Send it again.');
+        sendProblem(reply, 503, 'connection_closing', 'An earlier answer on this connection closed it; the request was not forwarded. Send it again.');
         return { labels, served: { servedBy: 'legacy', primaryMs: undefined } };
       }
       const inbound = readInbound(req, requestId, deps.config.traffic);
