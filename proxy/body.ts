@@ -2,29 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Framing } from './traffic/inbound.js';
 
-export class BodyTooLarge extends Error {}
-
 /** The client went away before its request body was complete. */
 export class ClientLeft extends Error {}
-
-/** Reads a request body into memory, refusing one over `limit` bytes as soon as that is known. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  if (Number(req.headers['content-length'] ?? 0) > limit) throw new BodyTooLarge(`the body is over ${limit} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > limit) throw new BodyTooLarge(`the body is over ${limit} bytes`);
-      chunks.push(chunk as Buffer);
-    }
-  } catch (error) {
-    if (error instanceof BodyTooLarge) throw error;
-    throw new ClientLeft(`the client left after ${size} bytes of its body`, { cause: error });
-  }
-  if (!req.complete) throw new ClientLeft(`the client left after ${size} bytes of its body`);
-  return Buffer.concat(chunks);
-}
 
 /** No byte of the body came for the allowed pause (`traffic.bodyIdleMs`): the client stalled its upload. */
 export class BodyStalled extends Error {}

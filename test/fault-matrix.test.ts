@@ -870,6 +870,15 @@ describe('the fault matrix', function () {
       assert.deepEqual(hits, []);
     });
 
+    it('stops sending its body for traffic.bodyIdleMs on a route the new side answers: 408 body_timeout, nothing invoked', async () => {
+      const s = await stack({ stage: 'complete', extra: { traffic: { host: '127.0.0.1', port: 0, drainMs: 0, bodyIdleMs: 200 } } });
+      await accounted(s, {
+        answers: [[await sendBytes(s.proxy.trafficUrl, Buffer.from('POST /products HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 10\r\n\r\n01234')), problem(408, 'body_timeout')]],
+        requests: [[written('complete', 'new', '4xx'), 1]],
+      });
+      assert.equal(invocations.length + hits.length, 0);
+    });
+
     it('stops sending its body for traffic.bodyIdleMs after legacy.bufferBodyBytes were forwarded: the exchange with legacy cut, 408 body_timeout', async () => {
       const heads: string[] = [];
       const aborted: string[] = [];
@@ -980,6 +989,15 @@ describe('the fault matrix', function () {
         requests: [[written('live', 'new', '4xx'), 1]],
         counters: { cutover_shadow_skipped_total: [[{ reason: 'body_too_large' }, 1]] },
       });
+      assert.equal(hits.length + invocations.length, 0, 'neither side was sent it');
+    });
+
+    it('a 7 MB chunked upload, the new side answering: 413 too_large once 6 MB have come, with Connection: close, nothing invoked', async () => {
+      const s = await stack({ stage: 'complete' });
+      const piece = Buffer.alloc(1024 * 1024, 0x61);
+      const answer = await sendBytes(s.proxy.trafficUrl, request('POST /products', { headers: { 'Transfer-Encoding': 'chunked' }, body: chunked(Array.from({ length: 7 }, () => piece)) }), 10_000);
+      assert.equal(answer.headers.connection, 'close');
+      await accounted(s, { answers: [[answer, problem(413, 'too_large')]], requests: [[written('complete', 'new', '4xx'), 1]] });
       assert.equal(hits.length + invocations.length, 0, 'neither side was sent it');
     });
 

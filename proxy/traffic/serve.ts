@@ -2,7 +2,7 @@ import { failure as failed } from '../../compare/index.js';
 import { type LambdaAnswer, type LambdaBackend, MAX_PAYLOAD_BYTES, writeResponse } from '../backends/lambda.js';
 import type { LegacyBackend, LegacyOutcome } from '../backends/legacy.js';
 import { type Exchange, type Failure, type UpstreamRequest, upstreamRequest } from '../backends/upstream.js';
-import { BodyStalled, BodyTooLarge, type BufferedBody, bufferUpTo, ClientLeft, readBody } from '../body.js';
+import { BodyStalled, type BufferedBody, bufferUpTo, ClientLeft } from '../body.js';
 import { CircuitBreaker, type CircuitState } from '../circuit.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
@@ -122,15 +122,23 @@ export class Primary {
   /** The new side answers; a failed idempotent request falls back to legacy when the group allows it. */
   private async serveNew(exchange: Exchange, plan: Plan): Promise<Served> {
     const { group, match } = plan;
-    let body: Buffer;
-    try {
-      body = await readBody(exchange.req, MAX_PAYLOAD_BYTES);
-    } catch (error) {
-      if (!(error instanceof BodyTooLarge)) return this.unread(exchange, error, plan);
+    const { framing } = exchange.inbound;
+    let buffered: BufferedBody | undefined;
+    if (framing.kind !== 'length' || framing.bytes <= MAX_PAYLOAD_BYTES) {
+      try {
+        buffered = await this.bodyOf(exchange, MAX_PAYLOAD_BYTES);
+      } catch (error) {
+        return this.unread(exchange, error, plan);
+      }
+    }
+    if (buffered === undefined || 'stream' in buffered) {
+      buffered?.stream.destroy();
       if (plan.shadow === 'mirror') this.skipped(group.name, 'body_too_large');
-      sendProblem(exchange, 413, 'too_large', `The request is larger than the ${MAX_PAYLOAD_BYTES} bytes a Lambda invocation takes.`);
+      // The rest of the body is never read: the connection cannot carry another request.
+      sendProblem({ ...exchange, keepAlive: () => false }, 413, 'too_large', `The request is larger than the ${MAX_PAYLOAD_BYTES} bytes a Lambda invocation takes.`);
       return { servedBy: 'new', primaryMs: undefined };
     }
+    const { body } = buffered;
     const request = upstreamRequest(exchange.inbound, group.name, match, body, group.timeoutMs);
     const answering = this.invoke(exchange, plan, request);
     if (plan.shadow === 'mirror') {
