@@ -25,8 +25,8 @@ function rejection(document: unknown): string {
 describe('configuration', () => {
   it('fills in the documented defaults and resolves the datafile next to the config', () => {
     const config = parseConfig(minimal(), '/etc/cutover', {});
-    assert.deepEqual(config.traffic, { host: '0.0.0.0', port: 8080, drainMs: 1000, trustForwarded: false });
-    assert.deepEqual({ timeoutMs: config.legacy.timeoutMs, idleTimeoutMs: config.legacy.idleTimeoutMs, ca: config.legacy.ca, keepAliveMs: config.legacy.keepAliveMs }, { timeoutMs: 10_000, idleTimeoutMs: 30_000, ca: undefined, keepAliveMs: 4_000 });
+    assert.deepEqual(config.traffic, { host: '0.0.0.0', port: 8080, drainMs: 1000, trustForwarded: false, bodyIdleMs: 15_000 });
+    assert.deepEqual({ ...config.legacy, url: undefined }, { url: undefined, timeoutMs: 10_000, idleTimeoutMs: 30_000, ca: undefined, keepAliveMs: 4_000, connections: 512, bufferBodyBytes: 64 * 1024, streamedShare: 0.5 });
     assert.deepEqual(config.routing, { caseSensitive: true, trailingSlash: 'strict' });
     assert.deepEqual(config.log, { level: 'info' });
     assert.deepEqual({ host: config.admin.host, port: config.admin.port, token: config.admin.token }, { host: '127.0.0.1', port: 9901, token: undefined });

@@ -232,6 +232,61 @@ describe('the fault matrix', function () {
       });
     });
 
+    it('answers with a header block over undici\'s limit: 502 invalid_response, not a reset', async () => {
+      const flood = closing(await rawServer((_head, socket) => socket.end(`HTTP/1.1 200 OK\r\nX-Flood: ${'a'.repeat(70_000)}\r\nContent-Length: 2\r\n\r\nhi`)));
+      const s = await stack({ stage: 'legacy', legacyUrl: flood.url });
+      await accounted(s, {
+        answers: [[await send(s.proxy.trafficUrl, 'GET /products/1'), problem(502, 'invalid_response')]],
+        requests: [[read('legacy', 'legacy', '5xx'), 1]],
+        counters: { cutover_upstream_errors_total: [[{ backend: 'legacy', role: 'primary', reason: 'invalid_response' }, 1]] },
+      });
+    });
+
+    it('closes its connection short of the Content-Length it announced: the client\'s connection is cut, invalid_response counted', async () => {
+      const short = closing(await rawServer((_head, socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\nabcd')));
+      const s = await stack({ stage: 'legacy', legacyUrl: short.url });
+      await accounted(s, {
+        answers: [[await send(s.proxy.trafficUrl, 'GET /products/1'), cut(200)]],
+        requests: [[read('legacy', 'legacy', '2xx'), 1]],
+        counters: { cutover_upstream_errors_total: [[{ backend: 'legacy', role: 'primary', reason: 'invalid_response' }, 1]] },
+      });
+    });
+
+    it('sends an unsolicited 100 Continue before its answer: the client gets the answer (RFC 9110 §15.2), on a write legacy ran', async () => {
+      const interim = closing(await rawServer((_head, socket) => socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok')));
+      const s = await stack({ stage: 'legacy', legacyUrl: interim.url });
+      await accounted(s, {
+        answers: [[await send(s.proxy.trafficUrl, 'POST /products', { body: '{}' }), passed(201, 'ok')]],
+        requests: [[written('legacy', 'legacy', '2xx'), 1]],
+        counters: { cutover_upstream_errors_total: [[{}, 0]] },
+      });
+    });
+
+    it('sends 100 Continue split across packets, a second 100 and a 103, then on the same connection a body that reads like a 100: each answer passed on whole', async () => {
+      const connections = new Set<net.Socket>();
+      const interim = closing(await rawServer((_head, socket) => {
+        connections.add(socket);
+        if (interim.requests.length === 1) {
+          socket.write('HTTP/1.1 10');
+          setTimeout(() => socket.write('0 Continue\r\nX-Interim: 1\r\n\r\nHTTP/1.1 100\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok'), 20);
+          return;
+        }
+        // Its body comes in a read of its own, where an answer could start.
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 25\r\n\r\n');
+        setTimeout(() => socket.write('HTTP/1.1 100 Continue\r\n\r\n'), 20);
+      }));
+      // One pooled connection: the second answer comes on the connection the first one's 100s came on.
+      const s = await stack({ stage: 'legacy', legacyUrl: interim.url, extra: { legacy: { url: interim.url, timeoutMs: 1_000, connections: 1 } } });
+      const created = await send(s.proxy.trafficUrl, 'POST /products', { body: '{}' });
+      const reused = await send(s.proxy.trafficUrl, 'GET /products/2');
+      assert.equal(connections.size, 1, 'both on the one pooled connection');
+      await accounted(s, {
+        answers: [[created, passed(201, 'ok')], [reused, passed(200, 'HTTP/1.1 100 Continue\r\n\r\n')]],
+        requests: [[written('legacy', 'legacy', '2xx'), 1], [read('legacy', 'legacy', '2xx'), 1]],
+        counters: { cutover_upstream_errors_total: [[{}, 0]] },
+      });
+    });
+
     it('answers with a reason phrase the proxy cannot copy: passed on with the proxy\'s own', async () => {
       const control = closing(await rawServer((_head, socket) => socket.end('HTTP/1.1 200 OK\x01bad\r\nContent-Length: 2\r\n\r\nhi')));
       const s = await stack({ stage: 'legacy', legacyUrl: control.url });
@@ -681,6 +736,15 @@ describe('the fault matrix', function () {
       await until(() => cancelled.includes('/products/hang'), 'the exchange with legacy cancelled');
     });
 
+    it('one leaves with two requests pipelined, both held by legacy: both counted aborted, both exchanges cancelled', async () => {
+      const s = await stack({ stage: 'legacy' });
+      const socket = await client(s, Buffer.concat([request('GET /products/hang-a', { close: false }), request('GET /products/hang-b', { close: false })]));
+      await until(() => hits.length === 2, 'legacy to hold both requests');
+      socket.destroy();
+      await accounted(s, { answers: [], requests: [[read('legacy', 'legacy', 'aborted'), 2]] });
+      await until(() => cancelled.length === 2, 'both exchanges with legacy cancelled');
+    });
+
     it('ten leave before legacy answers, more than the shadow pool holds: every slot is freed, comparing goes on', async () => {
       const s = await stack({ stage: 'shadow', extra: { mirror: { maxInFlight: 4 } } });
       const leavers = 10;
@@ -774,6 +838,111 @@ describe('the fault matrix', function () {
       assert.deepEqual(hits.map((hit) => hit.url), ['/products/2']);
     });
 
+    it('slow uploads and Expect: 100-continue requests with no body, twice the legacy pool: a plain GET is still served', async () => {
+      const s = await stack({ stage: 'legacy', extra: { legacy: { url: legacy.url, timeoutMs: 1_000, connections: 4 } } });
+      const head = (expect: boolean) => Buffer.from(`POST /products HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 1000000\r\n${expect ? 'Expect: 100-continue\r\n' : ''}\r\n`);
+      const uploads = await Promise.all([
+        ...Array.from({ length: 4 }, () => client(s, Buffer.concat([head(false), Buffer.from('0123456789')]))),
+        ...Array.from({ length: 4 }, () => client(s, head(true))),
+      ]);
+      await until(async () => sampleAll(await s.metrics(), 'cutover_flag_decisions_total', {}) === 8, 'the proxy to plan all eight uploads');
+      // The eight are still open: the GET is answered while they hold what they hold.
+      const answer = await send(s.proxy.trafficUrl, 'GET /products/1');
+      for (const upload of uploads) upload.destroy();
+      await accounted(s, {
+        answers: [[answer, passed(200, document('1'))]],
+        requests: [[read('legacy', 'legacy', '2xx'), 1], [written('legacy', 'legacy', 'aborted'), 8]],
+      });
+    });
+
+    it('more uploads streaming slowly past legacy.bufferBodyBytes than the pool holds: beyond legacy.streamedShare 503 legacy_busy, unforwarded; a plain GET is still served', async () => {
+      const heads: string[] = [];
+      const streamed = closing(await listen((req, res) => {
+        heads.push(req.url ?? '');
+        req.resume().on('end', () => res.end('read'));
+      }));
+      const s = await stack({
+        stage: 'legacy', legacyUrl: streamed.url,
+        extra: { traffic: { host: '127.0.0.1', port: 0, drainMs: 0, bodyIdleMs: 300 }, legacy: { url: streamed.url, timeoutMs: 1_000, connections: 4, bufferBodyBytes: 1024, streamedShare: 0.5 } },
+      });
+      const started = Buffer.concat([Buffer.from('POST /upload HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 100000\r\n\r\n'), Buffer.alloc(2048, 0x61)]);
+      const uploads = await Promise.all(Array.from({ length: 5 }, () => client(s, started)));
+      const refusals = uploads.map(async (upload) => {
+        let text = '';
+        upload.on('data', (chunk: Buffer) => { text += chunk.toString('latin1'); });
+        await once(upload, 'close');
+        return text;
+      });
+      await until(async () => heads.length === 2 && sampleAll(await s.metrics(), 'cutover_requests_total', {}) === 3, 'two uploads streaming and three refused');
+      const answer = await send(s.proxy.trafficUrl, 'GET /products/1');
+      // The two streaming stall past bodyIdleMs too; the refused ones' bodies must not outlive their answers.
+      const texts = await Promise.all(refusals);
+      const refused = texts.filter((text) => text.startsWith('HTTP/1.1 503'));
+      assert.equal(refused.length, 3);
+      for (const text of refused) assert.match(text, /\r\nconnection: close\r\n[\s\S]*"code":"legacy_busy"/i);
+      assert.equal(texts.filter((text) => text.startsWith('HTTP/1.1 408')).length, 2);
+      await accounted(s, {
+        answers: [[answer, passed(200, 'read')]],
+        requests: [[read('legacy', 'legacy', '2xx'), 1], [unmatched('5xx'), 3], [unmatched('4xx'), 2]],
+      });
+      assert.equal(heads.length, 3, 'the two streaming, and the GET');
+    });
+
+    it('stops sending its body for traffic.bodyIdleMs before it was forwarded (Expect: 100-continue, or mid-body): 408 body_timeout, legacy never asked', async () => {
+      const s = await stack({ stage: 'legacy', extra: { traffic: { host: '127.0.0.1', port: 0, drainMs: 0, bodyIdleMs: 200 } } });
+      const expecting = await sendBytes(s.proxy.trafficUrl, Buffer.from('POST /products HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n'));
+      const halfway = await sendBytes(s.proxy.trafficUrl, Buffer.from('POST /upload HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 10\r\n\r\n01234'));
+      for (const answer of [expecting, halfway]) assert.equal(answer.headers.connection, 'close');
+      await accounted(s, {
+        answers: [[expecting, problem(408, 'body_timeout')], [halfway, problem(408, 'body_timeout')]],
+        requests: [[written('legacy', 'legacy', '4xx'), 1], [unmatched('4xx'), 1]],
+        counters: { cutover_upstream_errors_total: [[{}, 0]] },
+      });
+      assert.deepEqual(hits, []);
+    });
+
+    it('stops sending its body for traffic.bodyIdleMs on a route the new side answers: 408 body_timeout, nothing invoked', async () => {
+      const s = await stack({ stage: 'complete', extra: { traffic: { host: '127.0.0.1', port: 0, drainMs: 0, bodyIdleMs: 200 } } });
+      await accounted(s, {
+        answers: [[await sendBytes(s.proxy.trafficUrl, Buffer.from('POST /products HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 10\r\n\r\n01234')), problem(408, 'body_timeout')]],
+        requests: [[written('complete', 'new', '4xx'), 1]],
+      });
+      assert.equal(invocations.length + hits.length, 0);
+    });
+
+    it('stops sending its body for traffic.bodyIdleMs after legacy.bufferBodyBytes were forwarded: the exchange with legacy cut, 408 body_timeout', async () => {
+      const heads: string[] = [];
+      const aborted: string[] = [];
+      const waiting = closing(await listen((req) => {
+        heads.push(req.url ?? '');
+        req.resume();
+        req.on('close', () => { if (!req.complete) aborted.push(req.url ?? ''); });
+      }));
+      const s = await stack({ stage: 'legacy', legacyUrl: waiting.url, extra: { traffic: { host: '127.0.0.1', port: 0, drainMs: 0, bodyIdleMs: 200 }, legacy: { url: waiting.url, bufferBodyBytes: 1024 } } });
+      const answer = await sendBytes(s.proxy.trafficUrl, Buffer.concat([Buffer.from('POST /upload HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 100000\r\n\r\n'), Buffer.alloc(2048, 0x61)]));
+      await accounted(s, {
+        answers: [[answer, problem(408, 'body_timeout')]],
+        requests: [[unmatched('4xx'), 1]],
+        counters: { cutover_upstream_errors_total: [[{}, 0]] },
+      });
+      await until(() => aborted.length === 1, 'the exchange with legacy cut');
+      assert.deepEqual(heads, ['/upload']);
+    });
+
+    it('sends its body at once while legacy takes longer than traffic.bodyIdleMs to read it: no 408, the pause is legacy\'s', async () => {
+      const slowReader = closing(await listen((req, res) => {
+        let bytes = 0;
+        req.pause();
+        setTimeout(() => req.on('data', (chunk: Buffer) => { bytes += chunk.length; }).on('end', () => res.end(`read ${bytes}`)).resume(), 600);
+      }));
+      const s = await stack({ stage: 'legacy', legacyUrl: slowReader.url, extra: { traffic: { host: '127.0.0.1', port: 0, drainMs: 0, bodyIdleMs: 200 }, legacy: { url: slowReader.url, bufferBodyBytes: 1024 } } });
+      const body = Buffer.alloc(16 * 1024 * 1024, 0x61);
+      await accounted(s, {
+        answers: [[await sendBytes(s.proxy.trafficUrl, request('POST /upload', { body }), 10_000), passed(200, `read ${body.length}`)]],
+        requests: [[unmatched('2xx'), 1]],
+      });
+    });
+
     it('one pipelines four requests, one failing upstream and one refused among them: answered in order, each counted once', async () => {
       const s = await stack({ stage: 'legacy' });
       const pipelined = Buffer.concat([
@@ -851,6 +1020,15 @@ describe('the fault matrix', function () {
         requests: [[written('live', 'new', '4xx'), 1]],
         counters: { cutover_shadow_skipped_total: [[{ reason: 'body_too_large' }, 1]] },
       });
+      assert.equal(hits.length + invocations.length, 0, 'neither side was sent it');
+    });
+
+    it('a 7 MB chunked upload, the new side answering: 413 too_large once 6 MB have come, with Connection: close, nothing invoked', async () => {
+      const s = await stack({ stage: 'complete' });
+      const piece = Buffer.alloc(1024 * 1024, 0x61);
+      const answer = await sendBytes(s.proxy.trafficUrl, request('POST /products', { headers: { 'Transfer-Encoding': 'chunked' }, body: chunked(Array.from({ length: 7 }, () => piece)) }), 10_000);
+      assert.equal(answer.headers.connection, 'close');
+      await accounted(s, { answers: [[answer, problem(413, 'too_large')]], requests: [[written('complete', 'new', '4xx'), 1]] });
       assert.equal(hits.length + invocations.length, 0, 'neither side was sent it');
     });
 

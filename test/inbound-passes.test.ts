@@ -24,7 +24,7 @@ function passed(value: Inbound | Refusal): Inbound {
 
 describe('the inbound passes, one by one', () => {
   it('lists the passes in the order of the request path', () => {
-    assert.deepEqual(INBOUND_PASSES.map((pass) => pass.name), ['refuseNonOriginForm', 'stripHopByHopAndFrame', 'stripShadowMarker', 'forwardedHeaders', 'requestIdHeader']);
+    assert.deepEqual(INBOUND_PASSES.map((pass) => pass.name), ['refuseNonOriginForm', 'stripHopByHopAndFrame', 'refuseUserinfoHost', 'stripShadowMarker', 'forwardedHeaders', 'requestIdHeader']);
   });
 
   it('refuseNonOriginForm: a path passes; an absolute target and CONNECT are refused with 400', () => {

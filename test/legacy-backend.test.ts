@@ -49,6 +49,21 @@ describe('the legacy backend and HTTP correctness', function () {
     assert.match(answer, /x-end: kept/i);
   });
 
+  it('keeps the client\'s Host and its framing when Connection names them: they are never one hop\'s', async () => {
+    const answer = await raw(stack.proxy.trafficUrl, 'POST /products HTTP/1.1\r\nHost: shop.example\r\nConnection: close, host, content-length\r\nContent-Length: 5\r\n\r\nhello');
+    assert.match(answer, /^HTTP\/1\.1 200/);
+    assert.match(answer, /legacy POST \/products 5\r\n/);
+    assert.equal(seen[0]?.headers.host, 'shop.example');
+    assert.equal(seen[0]?.headers['x-forwarded-host'], 'shop.example');
+  });
+
+  it('refuses a Host with userinfo (400, one line naming Host), and forwards nothing', async () => {
+    const answer = await raw(stack.proxy.trafficUrl, 'GET /products HTTP/1.1\r\nHost: user:secret@shop.example\r\nConnection: close\r\n\r\n');
+    assert.match(answer, /^HTTP\/1\.1 400/);
+    assert.match(answer, /"code":"bad_host".*"detail":"[^"]*Host[^"]*"/);
+    assert.deepEqual(seen, []);
+  });
+
   it('keeps idle client connections longer than a load balancer\'s 60 s, so the balancer closes them first', async () => {
     const agent = new http.Agent({ keepAlive: true });
     try {

@@ -280,6 +280,25 @@ describe('the request path, tried by an attacker', function () {
       assert.match(received, /^HTTP\/1\.1 200 OK\r\n/);
       assert.match(received, /\r\nconnection: close\r\n/i);
     });
+
+    it('answers every pipelined request it forwards once shutdown has begun, and forwards none it will not answer', async () => {
+      const s = await stack({}, { extra: { traffic: { host: '127.0.0.1', port: 0, drainMs: 5_000 } } });
+      const socket = net.connect(Number(new URL(s.proxy.trafficUrl).port), '127.0.0.1');
+      await once(socket, 'connect');
+      let received = '';
+      socket.on('data', (chunk: Buffer) => { received += chunk.toString('latin1'); });
+      const closing = s.proxy.close(10_000);
+      const post = (n: number) => `POST /orders?n=${n} HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 2\r\n\r\n{}`;
+      socket.write([1, 2, 3].map(post).join(''));
+      await once(socket, 'close');
+      await closing;
+      const answered = received.match(/^HTTP\/1\.1 \d{3}/gm) ?? [];
+      const forwarded = hits.filter((hit) => hit.url.startsWith('/orders'));
+      assert.ok(answered.length > 0, `some answer came: ${received}`);
+      assert.equal(forwarded.length, received.match(/^HTTP\/1\.1 201/gm)?.length ?? 0, `legacy ran ${forwarded.length} (${forwarded.map((hit) => hit.url).join(', ')}), the client got: ${answered.join(', ')}`);
+      assert.match(received, /\r\nconnection: close\r\n(?![\s\S]*HTTP\/1\.1)/i, 'the last answer closes the connection');
+    });
+
   });
 });
 
@@ -325,6 +344,42 @@ describe('pauses that are not failures, pooled connections, a client\'s forwarde
     });
     assert.equal(received, big.length);
     assert.equal(sampleAll(await s.metrics(), 'cutover_upstream_errors_total', {}), 0);
+  });
+
+  it('at shutdown, refuses unforwarded a request sent behind an answer that closes its connection', async () => {
+    const seen: string[] = [];
+    let release: () => void = () => undefined;
+    const answering = new Promise<void>((resolve) => { release = resolve; });
+    let finish: () => void = () => undefined;
+    const finishing = new Promise<void>((resolve) => { finish = resolve; });
+    const legacy = await upstream(listen((req, res) => {
+      seen.push(req.url ?? '');
+      void answering.then(() => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('part-');
+        return finishing;
+      }).then(() => res.end('rest'));
+    }));
+    const s = await stack(legacy.url, { traffic: { host: '127.0.0.1', port: 0, drainMs: 5_000 } });
+    const socket = net.connect(Number(new URL(s.proxy.trafficUrl).port), '127.0.0.1');
+    await once(socket, 'connect');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => { received += chunk.toString('latin1'); });
+    socket.write('GET /first HTTP/1.1\r\nHost: shop.example\r\n\r\n');
+    await until(() => seen.length === 1, 'legacy to hold the first request');
+    const closing = s.proxy.close(10_000);
+    release();
+    await until(() => received.includes('part-'), 'the first answer under way, saying Connection: close');
+    socket.write('GET /second HTTP/1.1\r\nHost: shop.example\r\n\r\n');
+    await until(() => seen.length > 1 || s.logs.some((line) => line.includes('refused, not forwarded')), 'the second request forwarded or refused');
+    finish();
+    await once(socket, 'close');
+    await closing;
+    assert.match(received, /\r\nconnection: close\r\n/i);
+    assert.deepEqual(received.match(/^HTTP\/1\.1 \d{3}/gm), ['HTTP/1.1 200'], 'one answer on the connection');
+    assert.deepEqual(seen, ['/first'], 'legacy never ran the request that could not be answered');
+    const accessed = s.logs.map((line) => JSON.parse(line) as { msg: string; status?: unknown }).filter((line) => line.msg === 'request');
+    assert.deepEqual(accessed.map((line) => line.status).sort(), [200, 503], 'each request accounted once');
   });
 
   it('does not cut a slow upload with 504: timeoutMs starts once the request is sent', async () => {

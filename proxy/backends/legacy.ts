@@ -1,11 +1,14 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
-import { type Dispatcher, Pool } from 'undici';
+import { buildConnector, type Dispatcher, Pool } from 'undici';
 import { failure, type Observation, response } from '../../compare/index.js';
+import { BodyStalled } from '../http/body.js';
 import type { LegacyConfig } from '../config/config.js';
+import { onceGone } from '../http/connection.js';
 import type { Framing } from '../http/request.js';
 import { responseHeaders } from '../http/respond.js';
+import { acceptingContinue } from './interim.js';
 import type { Exchange, Failure, FailureReason, UpstreamRequest } from './upstream.js';
 
 /** The client went away: the exchange is dropped, and nothing of it is legacy's fault. */
@@ -17,13 +20,15 @@ class ShadowDeadline extends Error {}
 /** undici's own: no response headers in time, a stall between two pieces of the body, no connection in time. */
 const TIMEOUTS: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 const UNREACHABLE: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH']);
+/** undici's own parse errors: a header block over its limit, a body short of or past its Content-Length. */
+const MALFORMED: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_OVERFLOW', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH']);
 
 function reasonOf(error: Error): FailureReason {
   const code = (error as NodeJS.ErrnoException).code ?? '';
   if (error instanceof ShadowDeadline || TIMEOUTS.has(code)) return 'timeout';
   if (UNREACHABLE.has(code)) return 'refused';
   // llhttp's codes: what legacy sent is not HTTP (a status of 000, say).
-  if (code.startsWith('HPE_')) return 'invalid_response';
+  if (code.startsWith('HPE_') || MALFORMED.has(code)) return 'invalid_response';
   return 'reset';
 }
 
@@ -37,7 +42,7 @@ function failureOf(error: Error, config: LegacyConfig): Failure {
           : `The legacy system sent no response headers within ${config.timeoutMs} ms.`,
     };
     case 'refused': return { reason: 'refused', status: 502, detail: `The legacy system could not be reached (${code}).` };
-    case 'invalid_response': return { reason: 'invalid_response', status: 502, detail: `The legacy system answered something that is not HTTP (${error.message}).` };
+    case 'invalid_response': return { reason: 'invalid_response', status: 502, detail: `The legacy system answered something that is not valid HTTP (${code}: ${error.message}).` };
     default: return { reason: 'reset', status: 502, detail: `The legacy system broke off the exchange (${code ?? error.message}).` };
   }
 }
@@ -53,6 +58,8 @@ export interface LegacyOutcome {
   readonly failure: Failure | undefined;
   /** The client left before its answer was complete: there is nothing of this exchange to compare. */
   readonly abandoned: boolean;
+  /** The client paused its body past `traffic.bodyIdleMs`: the exchange was given up, and the client is the caller's to answer. */
+  readonly stalled: boolean;
   /** The response as the client got it, when capture was asked for. */
   readonly captured: Observation | undefined;
 }
@@ -89,7 +96,7 @@ function framed(headers: Readonly<IncomingHttpHeaders>, body: Buffer | Readable,
   return !Buffer.isBuffer(body) && framing.kind === 'length' ? { ...headers, 'content-length': String(framing.bytes) } : headers;
 }
 
-const ABANDONED: LegacyOutcome = { seconds: 0, failure: undefined, abandoned: true, captured: undefined };
+const ABANDONED: LegacyOutcome = { seconds: 0, failure: undefined, abandoned: true, stalled: false, captured: undefined };
 
 type Send = (method: string, target: string, headers: OutgoingHttpHeaders, body: Buffer | Readable | null, handler: Dispatcher.DispatchHandler) => void;
 
@@ -110,6 +117,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
   private broke: Failure | undefined;
   private capture: Collected | undefined;
   private complete = false;
+  private stalled = false;
   private settled = false;
 
   constructor(
@@ -120,7 +128,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
     private readonly captureLimit: number | undefined,
     private readonly resolve: (outcome: LegacyOutcome) => void,
   ) {
-    exchange.res.once('close', () => {
+    onceGone(exchange.res, () => {
       if (!exchange.res.writableFinished) this.controller?.abort(new ClientGone('the client left'));
       this.settle();
     });
@@ -146,7 +154,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
     try {
       if (status < 100 || status > 599) throw new Error(`status ${status} is not an HTTP status`);
       // A client still sending a body that legacy did not wait for cannot reuse its connection.
-      res.writeHead(status, responseHeaders(this.exchange, headers, this.exchange.keepAlive() && req.complete));
+      res.writeHead(status, responseHeaders(this.exchange, headers, this.exchange.keepAlive(req.complete)));
     } catch (error) {
       this.broke = { reason: 'invalid_response', status: 502, detail: `The legacy system answered something that cannot be passed on: ${(error as Error).message}.` };
       controller.abort(error as Error);
@@ -185,7 +193,9 @@ class Forwarding implements Dispatcher.DispatchHandler {
       log.warn({ err: error }, 'legacy misbehaved after a complete response');
       return;
     }
-    this.broke ??= failureOf(error, this.config);
+    // The client's pause, not legacy's failure: undici gave up the request when its body stream broke.
+    if (error instanceof BodyStalled) this.stalled = true;
+    else this.broke ??= failureOf(error, this.config);
     if (res.headersSent) res.destroy();
     else this.settle();
   }
@@ -197,12 +207,13 @@ class Forwarding implements Dispatcher.DispatchHandler {
   private settle(): void {
     if (this.settled) return;
     this.settled = true;
-    const abandoned = !this.exchange.res.writableFinished && this.broke === undefined;
+    const abandoned = !this.exchange.res.writableFinished && this.broke === undefined && !this.stalled;
     this.resolve({
       seconds: this.seconds ?? this.elapsed(),
       failure: this.broke,
       abandoned,
-      captured: abandoned || this.broke ? undefined : this.capture?.observation(this.status, this.headers),
+      stalled: this.stalled,
+      captured: abandoned || this.broke || this.stalled ? undefined : this.capture?.observation(this.status, this.headers),
     });
   }
 }
@@ -264,6 +275,15 @@ class Fetching implements Dispatcher.DispatchHandler {
   }
 }
 
+/** undici's own connector (trusting `ca` besides the system's), each connection accepting a 100 it did not ask for. */
+function connectorFor(config: LegacyConfig): buildConnector.connector {
+  const connect = buildConnector(config.ca ? { ca: [...rootCertificates, config.ca] } : {});
+  return (options, callback) => connect(options, (...args) => {
+    if (args[1]) acceptingContinue(args[1]);
+    callback(...args);
+  });
+}
+
 /**
  * The monolith over HTTP or HTTPS, through one undici connection pool: the primary exchange
  * streamed both ways, and the buffered exchange of a shadow. Every exchange settles, whatever
@@ -278,13 +298,13 @@ export class LegacyBackend {
   constructor(private readonly config: LegacyConfig) {
     const { url } = config;
     this.pool = new Pool(url.origin, {
-      connections: 512,
+      connections: config.connections,
       // Closes a pooled connection idle this long, before legacy closes it under a request.
       keepAliveTimeout: config.keepAliveMs,
       keepAliveMaxTimeout: config.keepAliveMs,
       headersTimeout: config.timeoutMs,
       bodyTimeout: config.idleTimeoutMs,
-      ...(config.ca ? { connect: { ca: [...rootCertificates, config.ca] } } : {}),
+      connect: connectorFor(config),
     });
     this.prefix = url.pathname.replace(/\/$/, '');
   }

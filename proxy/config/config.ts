@@ -113,15 +113,30 @@ export interface LegacyConfig {
   readonly ca: string | undefined;
   /** How long an idle connection to legacy is kept for reuse: below legacy's own keep-alive timeout. */
   readonly keepAliveMs: number;
+  /** Pooled connections to legacy, at most. */
+  readonly connections: number;
+  /**
+   * How much of a request body is read before a pooled connection is taken for it: a body this
+   * size or smaller goes whole, and a larger one only once this much has come, so that a client
+   * that pauses its upload holds no connection to legacy until it has sent that much.
+   */
+  readonly bufferBodyBytes: number;
+  /**
+   * The share of `connections` that bodies streaming past `bufferBodyBytes` may hold at once: their
+   * pace is the client's, so the rest of the pool is kept for everything else.
+   */
+  readonly streamedShare: number;
 }
 
 export interface Config {
   /**
    * `drainMs`: at shutdown, how long connections idle at that moment stay open for a request
    * already on its way. `trustForwarded`: a load balancer in front sets X-Forwarded-*, so they
-   * are kept (and For is appended to); otherwise a client's own are replaced.
+   * are kept (and For is appended to); otherwise a client's own are replaced. `bodyIdleMs`: the
+   * longest pause in a request body; past it the request is answered 408 and any exchange it
+   * began with a side is given up.
    */
-  readonly traffic: Listen & { readonly drainMs: number; readonly trustForwarded: boolean };
+  readonly traffic: Listen & { readonly drainMs: number; readonly trustForwarded: boolean; readonly bodyIdleMs: number };
   /** Shadow requests in flight at most, over all groups; beyond it they are dropped. */
   readonly mirror: { readonly maxInFlight: number; readonly captureBytes: number };
   readonly admin: Listen & { readonly token: string | undefined };
@@ -152,7 +167,9 @@ const share = z.number().min(0).max(1);
 const groupName = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a group name is lower-case letters, digits, "-" and "_"');
 
 const schema = z.strictObject({
-  traffic: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(8080), drainMs: z.number().int().min(0).default(1_000), trustForwarded: z.boolean().default(false) }).prefault({}),
+  traffic: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(8080), drainMs: z.number().int().min(0).default(1_000), trustForwarded: z.boolean().default(false),
+    bodyIdleMs: timeoutMs.default(15_000),
+  }).prefault({}),
   mirror: z.strictObject({ maxInFlight: z.number().int().min(1).default(64), captureBytes: z.number().int().min(1024).default(1024 * 1024) }).prefault({}),
   admin: z.strictObject({
     host: z.string().default('127.0.0.1'),
@@ -165,6 +182,9 @@ const schema = z.strictObject({
     idleTimeoutMs: timeoutMs.default(30_000),
     ca: z.string().min(1).optional(),
     keepAliveMs: timeoutMs.default(4_000),
+    connections: z.number().int().min(1).default(512),
+    bufferBodyBytes: z.number().int().min(0).default(64 * 1024),
+    streamedShare: z.number().gt(0).max(1).default(0.5),
   }),
   routing: z.strictObject({
     caseSensitive: z.boolean().default(true),
@@ -345,7 +365,8 @@ export function parseConfig(document: unknown, baseDir: string, env: NodeJS.Proc
     traffic: raw.traffic,
     mirror: raw.mirror,
     admin: { host: raw.admin.host, port: raw.admin.port, token: adminToken(raw.admin.token, env) },
-    legacy: { url: new URL(raw.legacy.url), timeoutMs: raw.legacy.timeoutMs, idleTimeoutMs: raw.legacy.idleTimeoutMs, ca: readCa(raw.legacy.ca, baseDir), keepAliveMs: raw.legacy.keepAliveMs },
+    legacy: { url: new URL(raw.legacy.url), timeoutMs: raw.legacy.timeoutMs, idleTimeoutMs: raw.legacy.idleTimeoutMs, ca: readCa(raw.legacy.ca, baseDir),
+      keepAliveMs: raw.legacy.keepAliveMs, connections: raw.legacy.connections, bufferBodyBytes: raw.legacy.bufferBodyBytes, streamedShare: raw.legacy.streamedShare },
     routing: raw.routing,
     log: raw.log,
     lambda: { region: raw.lambda.region, endpoint: raw.lambda.endpoint ? new URL(raw.lambda.endpoint) : undefined },

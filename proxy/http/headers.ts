@@ -5,6 +5,13 @@ export const SHADOW_HEADER = 'x-cutover-shadow';
 const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'proxy-connection', 'keep-alive', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'proxy-authenticate', 'proxy-authorization']);
 
 /**
+ * End-to-end whatever `Connection` says: Host names the resource (RFC 9110 §7.2), and the framing
+ * headers are re-framed by each sender anyway. A client naming Host would otherwise reach legacy
+ * with legacy's own Host and no X-Forwarded-Host.
+ */
+const NEVER_NAMED: ReadonlySet<string> = new Set(['host', 'content-length', 'transfer-encoding']);
+
+/**
  * A copy without the headers `dropped` names. Built by copying what stays rather than deleting
  * what goes: a `delete` turns the object into a slow dictionary for every later read and copy on
  * the request path.
@@ -18,6 +25,8 @@ export function headersWithout<Headers extends Record<string, unknown>>(headers:
 /** A copy without the hop-by-hop headers, those the `Connection` header names, and any in `also`. */
 export function withoutHopByHop<Headers extends Record<string, unknown>>(headers: Headers, also?: ReadonlySet<string>): Headers {
   const connection = headers.connection;
-  const named = typeof connection === 'string' && connection !== '' ? new Set(connection.split(',').map((name) => name.trim().toLowerCase())) : undefined;
+  const named = typeof connection === 'string' && connection !== ''
+    ? new Set(connection.split(',').map((name) => name.trim().toLowerCase()).filter((name) => !NEVER_NAMED.has(name)))
+    : undefined;
   return headersWithout(headers, (name) => HOP_BY_HOP.has(name) || named?.has(name) === true || also?.has(name) === true);
 }

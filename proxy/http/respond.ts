@@ -2,6 +2,7 @@ import { type OutgoingHttpHeaders, type ServerResponse, STATUS_CODES } from 'nod
 import type { Duplex } from 'node:stream';
 import { withoutHopByHop } from './headers.js';
 import { problemDocument } from './problem.js';
+import { onceGone } from './connection.js';
 
 /** Above a load balancer's 60 s idle timeout, so that the balancer, not the proxy, closes idle connections. */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
@@ -12,8 +13,11 @@ export interface Reply {
   readonly requestId: string;
   /** Cookies the proxy adds, such as a newly assigned caller id. */
   readonly setCookies: readonly string[];
-  /** Whether the client's connection stays open after this response: not once the proxy is shutting down. */
-  readonly keepAlive: () => boolean;
+  /**
+   * Whether the client's connection stays open after this response (never when `reusable` is
+   * false, say with a request body still arriving): asked once, as the response's headers are written.
+   */
+  readonly keepAlive: (reusable?: boolean) => boolean;
 }
 
 /**
@@ -54,9 +58,9 @@ export function endWithProblem(socket: Duplex, requestId: string, status: number
 
 /**
  * Settles once the response is done or abandoned; a client that went away is not an error here.
- * A response emits `close` either way, once: one listener, where stream.finished adds six.
+ * One listener (see onceGone), where stream.finished adds six.
  */
 export function delivered(res: ServerResponse): Promise<void> {
   if (res.closed) return Promise.resolve();
-  return new Promise((resolve) => res.once('close', () => resolve()));
+  return new Promise((resolve) => onceGone(res, () => resolve()));
 }

@@ -9,6 +9,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import { requestIdOf } from '../http/request-id.js';
 import type { Tally } from '../store/writer.js';
 import { account, type Labels, statusClass } from './account.js';
+import { Connection } from '../http/connection.js';
 import { isRefusal, readInbound } from './inbound.js';
 import { type PlanDependencies, planOf } from './plan.js';
 import { delivered, endWithProblem, type Reply, sendProblem } from '../http/respond.js';
@@ -62,22 +63,30 @@ const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = { HPE_HEADER_OVERF
 const CLIENT_GONE: ReadonlySet<string> = new Set(['ECONNRESET', 'HPE_INVALID_EOF_STATE', 'HPE_CLOSED_CONNECTION']);
 
 /**
- * The request path, as one list: request id; the inbound passes (refuse non-origin-form, strip
- * hop-by-hop and re-frame, strip the shadow marker, forwarded headers, request id header); the
- * plan (route, caller, decide, count the decision, choose shadow); serve the primary (mirroring
- * as planned); and, once the client has its answer or has left, account. Every request is
- * counted exactly once, whatever the client or the sides do.
+ * The request path, as one list: request id; refuse unforwarded a request behind an answer that
+ * closes its connection (it could not be answered: connection.ts); the inbound passes (refuse
+ * non-origin-form, strip hop-by-hop and re-frame, refuse a Host with userinfo, strip the shadow
+ * marker, forwarded headers, request id header); the plan (route, caller, decide, count the
+ * decision, choose shadow); serve the primary (mirroring as planned; a body's first bytes read
+ * before legacy's pool is asked: serve.ts); and, once the client has its answer or has left,
+ * account. Every request is counted exactly once, whatever the client or the sides do.
  */
 export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler {
   const planning: PlanDependencies = { ...deps, groups: new Map<string, Group>(deps.config.groups.map((group) => [group.name, group])) };
   let draining = false;
 
   async function handle(req: IncomingMessage, res: ServerResponse, log: RequestLog, requestId: string): Promise<Handled> {
-    const keepAlive = () => res.shouldKeepAlive && !draining;
+    const connection = new Connection(req.socket);
+    const keepAlive = (reusable = true) => connection.keepsAlive(reusable && res.shouldKeepAlive, draining);
     const reply: Reply = { res, requestId, setCookies: [], keepAlive };
     (res as Replying)[REPLY] = reply;
     let labels = UNMATCHED_LABELS;
     try {
+      if (connection.behindClose) {
+        log.info('a request behind an answer that closes its connection: refused, not forwarded');
+        sendProblem(reply, 503, 'connection_closing', 'An earlier answer on this connection closed it; the request was not forwarded. Send it again.');
+        return { labels, served: { servedBy: 'legacy', primaryMs: undefined } };
+      }
       const inbound = readInbound(req, requestId, deps.config.traffic);
       if (isRefusal(inbound)) {
         sendProblem(reply, inbound.refused.status, inbound.refused.code, inbound.refused.detail);

@@ -50,6 +50,14 @@ export const stripShadowMarker: InboundPass = (inbound) => {
 };
 
 /**
+ * RFC 9110 §7.2: Host is `uri-host [":" port]`, never userinfo. Refused rather than trimmed: a
+ * Host with userinfo is no request a browser sends, and legacy would get it as it came.
+ */
+export const refuseUserinfoHost: InboundPass = (inbound) => (inbound.headers.host?.includes('@')
+  ? { refused: { status: 400, code: 'bad_host', detail: 'The Host header carries userinfo ("@"); it may only be host[:port].' } }
+  : inbound);
+
+/**
  * Behind a trusted load balancer its X-Forwarded-* are kept and the peer's address is appended;
  * otherwise they are the client's own words, and are replaced by what the proxy saw.
  */
@@ -73,6 +81,7 @@ export const requestIdHeader: InboundPass = (inbound) => ({ ...inbound, headers:
 export const INBOUND_PASSES: readonly InboundPass[] = [
   refuseNonOriginForm,
   stripHopByHopAndFrame,
+  refuseUserinfoHost,
   stripShadowMarker,
   forwardedHeaders,
   requestIdHeader,

@@ -2,7 +2,7 @@ import { failure as failed } from '../../compare/index.js';
 import { type LambdaAnswer, type LambdaBackend, MAX_PAYLOAD_BYTES, writeResponse } from '../backends/lambda.js';
 import type { LegacyBackend, LegacyOutcome } from '../backends/legacy.js';
 import { type Exchange, type Failure, type UpstreamRequest, upstreamRequest } from '../backends/upstream.js';
-import { BodyTooLarge, type BufferedBody, bufferUpTo, ClientLeft, readBody } from '../http/body.js';
+import { BodyStalled, type BufferedBody, bufferUpTo, ClientLeft } from '../http/body.js';
 import { CircuitBreaker, type CircuitState } from '../backends/circuit.js';
 import type { Config } from '../config/config.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -33,6 +33,9 @@ function legacyAnswer(outcome: LegacyOutcome): PrimaryAnswer | undefined {
 /** The primary side's half of the request path: serve, fall back when allowed, and mirror what the plan says. */
 export class Primary {
   private readonly breakers: ReadonlyMap<string, CircuitBreaker>;
+  /** Request bodies streaming to legacy now, and how many may. */
+  private streaming = 0;
+  private readonly maxStreaming: number;
 
   constructor(
     private readonly config: Config,
@@ -44,6 +47,7 @@ export class Primary {
     private readonly random: () => number,
     onCircuit: (group: string, state: CircuitState) => void,
   ) {
+    this.maxStreaming = Math.max(1, Math.floor(config.legacy.connections * config.legacy.streamedShare));
     this.breakers = new Map(config.groups.map((group) => {
       metrics.circuitState.set({ group: group.name }, 0);
       return [group.name, new CircuitBreaker(group.circuit, (state) => {
@@ -57,19 +61,28 @@ export class Primary {
     return new Map([...this.breakers].map(([name, breaker]) => [name, breaker.state]));
   }
 
-  /** Traffic outside the route table, and a routed request whose stage is served by legacy without a shadow. */
-  async passThrough(exchange: Exchange): Promise<Served> {
-    const outcome = await this.legacy.forward(exchange, exchange.req);
-    return this.answeredByLegacy(exchange, outcome);
+  /**
+   * Traffic outside the route table, and a routed request whose stage is served by legacy without
+   * a shadow: its body's first `legacy.bufferBodyBytes` are read before a pooled connection is taken.
+   */
+  async passThrough(exchange: Exchange, plan?: Plan): Promise<Served> {
+    let buffered: BufferedBody;
+    try {
+      buffered = await this.bodyOf(exchange, this.config.legacy.bufferBodyBytes);
+    } catch (error) {
+      return this.unread(exchange, error, plan);
+    }
+    return this.forwardToLegacy(exchange, buffered);
   }
 
   serve(exchange: Exchange, plan: Plan): Promise<Served> {
     if (plan.shadow !== undefined && plan.shadow !== 'mirror') this.skipped(plan.group.name, plan.shadow);
     if (plan.side === 'new') return this.serveNew(exchange, plan);
-    return plan.shadow === 'mirror' ? this.serveLegacyMirrored(exchange, plan) : this.passThrough(exchange);
+    return plan.shadow === 'mirror' ? this.serveLegacyMirrored(exchange, plan) : this.passThrough(exchange, plan);
   }
 
   private answeredByLegacy(exchange: Exchange, outcome: LegacyOutcome): Served {
+    if (outcome.stalled) return this.stalled(exchange);
     this.metrics.upstreamDuration.observe({ group: exchange.group, backend: 'legacy', role: 'primary' }, outcome.seconds);
     if (outcome.failure) {
       this.metrics.upstreamErrors.inc({ group: exchange.group, backend: 'legacy', role: 'primary', reason: outcome.failure.reason });
@@ -83,19 +96,23 @@ export class Primary {
     sendProblem(exchange, failure.status, failure.reason, failure.detail, failure.headers);
   }
 
-  /** The body is buffered first (up to the group's cap) so that both sides get it; a larger one streams to legacy alone. */
+  /**
+   * The body is buffered first (up to the group's cap) so that both sides get it; a larger one
+   * streams to legacy alone, once its first `legacy.bufferBodyBytes` have come.
+   */
   private async serveLegacyMirrored(exchange: Exchange, plan: Plan): Promise<Served> {
     const { group, match } = plan;
+    const { framing } = exchange.inbound;
+    const mirrorable = framing.kind !== 'length' || framing.bytes <= group.shadow.maxBodyBytes;
     let buffered: BufferedBody;
     try {
-      buffered = await bufferUpTo(exchange.req, exchange.inbound.framing, group.shadow.maxBodyBytes);
+      buffered = await this.bodyOf(exchange, mirrorable ? Math.max(group.shadow.maxBodyBytes, this.config.legacy.bufferBodyBytes) : this.config.legacy.bufferBodyBytes);
     } catch (error) {
-      if (error instanceof ClientLeft) return this.clientLeft(exchange, plan);
-      throw error;
+      return this.unread(exchange, error, plan);
     }
-    if ('stream' in buffered) {
+    if ('stream' in buffered || buffered.body.length > group.shadow.maxBodyBytes) {
       this.skipped(group.name, 'body_too_large');
-      return this.answeredByLegacy(exchange, await this.legacy.forward(exchange, buffered.stream));
+      return this.forwardToLegacy(exchange, buffered);
     }
     const forwarded = this.legacy.forward(exchange, buffered.body, this.config.mirror.captureBytes);
     this.dispatch(plan, upstreamRequest(exchange.inbound, group.name, match, buffered.body, this.config.legacy.timeoutMs), forwarded.then(legacyAnswer));
@@ -105,16 +122,23 @@ export class Primary {
   /** The new side answers; a failed idempotent request falls back to legacy when the group allows it. */
   private async serveNew(exchange: Exchange, plan: Plan): Promise<Served> {
     const { group, match } = plan;
-    let body: Buffer;
-    try {
-      body = await readBody(exchange.req, MAX_PAYLOAD_BYTES);
-    } catch (error) {
-      if (error instanceof ClientLeft) return this.clientLeft(exchange, plan);
-      if (!(error instanceof BodyTooLarge)) throw error;
+    const { framing } = exchange.inbound;
+    let buffered: BufferedBody | undefined;
+    if (framing.kind !== 'length' || framing.bytes <= MAX_PAYLOAD_BYTES) {
+      try {
+        buffered = await this.bodyOf(exchange, MAX_PAYLOAD_BYTES);
+      } catch (error) {
+        return this.unread(exchange, error, plan);
+      }
+    }
+    if (buffered === undefined || 'stream' in buffered) {
+      buffered?.stream.destroy();
       if (plan.shadow === 'mirror') this.skipped(group.name, 'body_too_large');
-      sendProblem(exchange, 413, 'too_large', `The request is larger than the ${MAX_PAYLOAD_BYTES} bytes a Lambda invocation takes.`);
+      // The rest of the body is never read: the connection cannot carry another request.
+      sendProblem({ ...exchange, keepAlive: () => false }, 413, 'too_large', `The request is larger than the ${MAX_PAYLOAD_BYTES} bytes a Lambda invocation takes.`);
       return { servedBy: 'new', primaryMs: undefined };
     }
+    const { body } = buffered;
     const request = upstreamRequest(exchange.inbound, group.name, match, body, group.timeoutMs);
     const answering = this.invoke(exchange, plan, request);
     if (plan.shadow === 'mirror') {
@@ -140,12 +164,46 @@ export class Primary {
     return { servedBy: 'new', primaryMs: answer.seconds * 1000 };
   }
 
-  /** A client that left mid-body: nothing to serve, and nothing to compare. */
-  private clientLeft(exchange: Exchange, plan: Plan): Served {
-    if (plan.shadow === 'mirror') this.skipped(plan.group.name, 'client_aborted');
+  /**
+   * A body read whole goes at once; one still streaming holds its pooled connection at the
+   * client's pace, so such bodies may take only `legacy.streamedShare` of the pool together.
+   */
+  private async forwardToLegacy(exchange: Exchange, buffered: BufferedBody): Promise<Served> {
+    if ('body' in buffered) return this.answeredByLegacy(exchange, await this.legacy.forward(exchange, buffered.body));
+    if (this.streaming >= this.maxStreaming) {
+      buffered.stream.destroy();
+      exchange.log.warn({ streaming: this.streaming }, 'a streamed upload refused: streamed uploads hold their share of the legacy pool');
+      sendProblem({ ...exchange, keepAlive: () => false }, 503, 'legacy_busy', `${this.streaming} streamed uploads hold their share of the connections to the legacy system; send it again later.`, { 'retry-after': '1' });
+      return { servedBy: 'legacy', primaryMs: undefined };
+    }
+    this.streaming += 1;
+    try {
+      return this.answeredByLegacy(exchange, await this.legacy.forward(exchange, buffered.stream));
+    } finally {
+      this.streaming -= 1;
+    }
+  }
+
+  private bodyOf(exchange: Exchange, limit: number): Promise<BufferedBody> {
+    return bufferUpTo(exchange.req, exchange.inbound.framing, limit, this.config.traffic.bodyIdleMs);
+  }
+
+  /** A body that never came whole, before any side was asked: the client left or stalled. */
+  private unread(exchange: Exchange, error: unknown, plan: Plan | undefined): Served {
+    if (!(error instanceof ClientLeft || error instanceof BodyStalled)) throw error;
+    if (plan?.shadow === 'mirror') this.skipped(plan.group.name, 'client_aborted');
+    if (error instanceof BodyStalled) return this.stalled(exchange, plan);
     exchange.log.info('the client left before its request body was complete');
     exchange.res.destroy();
-    return { servedBy: plan.side, primaryMs: undefined };
+    return { servedBy: plan?.side ?? 'legacy', primaryMs: undefined };
+  }
+
+  /** A client that paused its body past `traffic.bodyIdleMs`: 408, and its connection closed, since the rest of the body may still come. */
+  private stalled(exchange: Exchange, plan?: Plan): Served {
+    const idleMs = this.config.traffic.bodyIdleMs;
+    exchange.log.info({ idleMs }, 'the client paused its request body too long');
+    sendProblem({ ...exchange, keepAlive: () => false }, 408, 'body_timeout', `No byte of the request body came for ${idleMs} ms.`);
+    return { servedBy: plan?.side ?? 'legacy', primaryMs: undefined };
   }
 
   /** Whether the client received all of its answer: only then is there a primary to compare. */
