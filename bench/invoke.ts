@@ -82,7 +82,7 @@ const CONFIGURATIONS: readonly Configuration[] = [
       return {
         async call() {
           const answer = await backend.invoke(REQUEST);
-          if (answer.response?.status !== 200) throw new Error(`backend: ${JSON.stringify(answer.failure)}`);
+          if (answer.failure || answer.observation.status !== 200) throw new Error(`backend: ${JSON.stringify(answer.failure)}`);
         },
         close: () => backend.close(),
       };

@@ -11,7 +11,7 @@ function record(noiseFields: string[]): ComparisonRecord {
   const candidate = response(200, { 'content-type': 'application/json' }, '{"price":9.99,"generatedAt":"b"}');
   return comparisonRecord({
     at: new Date(0), group: 'catalog', route: 'GET /products/{id}', primarySide: 'legacy',
-    legacy: { side: 'legacy', observation: legacy, ms: 1 }, new: { side: 'new', observation: candidate, ms: 2 },
+    legacy: { observation: legacy, ms: 1 }, new: { observation: candidate, ms: 2 },
     comparison: compare(legacy, candidate), noiseFields: new Set(noiseFields), rules: DEFAULT_RULES,
     request: { method: 'GET', path: '/products/1', query: '', requestId: 'r1', caller: 'c1', stage: 'shadow', rule: null, variation: null, headers: {}, body: Buffer.alloc(0) },
   });

@@ -1,14 +1,15 @@
 import { isUtf8 } from 'node:buffer';
 import { type OutgoingHttpHeaders, validateHeaderName, validateHeaderValue } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { Response } from '../../compare/index.js';
 import type { RouteMatch } from '../config/route.js';
 import type { UpstreamRequest } from './upstream.js';
 
 /** What the event is made of: the request as a value, and when it arrived. */
 export type HttpRequestFacts = Omit<UpstreamRequest, 'group' | 'match' | 'timeoutMs'> & { readonly receivedAt: Date };
 
-export interface HttpResponse {
-  readonly status: number;
+/** A function's answer as an HTTP response: compare/'s Response, whole, in the shape the client is written. */
+export interface HttpResponse extends Response {
   readonly headers: OutgoingHttpHeaders;
   readonly body: Buffer;
 }

@@ -2,7 +2,8 @@ import { LambdaServiceException } from '@aws-sdk/client-lambda';
 import type { Config, Group } from '../config/config.js';
 import { responseHeaders } from '../http/respond.js';
 import { fromFunctionResult, type HttpResponse, InvalidFunctionResult, toHttpEvent } from './lambda-event.js';
-import type { Exchange, Failure, UpstreamRequest } from './upstream.js';
+import { type Answer, failedAnswer, msSince, type UpstreamFailure } from './answer.js';
+import type { Exchange, UpstreamRequest } from './upstream.js';
 import { InvokeClient } from './lambda-client.js';
 
 // The AWS SDK warns in nine lines, wherever a client is made on Node 20, that its releases after
@@ -16,11 +17,7 @@ class PayloadTooLarge extends Error {}
 
 class FunctionFailed extends Error {}
 
-export type LambdaAnswer =
-  | { readonly seconds: number; readonly response: HttpResponse; readonly failure?: undefined }
-  | { readonly seconds: number; readonly response?: undefined; readonly failure: Failure };
-
-function failureOf(error: unknown, timeoutMs: number): Failure {
+function failureOf(error: unknown, timeoutMs: number): UpstreamFailure {
   if (error instanceof FunctionFailed) return { reason: 'function_error', status: 502, detail: `The new service failed (${error.message}).` };
   if (error instanceof PayloadTooLarge) return { reason: 'too_large', status: 413, detail: `The request is larger than the ${MAX_PAYLOAD_BYTES} bytes a Lambda invocation takes.` };
   if (error instanceof InvalidFunctionResult) return { reason: 'invalid_response', status: 502, detail: `The new service answered something that is not an HTTP response: ${error.message}.` };
@@ -55,15 +52,13 @@ export class LambdaBackend {
   }
 
   /** Invokes the group's function; the answer is returned, not written. */
-  async invoke(request: UpstreamRequest): Promise<LambdaAnswer> {
+  async invoke(request: UpstreamRequest): Promise<Answer<HttpResponse>> {
     const started = process.hrtime.bigint();
-    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     try {
-      // Awaited before the clock is read: an object literal evaluates its keys in order.
-      const response = await this.call(request);
-      return { seconds: seconds(), response };
+      const observation = await this.call(request);
+      return { observation, ms: msSince(started) };
     } catch (error) {
-      return { seconds: seconds(), failure: failureOf(error, request.timeoutMs) };
+      return failedAnswer(failureOf(error, request.timeoutMs), msSince(started));
     }
   }
 

@@ -9,7 +9,8 @@ import { onceGone } from '../http/connection.js';
 import type { Framing } from '../http/request.js';
 import { responseHeaders } from '../http/respond.js';
 import { acceptingContinue } from './interim.js';
-import type { Exchange, Failure, FailureReason, UpstreamRequest } from './upstream.js';
+import { type Answer, failedAnswer, type FailureReason, msSince, type UpstreamFailure } from './answer.js';
+import type { Exchange, UpstreamRequest } from './upstream.js';
 
 /** The client went away: the exchange is dropped, and nothing of it is legacy's fault. */
 class ClientGone extends Error {}
@@ -32,7 +33,7 @@ function reasonOf(error: Error): FailureReason {
   return 'reset';
 }
 
-function failureOf(error: Error, config: LegacyConfig): Failure {
+function failureOf(error: Error, config: LegacyConfig): UpstreamFailure {
   const code = (error as NodeJS.ErrnoException).code;
   switch (reasonOf(error)) {
     case 'timeout': return {
@@ -47,31 +48,19 @@ function failureOf(error: Error, config: LegacyConfig): Failure {
   }
 }
 
-/** How one primary exchange with legacy ended. */
-export interface LegacyOutcome {
-  /** To the response headers, or to the failure. */
-  readonly seconds: number;
-  /**
-   * Why legacy gave no whole answer. Before any response the caller answers the client; after
-   * the headers the client has been cut off, since its response cannot be finished.
-   */
-  readonly failure: Failure | undefined;
-  /** The client left before its answer was complete: there is nothing of this exchange to compare. */
-  readonly abandoned: boolean;
-  /** The client paused its body past `traffic.bodyIdleMs`: the exchange was given up, and the client is the caller's to answer. */
-  readonly stalled: boolean;
-  /** The response as the client got it, when capture was asked for. */
-  readonly captured: Observation | undefined;
-}
-
-export interface ShadowAnswer { readonly seconds: number; readonly observation: Observation; readonly failure: FailureReason | undefined }
+/**
+ * How a primary exchange with legacy ended: legacy's answer (a failure before the response is the
+ * caller's to answer; after the headers the client has been cut off), or the client's own end of
+ * it, which says nothing of legacy: it left (`ms` to then), or paused its body past `traffic.bodyIdleMs`.
+ */
+export type Forwarded = Answer | { readonly clientEnded: 'left'; readonly ms: number } | { readonly clientEnded: 'stalled' };
 
 /** A response body collected up to `limit` bytes; past it, only its size is known. */
 class Collected {
   private readonly chunks: Buffer[] = [];
   size = 0;
 
-  constructor(private readonly limit: number) {}
+  constructor(readonly limit: number) {}
 
   add(chunk: Buffer): void {
     this.size += chunk.length;
@@ -96,7 +85,8 @@ function framed(headers: Readonly<IncomingHttpHeaders>, body: Buffer | Readable,
   return !Buffer.isBuffer(body) && framing.kind === 'length' ? { ...headers, 'content-length': String(framing.bytes) } : headers;
 }
 
-const ABANDONED: LegacyOutcome = { seconds: 0, failure: undefined, abandoned: true, stalled: false, captured: undefined };
+const LEFT_AT_ONCE: Forwarded = { clientEnded: 'left', ms: 0 };
+const STALLED: Forwarded = { clientEnded: 'stalled' };
 
 type Send = (method: string, target: string, headers: OutgoingHttpHeaders, body: Buffer | Readable | null, handler: Dispatcher.DispatchHandler) => void;
 
@@ -113,8 +103,8 @@ class Forwarding implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
   private status = 0;
   private headers: IncomingHttpHeaders = {};
-  private seconds: number | undefined;
-  private broke: Failure | undefined;
+  private ms: number | undefined;
+  private broke: UpstreamFailure | undefined;
   private capture: Collected | undefined;
   private complete = false;
   private stalled = false;
@@ -126,7 +116,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
     private readonly exchange: Exchange,
     private readonly body: Buffer | Readable,
     private readonly captureLimit: number | undefined,
-    private readonly resolve: (outcome: LegacyOutcome) => void,
+    private readonly resolve: (forwarded: Forwarded) => void,
   ) {
     onceGone(exchange.res, () => {
       if (!exchange.res.writableFinished) this.controller?.abort(new ClientGone('the client left'));
@@ -150,7 +140,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
     const { res, req } = this.exchange;
     this.status = status;
     this.headers = headers;
-    this.seconds = this.elapsed();
+    this.ms = msSince(this.started);
     try {
       if (status < 100 || status > 599) throw new Error(`status ${status} is not an HTTP status`);
       // A client still sending a body that legacy did not wait for cannot reuse its connection.
@@ -200,21 +190,14 @@ class Forwarding implements Dispatcher.DispatchHandler {
     else this.settle();
   }
 
-  private elapsed(): number {
-    return Number(process.hrtime.bigint() - this.started) / 1e9;
-  }
-
   private settle(): void {
     if (this.settled) return;
     this.settled = true;
-    const abandoned = !this.exchange.res.writableFinished && this.broke === undefined && !this.stalled;
-    this.resolve({
-      seconds: this.seconds ?? this.elapsed(),
-      failure: this.broke,
-      abandoned,
-      stalled: this.stalled,
-      captured: abandoned || this.broke || this.stalled ? undefined : this.capture?.observation(this.status, this.headers),
-    });
+    const ms = this.ms ?? msSince(this.started);
+    if (this.stalled) this.resolve(STALLED);
+    else if (this.broke) this.resolve(failedAnswer(this.broke, ms));
+    else if (!this.exchange.res.writableFinished) this.resolve({ clientEnded: 'left', ms });
+    else this.resolve({ observation: this.capture?.observation(this.status, this.headers) ?? response(this.status, this.headers), ms });
   }
 }
 
@@ -228,7 +211,7 @@ class Fetching implements Dispatcher.DispatchHandler {
   private readonly collected: Collected;
   private settled = false;
 
-  constructor(timeoutMs: number, maxBytes: number, private readonly resolve: (answer: ShadowAnswer) => void) {
+  constructor(timeoutMs: number, maxBytes: number, private readonly resolve: (answer: Answer) => void) {
     this.collected = new Collected(maxBytes);
     this.deadline = setTimeout(() => {
       const late = new ShadowDeadline(`did not answer within ${timeoutMs} ms`);
@@ -250,12 +233,12 @@ class Fetching implements Dispatcher.DispatchHandler {
     this.collected.add(chunk);
     if (this.collected.over) {
       controller.abort(new Error('over the capture limit'));
-      this.settle(this.collected.observation(this.status, this.headers), 'reset');
+      this.settle(failedAnswer({ reason: 'reset', status: 502, detail: `the response ran over the ${this.collected.limit}-byte capture limit` }, msSince(this.started)));
     }
   }
 
   onResponseEnd(): void {
-    this.settle(this.collected.observation(this.status, this.headers));
+    this.settle({ observation: this.collected.observation(this.status, this.headers), ms: msSince(this.started) });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
@@ -264,14 +247,15 @@ class Fetching implements Dispatcher.DispatchHandler {
 
   private fail(error: Error): void {
     const reason = reasonOf(error);
-    this.settle(failure(this.status === 0 ? `${reason}: ${error.message}` : 'reset: the response broke off'), reason);
+    const detail = this.status === 0 ? error.message : 'the response broke off';
+    this.settle(failedAnswer({ reason, status: reason === 'timeout' ? 504 : 502, detail }, msSince(this.started)));
   }
 
-  private settle(observation: Observation, reason?: FailureReason): void {
+  private settle(answer: Answer): void {
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.deadline);
-    this.resolve({ seconds: Number(process.hrtime.bigint() - this.started) / 1e9, observation, failure: reason });
+    this.resolve(answer);
   }
 }
 
@@ -318,13 +302,13 @@ export class LegacyBackend {
    * response is returned for the caller to answer; with `captureLimit`, the response is also
    * collected for comparison. Settles when the exchange is over, at once for a client already gone.
    */
-  forward(exchange: Exchange, body: Buffer | Readable, captureLimit?: number): Promise<LegacyOutcome> {
-    if (exchange.res.destroyed) return Promise.resolve(ABANDONED);
+  forward(exchange: Exchange, body: Buffer | Readable, captureLimit?: number): Promise<Forwarded> {
+    if (exchange.res.destroyed) return Promise.resolve(LEFT_AT_ONCE);
     return new Promise((resolve) => new Forwarding(this.send, this.config, exchange, body, captureLimit, resolve).start());
   }
 
   /** Sends a buffered request and collects the whole answer within the request's timeout: the legacy side of a shadow. */
-  fetch(request: UpstreamRequest, maxBytes: number): Promise<ShadowAnswer> {
+  fetch(request: UpstreamRequest, maxBytes: number): Promise<Answer> {
     return new Promise((resolve) => {
       this.send(request.method, request.url, request.headers, request.body, new Fetching(request.timeoutMs, maxBytes, resolve));
     });

@@ -4,20 +4,6 @@ import type { RouteMatch } from '../config/route.js';
 import type { Inbound } from '../http/request.js';
 import type { Reply } from '../http/respond.js';
 
-/** Why an upstream gave no usable answer; a label value of the error and fallback counters. */
-export type FailureReason =
-  | 'refused' | 'timeout' | 'reset'
-  | 'function_error' | 'throttled' | 'not_found' | 'invalid_response' | 'sdk_error'
-  | 'status_5xx' | 'circuit_open' | 'too_large';
-
-/** An upstream failure, with the answer the client gets if nothing else can serve it. */
-export interface Failure {
-  readonly reason: FailureReason;
-  readonly status: number;
-  readonly detail: string;
-  readonly headers?: Readonly<Record<string, string>>;
-}
-
 /** One client request being answered by a side. */
 export interface Exchange extends Reply {
   readonly inbound: Inbound;

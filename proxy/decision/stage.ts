@@ -3,8 +3,10 @@ export const STAGES = ['legacy', 'shadow', 'live', 'complete'] as const;
 /** How far a group has moved toward the new side; see docs/architecture.md, "Stages". */
 export type Stage = (typeof STAGES)[number];
 
+export const SIDES = ['legacy', 'new'] as const;
+
 /** One side of the migration: the monolith or the rewritten Lambda APIs. */
-export type Side = 'legacy' | 'new';
+export type Side = (typeof SIDES)[number];
 
 export function isStage(value: unknown): value is Stage {
   return typeof value === 'string' && (STAGES as readonly string[]).includes(value);

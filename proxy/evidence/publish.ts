@@ -1,3 +1,4 @@
+import { otherSide } from '../decision/stage.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { ComparisonRecord } from './record.js';
@@ -63,9 +64,9 @@ export class ComparisonLog implements Consumer {
 
   consume(record: ComparisonRecord): void {
     const { comparison } = record;
-    const shadow = record.primarySide === 'legacy' ? record.new : record.legacy;
+    const shadowSide = otherSide(record.primarySide);
     this.log.info({
-      requestId: record.request.requestId, group: record.group, route: record.route, shadowSide: shadow.side, shadowMs: shadow.ms,
+      requestId: record.request.requestId, group: record.group, route: record.route, shadowSide, shadowMs: record[shadowSide].ms,
       verdict: comparison.verdict, differences: comparison.differences.length, ...(comparison.reason ? { reason: comparison.reason } : {}),
     }, 'shadow compared');
   }

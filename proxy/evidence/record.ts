@@ -1,14 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Comparison, Observation, Rules } from '../../compare/index.js';
+import type { Comparison, Rules } from '../../compare/index.js';
+import type { Answer } from '../backends/answer.js';
 import type { Side, Stage } from '../decision/stage.js';
-
-/** One side's answer to a compared request, with the time it took (github/scientist's Observation). */
-export interface SideObservation {
-  readonly side: Side;
-  readonly observation: Observation;
-  /** Time to the response's headers; undefined when the side gave no response. */
-  readonly ms: number | undefined;
-}
 
 /** The request both sides answered, as the client sent it (credentials are dropped only when it is stored). */
 export interface ObservedRequest {
@@ -36,8 +29,8 @@ export interface ComparisonRecord {
   readonly route: string;
   readonly primarySide: Side;
   readonly request: ObservedRequest;
-  readonly legacy: SideObservation;
-  readonly new: SideObservation;
+  readonly legacy: Answer;
+  readonly new: Answer;
   /** After noise classification: `noise` when every difference is a known noise field. */
   readonly comparison: Comparison;
   /** The fields among the differences that calibration has learned are noise. */

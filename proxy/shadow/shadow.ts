@@ -1,13 +1,14 @@
 import { setImmediate as loopTurn } from 'node:timers/promises';
-import { compare, type Comparison, failure, type Observation, response } from '../../compare/index.js';
-import type { LambdaAnswer, LambdaBackend } from '../backends/lambda.js';
-import type { LegacyBackend, ShadowAnswer } from '../backends/legacy.js';
+import { compare, type Comparison, response } from '../../compare/index.js';
+import type { Answer } from '../backends/answer.js';
+import type { LambdaBackend } from '../backends/lambda.js';
+import type { LegacyBackend } from '../backends/legacy.js';
 import type { UpstreamRequest } from '../backends/upstream.js';
 import { CircuitBreaker } from '../backends/circuit.js';
 import type { Comparator } from './comparator.js';
 import type { Config, Group } from '../config/config.js';
 import { SHADOW_HEADER } from '../http/headers.js';
-import { comparisonRecord, type ComparisonRecord, type SideObservation, splitTarget } from '../evidence/record.js';
+import { comparisonRecord, type ComparisonRecord, splitTarget } from '../evidence/record.js';
 import type { Decision } from '../decision/flags.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -38,9 +39,6 @@ export function shadowChoice(group: Group, decision: Decision, method: string, r
   return random() * 100 < percent ? 'mirror' : 'sampled_out';
 }
 
-/** What the primary side answered, and in how long (undefined when it gave no response). */
-export interface PrimaryAnswer { readonly observation: Observation; readonly ms: number | undefined }
-
 export interface MirrorInput {
   readonly group: Group;
   readonly route: string;
@@ -48,7 +46,7 @@ export interface MirrorInput {
   readonly decision: Decision;
   readonly primarySide: Side;
   /** What the client got, once the client has it; undefined when the client left before that. */
-  readonly primary: Promise<PrimaryAnswer | undefined>;
+  readonly primary: Promise<Answer | undefined>;
   /** Also send the request a second time to the primary's side, to learn noise. */
   readonly calibrate: boolean;
 }
@@ -109,7 +107,7 @@ export class Mirror {
       input.calibrate ? this.call(primarySide, request) : undefined,
     ]);
     const breaker = this.breaker(group, shadowSide);
-    if (shadow.failed) breaker.failure();
+    if (shadow.failure) breaker.failure();
     else breaker.success();
     if (!primary) {
       this.metrics.shadowSkipped.inc({ group: group.name, reason: 'client_aborted' });
@@ -118,9 +116,7 @@ export class Mirror {
       return;
     }
     await this.turn();
-    const primaryObserved: SideObservation = { side: primarySide, observation: primary.observation, ms: primary.ms };
-    const shadowObserved: SideObservation = { side: shadowSide, observation: shadow.observation, ms: shadow.ms };
-    const [legacy, candidate] = shadowSide === 'new' ? [primaryObserved, shadowObserved] : [shadowObserved, primaryObserved];
+    const [legacy, candidate] = shadowSide === 'new' ? [primary, shadow] : [shadow, primary];
     const target = splitTarget(request.url);
     const { query } = target;
     const { comparison, noiseFields, rules } = await this.comparator.recordAB(group.name, route, query, legacy.observation, candidate.observation);
@@ -163,24 +159,20 @@ export class Mirror {
     return compare(legacy.observation, candidate.observation, this.comparator.rulesFor(group.name, request.match.route.key, splitTarget(request.url).query));
   }
 
-  private async call(side: Side, request: UpstreamRequest): Promise<{ observation: Observation; ms: number; failed: boolean }> {
+  private async call(side: Side, request: UpstreamRequest): Promise<Answer> {
     const labels = { group: request.group, backend: side, role: 'shadow' };
-    const { seconds, observation, failure } = side === 'legacy'
+    const answer = side === 'legacy'
       ? await this.legacy.fetch(request, this.config.mirror.captureBytes)
-      : shadowAnswerOf(request.method, await this.lambda.invoke(request));
-    this.metrics.upstreamDuration.observe(labels, seconds);
-    if (failure) this.metrics.upstreamErrors.inc({ ...labels, reason: failure });
-    return { observation, ms: seconds * 1000, failed: failure !== undefined };
+      : asCompared(request.method, await this.lambda.invoke(request));
+    this.metrics.upstreamDuration.observe(labels, answer.ms / 1000);
+    if (answer.failure) this.metrics.upstreamErrors.inc({ ...labels, reason: answer.failure.reason });
+    return answer;
   }
 }
 
-/** A function's answer in the shape of legacy's shadow answer. */
-function shadowAnswerOf(method: string, answer: LambdaAnswer): ShadowAnswer {
-  return { seconds: answer.seconds, observation: observationOf(method, answer), failure: answer.failure?.reason };
-}
-
 /** A function's answer as the client sees it: an answer to HEAD has no body, whatever the function returned. */
-export function observationOf(method: string, answer: LambdaAnswer): Observation {
-  if (answer.failure) return failure(`${answer.failure.reason}: ${answer.failure.detail}`);
-  return response(answer.response.status, answer.response.headers, method === 'HEAD' ? undefined : answer.response.body);
+export function asCompared(method: string, answer: Answer): Answer {
+  if (method !== 'HEAD' || answer.failure || !('body' in answer.observation)) return answer;
+  const { status, headers } = answer.observation;
+  return { ...answer, observation: response(status, headers) };
 }

@@ -1,6 +1,7 @@
 import { type Difference, type HiddenDifference, hiddenDifferences, isFailure, type JsonValue } from '../../compare/index.js';
 import { BodyError, readBody } from '../../compare/body.js';
-import type { ComparisonRecord, SideObservation } from '../evidence/record.js';
+import type { Answer } from '../backends/answer.js';
+import type { ComparisonRecord } from '../evidence/record.js';
 import type { Redactor } from './redact.js';
 
 /** A body as stored: JSON kept as a tree, text as text, anything else as base64; cut at the configured size. */
@@ -62,7 +63,7 @@ function cut(text: string, maxBytes: number): { text: string; truncated: boolean
 }
 
 /** A JSON body too large to keep whole is kept as the start of its text, so that it stays readable. */
-function storedBody(observation: SideObservation['observation'], redactor: Redactor, maxBytes: number): StoredBody {
+function storedBody(observation: Answer['observation'], redactor: Redactor, maxBytes: number): StoredBody {
   if (isFailure(observation) || observation.body === undefined) return NO_BODY;
   let body;
   try {
@@ -95,10 +96,10 @@ function requestBody(body: Buffer, contentType: string | undefined, redactor: Re
   return storedBody({ status: 0, headers: contentType ? { 'content-type': contentType } : {}, body }, redactor, maxBytes);
 }
 
-function storedSide(side: SideObservation, redactor: Redactor, maxBytes: number): StoredSide {
+function storedSide(side: Answer, redactor: Redactor, maxBytes: number): StoredSide {
   const { observation } = side;
-  if (isFailure(observation)) return { status: null, headers: {}, ...NO_BODY, ms: side.ms ?? null, failure: observation.error };
-  return { status: observation.status, headers: redactor.headersOf(observation.headers), ...storedBody(observation, redactor, maxBytes), ms: side.ms ?? null, failure: null };
+  if (isFailure(observation)) return { status: null, headers: {}, ...NO_BODY, ms: side.ms, failure: observation.error };
+  return { status: observation.status, headers: redactor.headersOf(observation.headers), ...storedBody(observation, redactor, maxBytes), ms: side.ms, failure: null };
 }
 
 /** A difference's values pass the same redaction as the sides: a changed e-mail address is still an e-mail address. */

@@ -2,7 +2,7 @@ import type { StoreConfig } from '../config/config.js';
 import type { ComparisonRecord } from '../evidence/record.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import type { Side } from '../decision/stage.js';
+import { type Side, SIDES } from '../decision/stage.js';
 import { bodyBytes, INLINE_BYTES } from '../evidence/size.js';
 import { startEmbeddedStore, type EmbeddedStore } from './embedded-process.js';
 import { preparedRow, type Redaction } from './prepare.js';
@@ -117,8 +117,8 @@ export class EvidenceWriter implements Tally {
   consume(record: ComparisonRecord): void {
     const minute = minuteOf(record.at);
     this.tallies.comparisons.add(minute, [record.group, record.route, record.comparison.verdict]);
-    for (const side of [record.legacy, record.new]) {
-      this.tallies.sides.add(minute, [record.group, side.side, bucketOf(side.ms ?? 0)], isError(side) ? 1 : 0);
+    for (const side of SIDES) {
+      this.tallies.sides.add(minute, [record.group, side, bucketOf(record[side].ms)], isError(record[side]) ? 1 : 0);
     }
     if (!this.keeps(record.comparison.verdict)) return;
     if (this.state !== 'up' || !this.redaction) return this.drop('store_down');

@@ -1,12 +1,13 @@
-import { failure as failed } from '../../compare/index.js';
-import { type LambdaAnswer, type LambdaBackend, MAX_PAYLOAD_BYTES, writeResponse } from '../backends/lambda.js';
-import type { LegacyBackend, LegacyOutcome } from '../backends/legacy.js';
-import { type Exchange, type Failure, type UpstreamRequest, upstreamRequest } from '../backends/upstream.js';
+import { type Answer, failedAnswer, type UpstreamFailure } from '../backends/answer.js';
+import { type LambdaBackend, MAX_PAYLOAD_BYTES, writeResponse } from '../backends/lambda.js';
+import type { HttpResponse } from '../backends/lambda-event.js';
+import type { Forwarded, LegacyBackend } from '../backends/legacy.js';
+import { type Exchange, type UpstreamRequest, upstreamRequest } from '../backends/upstream.js';
 import { BodyStalled, type BufferedBody, bufferUpTo, ClientLeft } from '../http/body.js';
 import { CircuitBreaker, type CircuitState } from '../backends/circuit.js';
 import type { Config } from '../config/config.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { type Mirror, observationOf, type PrimaryAnswer, SAFE_METHODS, type SkipReason } from '../shadow/shadow.js';
+import { asCompared, type Mirror, SAFE_METHODS, type SkipReason } from '../shadow/shadow.js';
 import type { Side } from '../decision/stage.js';
 import type { Tally } from '../store/writer.js';
 import type { Plan } from './plan.js';
@@ -23,11 +24,9 @@ export interface Served {
 
 const CIRCUIT_GAUGE: Record<CircuitState, number> = { closed: 0, half_open: 1, open: 2 };
 
-function legacyAnswer(outcome: LegacyOutcome): PrimaryAnswer | undefined {
-  if (outcome.abandoned) return undefined;
-  const ms = outcome.seconds * 1000;
-  if (outcome.failure) return { observation: failed(`${outcome.failure.reason}: ${outcome.failure.detail}`), ms };
-  return { observation: outcome.captured ?? failed('legacy gave no response'), ms };
+/** Legacy's answer as the client got it, when there is one to compare: not when the client ended the exchange. */
+function comparable(forwarded: Forwarded): Answer | undefined {
+  return 'clientEnded' in forwarded ? undefined : forwarded;
 }
 
 /** The primary side's half of the request path: serve, fall back when allowed, and mirror what the plan says. */
@@ -81,18 +80,19 @@ export class Primary {
     return plan.shadow === 'mirror' ? this.serveLegacyMirrored(exchange, plan) : this.passThrough(exchange, plan);
   }
 
-  private answeredByLegacy(exchange: Exchange, outcome: LegacyOutcome): Served {
-    if (outcome.stalled) return this.stalled(exchange);
-    this.metrics.upstreamDuration.observe({ group: exchange.group, backend: 'legacy', role: 'primary' }, outcome.seconds);
-    if (outcome.failure) {
-      this.metrics.upstreamErrors.inc({ group: exchange.group, backend: 'legacy', role: 'primary', reason: outcome.failure.reason });
-      exchange.log.warn({ reason: outcome.failure.reason }, outcome.failure.detail);
-      if (!outcome.abandoned) this.fail(exchange, outcome.failure);
+  private answeredByLegacy(exchange: Exchange, forwarded: Forwarded): Served {
+    if ('clientEnded' in forwarded && forwarded.clientEnded === 'stalled') return this.stalled(exchange);
+    this.metrics.upstreamDuration.observe({ group: exchange.group, backend: 'legacy', role: 'primary' }, forwarded.ms / 1000);
+    if ('failure' in forwarded && forwarded.failure) {
+      this.metrics.upstreamErrors.inc({ group: exchange.group, backend: 'legacy', role: 'primary', reason: forwarded.failure.reason });
+      exchange.log.warn({ reason: forwarded.failure.reason }, forwarded.failure.detail);
+      this.fail(exchange, forwarded.failure);
+      return { servedBy: 'legacy', primaryMs: undefined };
     }
-    return { servedBy: 'legacy', primaryMs: outcome.failure ? undefined : outcome.seconds * 1000 };
+    return { servedBy: 'legacy', primaryMs: forwarded.ms };
   }
 
-  private fail(exchange: Exchange, failure: Failure): void {
+  private fail(exchange: Exchange, failure: UpstreamFailure): void {
     sendProblem(exchange, failure.status, failure.reason, failure.detail, failure.headers);
   }
 
@@ -115,7 +115,7 @@ export class Primary {
       return this.forwardToLegacy(exchange, buffered);
     }
     const forwarded = this.legacy.forward(exchange, buffered.body, this.config.mirror.captureBytes);
-    this.dispatch(plan, upstreamRequest(exchange.inbound, group.name, match, buffered.body, this.config.legacy.timeoutMs), forwarded.then(legacyAnswer));
+    this.dispatch(plan, upstreamRequest(exchange.inbound, group.name, match, buffered.body, this.config.legacy.timeoutMs), forwarded.then(comparable));
     return this.answeredByLegacy(exchange, await forwarded);
   }
 
@@ -143,25 +143,25 @@ export class Primary {
     const answering = this.invoke(exchange, plan, request);
     if (plan.shadow === 'mirror') {
       if (body.length > group.shadow.maxBodyBytes) this.skipped(group.name, 'body_too_large');
-      else this.dispatch(plan, request, answering.then(async (answer) => (await this.deliveredWhole(exchange)) ? { observation: observationOf(request.method, answer), ms: answer.seconds * 1000 } : undefined));
+      else this.dispatch(plan, request, answering.then(async (answer) => (await this.deliveredWhole(exchange)) ? asCompared(request.method, answer) : undefined));
     }
 
     const answer = await answering;
-    if (!answer.failure && answer.response.status < 500) {
-      writeResponse(exchange, answer.response);
-      return { servedBy: 'new', primaryMs: answer.seconds * 1000 };
+    if (!answer.failure && answer.observation.status < 500) {
+      writeResponse(exchange, answer.observation);
+      return { servedBy: 'new', primaryMs: answer.ms };
     }
-    const failure: Failure = answer.failure ?? { reason: 'status_5xx', status: answer.response.status, detail: `The new service answered ${answer.response.status}.` };
-    if (exchange.res.destroyed) return { servedBy: 'new', primaryMs: answer.seconds * 1000 };
+    const failure: UpstreamFailure = answer.failure ?? { reason: 'status_5xx', status: answer.observation.status, detail: `The new service answered ${answer.observation.status}.` };
+    if (exchange.res.destroyed) return { servedBy: 'new', primaryMs: answer.ms };
     if (group.fallback && SAFE_METHODS.has(exchange.inbound.method) && failure.reason !== 'too_large') {
       this.metrics.fallbacks.inc({ group: group.name, reason: failure.reason });
       exchange.log.warn({ reason: failure.reason }, `new side failed; legacy answers instead: ${failure.detail}`);
       const served = this.answeredByLegacy(exchange, await this.legacy.forward(exchange, body));
-      return { ...served, failedOverMs: answer.seconds * 1000 };
+      return { ...served, failedOverMs: answer.ms };
     }
-    if (answer.response) writeResponse(exchange, answer.response);
-    else this.fail(exchange, failure);
-    return { servedBy: 'new', primaryMs: answer.seconds * 1000 };
+    if (answer.failure) this.fail(exchange, failure);
+    else writeResponse(exchange, answer.observation);
+    return { servedBy: 'new', primaryMs: answer.ms };
   }
 
   /**
@@ -212,26 +212,26 @@ export class Primary {
     return exchange.res.writableFinished;
   }
 
-  private invoke(exchange: Exchange, plan: Plan, request: UpstreamRequest): Promise<LambdaAnswer> {
+  private invoke(exchange: Exchange, plan: Plan, request: UpstreamRequest): Promise<Answer<HttpResponse>> {
     const { group } = plan;
     const breaker = this.breakers.get(group.name);
     if (breaker && !breaker.permit()) {
-      return Promise.resolve({ seconds: 0, failure: { reason: 'circuit_open', status: 503, detail: 'The new service is failing; its circuit is open.', headers: { 'retry-after': String(Math.ceil(group.circuit.openMs / 1000)) } } });
+      return Promise.resolve(failedAnswer({ reason: 'circuit_open', status: 503, detail: 'The new service is failing; its circuit is open.', headers: { 'retry-after': String(Math.ceil(group.circuit.openMs / 1000)) } }, 0));
     }
     return this.lambda.invoke(request).then((answer) => {
-      this.metrics.upstreamDuration.observe({ group: group.name, backend: 'new', role: 'primary' }, answer.seconds);
+      this.metrics.upstreamDuration.observe({ group: group.name, backend: 'new', role: 'primary' }, answer.ms / 1000);
       if (answer.failure) {
         this.metrics.upstreamErrors.inc({ group: group.name, backend: 'new', role: 'primary', reason: answer.failure.reason });
         exchange.log.warn({ reason: answer.failure.reason }, answer.failure.detail);
       }
       // An oversized request says nothing about the new side's health.
-      if (answer.failure?.reason === 'too_large' || (!answer.failure && answer.response.status < 500)) breaker?.success();
+      if (answer.failure?.reason === 'too_large' || (!answer.failure && answer.observation.status < 500)) breaker?.success();
       else breaker?.failure();
       return answer;
     });
   }
 
-  private dispatch(plan: Plan, request: UpstreamRequest, primary: Promise<PrimaryAnswer | undefined>): void {
+  private dispatch(plan: Plan, request: UpstreamRequest, primary: Promise<Answer | undefined>): void {
     const { group, match } = plan;
     const dispatched = this.mirror.dispatch({
       group, route: match.route.key, request, decision: plan.decision, primarySide: plan.side, primary,
