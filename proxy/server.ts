@@ -15,7 +15,7 @@ import { Comparator } from './shadow/comparator.js';
 import { createLogger, type Logger } from './telemetry/log.js';
 import { ComparisonLog, ComparisonMetrics, publisher } from './evidence/publish.js';
 import { Overrides } from './decision/overrides.js';
-import { Mirror } from './shadow/shadow.js';
+import { Shadows } from './shadow/shadow.js';
 import { ShadowPool } from './shadow/pool.js';
 import { EvidenceWriter, NO_TALLY } from './store/writer.js';
 import { createTrafficHandler, type TrafficHandler } from './traffic/handler.js';
@@ -72,6 +72,7 @@ export interface ProxyOptions {
 
 export async function startProxy(config: Config, options: ProxyOptions = {}): Promise<RunningProxy> {
   const log = options.logger ?? createLogger(config.log.level);
+  for (const deprecation of config.deprecations) log.warn(`configuration: ${deprecation}`);
   const metrics = new Metrics();
   const overrides = new Overrides(new Set(config.groups.map((group) => group.name)), () => store?.reader, config.store.location.kind !== 'off', log,
     config.store.overrides, (stale) => metrics.overridesStale.set(stale ? 1 : 0));
@@ -81,14 +82,17 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   const routes = new RouteTable(config.groups.flatMap((group) => group.routes), config.routing);
   const random = options.random ?? Math.random;
 
-  const pool = new ShadowPool(config.mirror.maxInFlight, (inFlight) => metrics.shadowInFlight.set(inFlight), log);
+  const pool = new ShadowPool(config.shadow.maxInFlight, (inFlight) => metrics.shadowInFlight.set(inFlight), log);
   const workers = new ComparePool(Math.max(1, availableParallelism() - 1));
   const comparator = new Comparator(config.groups, workers);
   const store = config.store.location.kind === 'off' ? undefined : new EvidenceWriter(config.store, config.caller, comparator, workers, metrics, log, random);
   const tally = store ?? NO_TALLY;
   const publish = publisher([new ComparisonMetrics(metrics), ...(store ? [store] : []), new ComparisonLog(log)], log);
-  const mirror = new Mirror(config, legacy, lambda, pool, comparator, publish, metrics, tally, log);
-  const primary = new Primary(config, legacy, lambda, mirror, metrics, tally, random, (group, state) => log.warn({ group, circuit: state }, `circuit: the new side of group ${group} is ${state.replace('_', '-')}`));
+  const shadows = new Shadows({ config, legacy, lambda, pool, comparator, publish, metrics, tally, log });
+  const primary = new Primary({
+    config, legacy, lambda, shadows, metrics, tally, random,
+    onCircuit: (group, state) => log.warn({ group, circuit: state }, `circuit: the new side of group ${group} is ${state.replace('_', '-')}`),
+  });
   const handler = createTrafficHandler({
     config, routes, flags, metrics, tally, log, primary, random,
     poolFull: () => pool.full,
@@ -99,7 +103,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   traffic.on('clientError', handler.clientError);
   traffic.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   traffic.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
-  const admin = http.createServer(createAdminApp({ config, flags, overrides, metrics, circuits: handler.circuits, comparator, store, routes, recheck: (group, request) => mirror.recheck(group, request), log }));
+  const admin = http.createServer(createAdminApp({ config, flags, overrides, metrics, circuits: handler.circuits, comparator, store, routes, recheck: (group, request) => shadows.recheck(group, request), log }));
 
   store?.start();
   overrides.start();

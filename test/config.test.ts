@@ -36,6 +36,17 @@ describe('configuration', () => {
     assert.deepEqual(config.memory, { heapGrowthPercent: 0 });
   });
 
+  it('reads the old name mirror: as shadow: for one release, saying the new key, and refuses both at once', () => {
+    const old = parseConfig({ ...minimal(), mirror: { maxInFlight: 3 } }, '/', {});
+    assert.deepEqual(old.shadow, { maxInFlight: 3, captureBytes: 1024 * 1024 });
+    assert.equal(old.deprecations.length, 1);
+    assert.match(old.deprecations[0] ?? '', /mirror\.maxInFlight is shadow\.maxInFlight/);
+    const current = parseConfig({ ...minimal(), shadow: { maxInFlight: 3 } }, '/', {});
+    assert.deepEqual([current.shadow.maxInFlight, current.deprecations], [3, []]);
+    assert.deepEqual(parseConfig(minimal(), '/', {}).shadow, { maxInFlight: 64, captureBytes: 1024 * 1024 }, 'the defaults without either');
+    assert.match(rejection({ ...minimal(), mirror: { maxInFlight: 3 }, shadow: { maxInFlight: 4 } }), /^mirror: is the old name of shadow:, and both are set/);
+  });
+
   it('takes the admin token from CUTOVER_ADMIN_TOKEN over the file', () => {
     const config = parseConfig({ ...minimal(), admin: { token: 'from-the-file-0123456789' } }, '/', { CUTOVER_ADMIN_TOKEN: 'from-the-environment-0123' });
     assert.equal(config.admin.token, 'from-the-environment-0123');

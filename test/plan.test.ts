@@ -57,7 +57,7 @@ describe('the plan: route, caller, decide, count the decision, choose shadow', (
 
   it('asks the configured share first, then what the proxy can afford: the pool (the breaker is asked when the shadow is sent)', () => {
     const get = request('GET', '/products/7');
-    assert.equal(planOf(get, dependencies('shadow'))?.shadow, 'mirror');
+    assert.equal(planOf(get, dependencies('shadow'))?.shadow, 'send');
     assert.equal(planOf(get, dependencies('shadow', { chance: 0.9 }))?.shadow, 'sampled_out', 'outside the 50 % share');
     assert.equal(planOf(get, dependencies('shadow', { chance: 0.9, poolFull: true }))?.shadow, 'sampled_out', 'the share is the user\'s intent, counted first');
     assert.equal(planOf(get, dependencies('shadow', { poolFull: true }))?.shadow, 'capacity');

@@ -52,7 +52,7 @@ function writeConfig(options: CutoverOptions): string {
     flags: { datafile: 'datafile.json' },
     // warn: an access line per request would make the bench measure pino.
     log: { level: 'warn' },
-    mirror: { maxInFlight: 64 },
+    shadow: { maxInFlight: 64 },
     groups: {
       [GROUP]: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products/{id}'], shadow: { percent: 100, timeoutMs: 2_500 } },
     },

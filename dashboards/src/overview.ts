@@ -161,7 +161,7 @@ export function overview(): dashboard.DashboardBuilder {
     }, [promql('A', `sum by (group, reason) (rate(cutover_shadow_skipped_total{${G}}[$__rate_interval]))`, '{{group}}: {{reason}}')], { stack: true }))
     .withPanel(timeSeries({
       title: 'Shadow requests in flight',
-      description: 'Shadow requests under way, over all proxies and on the busiest one. The dashed line is mirror.maxInFlight\'s default (64 per proxy): at it, further shadows are skipped as capacity.',
+      description: 'Shadow requests under way, over all proxies and on the busiest one. The dashed line is shadow.maxInFlight\'s default (64 per proxy): at it, further shadows are skipped as capacity.',
       unit: 'none', width: 8, thresholds: lowerIsBetter(48, 64),
     }, [
       promql('A', 'sum(cutover_shadow_inflight)', 'all proxies'),

@@ -137,8 +137,8 @@ export interface Config {
    * began with a side is given up.
    */
   readonly traffic: Listen & { readonly drainMs: number; readonly trustForwarded: boolean; readonly bodyIdleMs: number };
-  /** Shadow requests in flight at most, over all groups; beyond it they are dropped. */
-  readonly mirror: { readonly maxInFlight: number; readonly captureBytes: number };
+  /** Shadow requests in flight at most, over all groups (beyond it they are dropped), and the most of an answer kept to compare. */
+  readonly shadow: { readonly maxInFlight: number; readonly captureBytes: number };
   readonly admin: Listen & { readonly token: string | undefined };
   readonly legacy: LegacyConfig;
   readonly routing: RoutingConfig;
@@ -153,6 +153,8 @@ export interface Config {
    * 0 leaves it to V8, which at saturation lets the heap reach several times the live objects.
    */
   readonly memory: { readonly heapGrowthPercent: number };
+  /** Keys still read under an old name, each a line saying the new one: logged at start. */
+  readonly deprecations: readonly string[];
 }
 
 export class ConfigError extends Error {}
@@ -166,11 +168,15 @@ const percent = z.number().min(0).max(100);
 const share = z.number().min(0).max(1);
 const groupName = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a group name is lower-case letters, digits, "-" and "_"');
 
+const shadowPoolSchema = z.strictObject({ maxInFlight: z.number().int().min(1).default(64), captureBytes: z.number().int().min(1024).default(1024 * 1024) });
+
 const schema = z.strictObject({
   traffic: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(8080), drainMs: z.number().int().min(0).default(1_000), trustForwarded: z.boolean().default(false),
     bodyIdleMs: timeoutMs.default(15_000),
   }).prefault({}),
-  mirror: z.strictObject({ maxInFlight: z.number().int().min(1).default(64), captureBytes: z.number().int().min(1024).default(1024 * 1024) }).prefault({}),
+  shadow: shadowPoolSchema.optional(),
+  // The old name of `shadow`, read for one more release.
+  mirror: shadowPoolSchema.optional(),
   admin: z.strictObject({
     host: z.string().default('127.0.0.1'),
     port: port.default(9901),
@@ -361,9 +367,10 @@ export function parseConfig(document: unknown, baseDir: string, env: NodeJS.Proc
     throw new ConfigError(issue ? `${where(issue.path)}: ${issue.message}` : 'invalid configuration');
   }
   const raw = result.data;
+  if (raw.mirror && raw.shadow) throw new ConfigError('mirror: is the old name of shadow:, and both are set; keep shadow: alone');
   return {
     traffic: raw.traffic,
-    mirror: raw.mirror,
+    shadow: raw.shadow ?? raw.mirror ?? shadowPoolSchema.parse({}),
     admin: { host: raw.admin.host, port: raw.admin.port, token: adminToken(raw.admin.token, env) },
     legacy: { url: new URL(raw.legacy.url), timeoutMs: raw.legacy.timeoutMs, idleTimeoutMs: raw.legacy.idleTimeoutMs, ca: readCa(raw.legacy.ca, baseDir),
       keepAliveMs: raw.legacy.keepAliveMs, connections: raw.legacy.connections, bufferBodyBytes: raw.legacy.bufferBodyBytes, streamedShare: raw.legacy.streamedShare },
@@ -380,6 +387,7 @@ export function parseConfig(document: unknown, baseDir: string, env: NodeJS.Proc
     groups: parseGroups(raw.groups, baseDir),
     store: parseStore(raw.store, baseDir, env),
     memory: raw.memory,
+    deprecations: raw.mirror ? ['mirror.* is now shadow.* (mirror.maxInFlight is shadow.maxInFlight, mirror.captureBytes is shadow.captureBytes); mirror.* is read for this release only'] : [],
   };
 }
 

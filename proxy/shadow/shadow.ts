@@ -32,14 +32,14 @@ export function maySendTwice(group: Group, method: string): boolean {
   return SAFE_METHODS.has(method) || group.shadow.writes === 'dry-run';
 }
 
-/** Whether a request is mirrored: writes only in dry-run groups, then the flag's or the group's share. */
-export function shadowChoice(group: Group, decision: Decision, method: string, random: () => number): 'mirror' | SkipReason {
+/** Whether a request is shadowed: writes only in dry-run groups, then the flag's or the group's share. */
+export function shadowChoice(group: Group, decision: Decision, method: string, random: () => number): 'send' | SkipReason {
   if (!maySendTwice(group, method)) return 'unsafe_method';
   const percent = decision.shadowPercent ?? group.shadow.percent;
-  return random() * 100 < percent ? 'mirror' : 'sampled_out';
+  return random() * 100 < percent ? 'send' : 'sampled_out';
 }
 
-export interface MirrorInput {
+export interface ShadowInput {
   readonly group: Group;
   readonly route: string;
   readonly request: UpstreamRequest;
@@ -58,28 +58,43 @@ export interface MirrorInput {
 /** About 0.5 ms of comparing and publishing a turn, for bodies of a few KB. */
 const COMPARISONS_PER_TURN = 16;
 
-export class Mirror {
+/** What the shadows are made of, given by the server that assembles the proxy. */
+export interface ShadowsParts {
+  readonly config: Config;
+  readonly legacy: LegacyBackend;
+  readonly lambda: LambdaBackend;
+  readonly pool: ShadowPool;
+  readonly comparator: Comparator;
+  readonly publish: (record: ComparisonRecord) => void;
+  readonly metrics: Metrics;
+  readonly tally: Tally;
+  readonly log: Logger;
+}
+
+export class Shadows {
   private readonly breakers = new Map<string, CircuitBreaker>();
   /** The turn comparisons are waiting for now, and how many wait for it. */
   private nextTurn: { ready: Promise<void>; waiting: number; passed: boolean } | undefined;
 
-  constructor(
-    private readonly config: Config,
-    private readonly legacy: LegacyBackend,
-    private readonly lambda: LambdaBackend,
-    private readonly pool: ShadowPool,
-    private readonly comparator: Comparator,
-    private readonly publish: (record: ComparisonRecord) => void,
-    private readonly metrics: Metrics,
-    private readonly tally: Tally,
-    private readonly log: Logger,
-  ) {}
+  private readonly config: Config;
+  private readonly legacy: LegacyBackend;
+  private readonly lambda: LambdaBackend;
+  private readonly pool: ShadowPool;
+  private readonly comparator: Comparator;
+  private readonly publish: (record: ComparisonRecord) => void;
+  private readonly metrics: Metrics;
+  private readonly tally: Tally;
+  private readonly log: Logger;
+
+  constructor(parts: ShadowsParts) {
+    ({ config: this.config, legacy: this.legacy, lambda: this.lambda, pool: this.pool, comparator: this.comparator, publish: this.publish, metrics: this.metrics, tally: this.tally, log: this.log } = parts);
+  }
 
   /** Starts the shadow, or says why not: a full pool drops it (never queues), an open breaker spares a failing side. */
-  dispatch(input: MirrorInput): 'dispatched' | 'capacity' | 'shadow_circuit_open' {
+  dispatch(input: ShadowInput): 'dispatched' | 'capacity' | 'shadow_circuit_open' {
     if (this.pool.full) return 'capacity';
     if (!this.breaker(input.group, otherSide(input.primarySide)).permit()) return 'shadow_circuit_open';
-    this.pool.run(() => this.mirror(input));
+    this.pool.run(() => this.shadow(input));
     return 'dispatched';
   }
 
@@ -93,7 +108,7 @@ export class Mirror {
     return breaker;
   }
 
-  private async mirror(input: MirrorInput): Promise<void> {
+  private async shadow(input: ShadowInput): Promise<void> {
     const { group, route, primarySide } = input;
     const request: UpstreamRequest = {
       ...input.request,
@@ -162,7 +177,7 @@ export class Mirror {
   private async call(side: Side, request: UpstreamRequest): Promise<Answer> {
     const labels = { group: request.group, backend: side, role: 'shadow' };
     const answer = side === 'legacy'
-      ? await this.legacy.fetch(request, this.config.mirror.captureBytes)
+      ? await this.legacy.fetch(request, this.config.shadow.captureBytes)
       : asCompared(request.method, await this.lambda.invoke(request));
     this.metrics.upstreamDuration.observe(labels, answer.ms / 1000);
     if (answer.failure) this.metrics.upstreamErrors.inc({ ...labels, reason: answer.failure.reason });

@@ -15,8 +15,8 @@ export interface Plan {
   readonly decision: Decision;
   /** The side that answers the client. */
   readonly side: Side;
-  /** Whether to mirror, or why not; undefined in a stage that compares nothing. */
-  readonly shadow: 'mirror' | SkipReason | undefined;
+  /** Whether to send a shadow, or why not; undefined in a stage that compares nothing. */
+  readonly shadow: 'send' | SkipReason | undefined;
 }
 
 export interface PlanDependencies {
@@ -52,6 +52,6 @@ export function planOf(inbound: Inbound, deps: PlanDependencies): Plan | undefin
 function chooseShadow(group: Group, decision: Decision, method: string, deps: PlanDependencies): Plan['shadow'] {
   if (!shadowSide(decision.stage)) return undefined;
   const choice = shadowChoice(group, decision, method, deps.random);
-  if (choice !== 'mirror') return choice;
-  return deps.poolFull() ? 'capacity' : 'mirror';
+  if (choice !== 'send') return choice;
+  return deps.poolFull() ? 'capacity' : 'send';
 }

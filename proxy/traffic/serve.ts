@@ -7,7 +7,7 @@ import { BodyStalled, type BufferedBody, bufferUpTo, ClientLeft } from '../http/
 import { CircuitBreaker, type CircuitState } from '../backends/circuit.js';
 import type { Config } from '../config/config.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { asCompared, type Mirror, SAFE_METHODS, type SkipReason } from '../shadow/shadow.js';
+import { asCompared, SAFE_METHODS, type Shadows, type SkipReason } from '../shadow/shadow.js';
 import type { Side } from '../decision/stage.js';
 import type { Tally } from '../store/writer.js';
 import type { Plan } from './plan.js';
@@ -29,23 +29,37 @@ function comparable(forwarded: Forwarded): Answer | undefined {
   return 'clientEnded' in forwarded ? undefined : forwarded;
 }
 
-/** The primary side's half of the request path: serve, fall back when allowed, and mirror what the plan says. */
+/** What the primary side is made of, given by the server that assembles the proxy. */
+export interface PrimaryParts {
+  readonly config: Config;
+  readonly legacy: LegacyBackend;
+  readonly lambda: LambdaBackend;
+  readonly shadows: Shadows;
+  readonly metrics: Metrics;
+  readonly tally: Tally;
+  readonly random: () => number;
+  /** Told when a group's breaker around its new side changes state. */
+  readonly onCircuit: (group: string, state: CircuitState) => void;
+}
+
+/** The primary side's half of the request path: serve, fall back when allowed, and send the shadow the plan says. */
 export class Primary {
   private readonly breakers: ReadonlyMap<string, CircuitBreaker>;
   /** Request bodies streaming to legacy now, and how many may. */
   private streaming = 0;
   private readonly maxStreaming: number;
 
-  constructor(
-    private readonly config: Config,
-    private readonly legacy: LegacyBackend,
-    private readonly lambda: LambdaBackend,
-    private readonly mirror: Mirror,
-    private readonly metrics: Metrics,
-    private readonly tally: Tally,
-    private readonly random: () => number,
-    onCircuit: (group: string, state: CircuitState) => void,
-  ) {
+  private readonly config: Config;
+  private readonly legacy: LegacyBackend;
+  private readonly lambda: LambdaBackend;
+  private readonly shadows: Shadows;
+  private readonly metrics: Metrics;
+  private readonly tally: Tally;
+  private readonly random: () => number;
+
+  constructor(parts: PrimaryParts) {
+    const { config, metrics, onCircuit } = parts;
+    ({ config: this.config, legacy: this.legacy, lambda: this.lambda, shadows: this.shadows, metrics: this.metrics, tally: this.tally, random: this.random } = parts);
     this.maxStreaming = Math.max(1, Math.floor(config.legacy.connections * config.legacy.streamedShare));
     this.breakers = new Map(config.groups.map((group) => {
       metrics.circuitState.set({ group: group.name }, 0);
@@ -75,9 +89,9 @@ export class Primary {
   }
 
   serve(exchange: Exchange, plan: Plan): Promise<Served> {
-    if (plan.shadow !== undefined && plan.shadow !== 'mirror') this.skipped(plan.group.name, plan.shadow);
+    if (plan.shadow !== undefined && plan.shadow !== 'send') this.skipped(plan.group.name, plan.shadow);
     if (plan.side === 'new') return this.serveNew(exchange, plan);
-    return plan.shadow === 'mirror' ? this.serveLegacyMirrored(exchange, plan) : this.passThrough(exchange, plan);
+    return plan.shadow === 'send' ? this.serveLegacyShadowed(exchange, plan) : this.passThrough(exchange, plan);
   }
 
   private answeredByLegacy(exchange: Exchange, forwarded: Forwarded): Served {
@@ -100,13 +114,13 @@ export class Primary {
    * The body is buffered first (up to the group's cap) so that both sides get it; a larger one
    * streams to legacy alone, once its first `legacy.bufferBodyBytes` have come.
    */
-  private async serveLegacyMirrored(exchange: Exchange, plan: Plan): Promise<Served> {
+  private async serveLegacyShadowed(exchange: Exchange, plan: Plan): Promise<Served> {
     const { group, match } = plan;
     const { framing } = exchange.inbound;
-    const mirrorable = framing.kind !== 'length' || framing.bytes <= group.shadow.maxBodyBytes;
+    const shadowable = framing.kind !== 'length' || framing.bytes <= group.shadow.maxBodyBytes;
     let buffered: BufferedBody;
     try {
-      buffered = await this.bodyOf(exchange, mirrorable ? Math.max(group.shadow.maxBodyBytes, this.config.legacy.bufferBodyBytes) : this.config.legacy.bufferBodyBytes);
+      buffered = await this.bodyOf(exchange, shadowable ? Math.max(group.shadow.maxBodyBytes, this.config.legacy.bufferBodyBytes) : this.config.legacy.bufferBodyBytes);
     } catch (error) {
       return this.unread(exchange, error, plan);
     }
@@ -114,7 +128,7 @@ export class Primary {
       this.skipped(group.name, 'body_too_large');
       return this.forwardToLegacy(exchange, buffered);
     }
-    const forwarded = this.legacy.forward(exchange, buffered.body, this.config.mirror.captureBytes);
+    const forwarded = this.legacy.forward(exchange, buffered.body, this.config.shadow.captureBytes);
     this.dispatch(plan, upstreamRequest(exchange.inbound, group.name, match, buffered.body, this.config.legacy.timeoutMs), forwarded.then(comparable));
     return this.answeredByLegacy(exchange, await forwarded);
   }
@@ -133,7 +147,7 @@ export class Primary {
     }
     if (buffered === undefined || 'stream' in buffered) {
       buffered?.stream.destroy();
-      if (plan.shadow === 'mirror') this.skipped(group.name, 'body_too_large');
+      if (plan.shadow === 'send') this.skipped(group.name, 'body_too_large');
       // The rest of the body is never read: the connection cannot carry another request.
       sendProblem({ ...exchange, keepAlive: () => false }, 413, 'too_large', `The request is larger than the ${MAX_PAYLOAD_BYTES} bytes a Lambda invocation takes.`);
       return { servedBy: 'new', primaryMs: undefined };
@@ -141,7 +155,7 @@ export class Primary {
     const { body } = buffered;
     const request = upstreamRequest(exchange.inbound, group.name, match, body, group.timeoutMs);
     const answering = this.invoke(exchange, plan, request);
-    if (plan.shadow === 'mirror') {
+    if (plan.shadow === 'send') {
       if (body.length > group.shadow.maxBodyBytes) this.skipped(group.name, 'body_too_large');
       else this.dispatch(plan, request, answering.then(async (answer) => (await this.deliveredWhole(exchange)) ? asCompared(request.method, answer) : undefined));
     }
@@ -191,7 +205,7 @@ export class Primary {
   /** A body that never came whole, before any side was asked: the client left or stalled. */
   private unread(exchange: Exchange, error: unknown, plan: Plan | undefined): Served {
     if (!(error instanceof ClientLeft || error instanceof BodyStalled)) throw error;
-    if (plan?.shadow === 'mirror') this.skipped(plan.group.name, 'client_aborted');
+    if (plan?.shadow === 'send') this.skipped(plan.group.name, 'client_aborted');
     if (error instanceof BodyStalled) return this.stalled(exchange, plan);
     exchange.log.info('the client left before its request body was complete');
     exchange.res.destroy();
@@ -233,7 +247,7 @@ export class Primary {
 
   private dispatch(plan: Plan, request: UpstreamRequest, primary: Promise<Answer | undefined>): void {
     const { group, match } = plan;
-    const dispatched = this.mirror.dispatch({
+    const dispatched = this.shadows.dispatch({
       group, route: match.route.key, request, decision: plan.decision, primarySide: plan.side, primary,
       calibrate: SAFE_METHODS.has(request.method) && this.random() * 100 < group.shadow.calibrationPercent,
     });
