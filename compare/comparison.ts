@@ -52,18 +52,18 @@ function wholeValue(body: ComparedBody): Json {
   }
 }
 
-function diffBodies(legacy: ComparedBody, candidate: ComparedBody, rules: Rules): Difference[] {
-  if (legacy.kind === 'json' && candidate.kind === 'json') return diffJson(legacy, candidate, rules);
+function diffBodies(legacy: ComparedBody, newSide: ComparedBody, rules: Rules): Difference[] {
+  if (legacy.kind === 'json' && newSide.kind === 'json') return diffJson(legacy, newSide, rules);
   // A text or binary body is one value, at the root: only ignoring the root ("", "/**") hides it.
   if (isIgnored(rules, [])) return [];
-  if (legacy.kind !== candidate.kind) return [difference([], 'type', wholeValue(legacy), wholeValue(candidate))];
-  const same = legacy.kind === 'text' ? legacy.text === (candidate as typeof legacy).text : wholeValue(legacy) === wholeValue(candidate);
-  return same ? [] : [difference([], 'changed', wholeValue(legacy), wholeValue(candidate))];
+  if (legacy.kind !== newSide.kind) return [difference([], 'type', wholeValue(legacy), wholeValue(newSide))];
+  const same = legacy.kind === 'text' ? legacy.text === (newSide as typeof legacy).text : wholeValue(legacy) === wholeValue(newSide);
+  return same ? [] : [difference([], 'changed', wholeValue(legacy), wholeValue(newSide))];
 }
 
-function diffHeaders(legacy: Response, candidate: Response, rules: Rules, into: Difference[]): void {
+function diffHeaders(legacy: Response, newSide: Response, rules: Rules, into: Difference[]): void {
   for (const name of rules.headers) {
-    const left = headerValue(legacy.headers, name), right = headerValue(candidate.headers, name);
+    const left = headerValue(legacy.headers, name), right = headerValue(newSide.headers, name);
     if (left !== right) into.push(difference(['headers', name], 'header', left, right));
   }
 }
@@ -83,22 +83,22 @@ function read(response: Response, side: string, limits: BodyLimits): ComparedBod
  * `options` (its status and header differences are still listed). The status is compared
  * whatever the bodies, empty ones included.
  */
-export function compare(legacy: Observation, candidate: Observation, rules: Rules = DEFAULT_RULES, options: CompareOptions = {}): Comparison {
-  if (isFailure(legacy) || isFailure(candidate)) {
-    const reasons = [isFailure(legacy) ? `legacy: ${legacy.error}` : undefined, isFailure(candidate) ? `new: ${candidate.error}` : undefined];
+export function compare(legacy: Observation, newSide: Observation, rules: Rules = DEFAULT_RULES, options: CompareOptions = {}): Comparison {
+  if (isFailure(legacy) || isFailure(newSide)) {
+    const reasons = [isFailure(legacy) ? `legacy: ${legacy.error}` : undefined, isFailure(newSide) ? `new: ${newSide.error}` : undefined];
     return comparison('error', [], reasons.filter((reason) => reason !== undefined).join('; '));
   }
   const differences: Difference[] = [];
-  if (rules.status && legacy.status !== candidate.status) differences.push(difference(['status'], 'status', legacy.status, candidate.status));
-  diffHeaders(legacy, candidate, rules, differences);
+  if (rules.status && legacy.status !== newSide.status) differences.push(difference(['status'], 'status', legacy.status, newSide.status));
+  diffHeaders(legacy, newSide, rules, differences);
   const limits = limitsOf(options);
   const left = read(legacy, 'legacy', limits);
   // The agreeing case, most comparisons: the same bytes decode to the same body, read once, and
   // nothing in it can differ but a repeated member, which counts whichever side repeats it.
-  if (typeof left !== 'string' && sameBytes(legacy, candidate) && !(left.kind === 'json' && left.duplicates.length > 0)) {
+  if (typeof left !== 'string' && sameBytes(legacy, newSide) && !(left.kind === 'json' && left.duplicates.length > 0)) {
     return comparison(differences.length > 0 ? 'mismatch' : 'match', differences);
   }
-  const right = read(candidate, 'new', limits);
+  const right = read(newSide, 'new', limits);
   if (typeof left === 'string' || typeof right === 'string') {
     const reasons = [left, right].filter((side): side is string => typeof side === 'string');
     return comparison('error', differences, reasons.join('; '));
@@ -109,9 +109,9 @@ export function compare(legacy: Observation, candidate: Observation, rules: Rule
 }
 
 /** Bodies that decode alike: the same bytes, of the same type and coding. */
-function sameBytes(legacy: Response, candidate: Response): boolean {
-  const [a, b] = [legacy.body, candidate.body];
+function sameBytes(legacy: Response, newSide: Response): boolean {
+  const [a, b] = [legacy.body, newSide.body];
   return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.compare(a, b) === 0
-    && headerValue(legacy.headers, 'content-type') === headerValue(candidate.headers, 'content-type')
-    && headerValue(legacy.headers, 'content-encoding') === headerValue(candidate.headers, 'content-encoding');
+    && headerValue(legacy.headers, 'content-type') === headerValue(newSide.headers, 'content-type')
+    && headerValue(legacy.headers, 'content-encoding') === headerValue(newSide.headers, 'content-encoding');
 }

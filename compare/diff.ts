@@ -25,9 +25,9 @@ export interface Difference {
 }
 
 /** A difference; its values are shown as plain JSON, numbers that no double holds as {"$number": text}. */
-export function difference(path: readonly PathSegment[], kind: DifferenceKind, legacy: Json | undefined, candidate: Json | undefined): Difference {
+export function difference(path: readonly PathSegment[], kind: DifferenceKind, legacy: Json | undefined, newSide: Json | undefined): Difference {
   return Object.freeze({
-    path: formatPointer(path), kind, legacy: legacy === undefined ? null : shown(legacy), new: candidate === undefined ? null : shown(candidate), field: fieldOf(path),
+    path: formatPointer(path), kind, legacy: legacy === undefined ? null : shown(legacy), new: newSide === undefined ? null : shown(newSide), field: fieldOf(path),
   });
 }
 
@@ -73,43 +73,43 @@ class Walk {
     if (this.going && !isIgnored(this.rules, found.path)) this.going = this.report(found);
   }
 
-  private visit({ path, legacy, new: candidate }: Pair): void {
-    if (legacy === candidate || equalByRules(this.rules, legacy, candidate)) return;
+  private visit({ path, legacy, new: newSide }: Pair): void {
+    if (legacy === newSide || equalByRules(this.rules, legacy, newSide)) return;
     const type = typeOf(legacy);
-    if (type !== typeOf(candidate)) this.emit({ path, kind: 'type', legacy, new: candidate });
-    else if (type === 'array') this.arrays(path, legacy as Json[], candidate as Json[]);
-    else if (type === 'object') this.objects(path, legacy as Record<string, Json>, candidate as Record<string, Json>);
-    else if (type !== 'number' || !sameNumber(legacy as number, candidate as number)) this.emit({ path, kind: 'changed', legacy, new: candidate });
+    if (type !== typeOf(newSide)) this.emit({ path, kind: 'type', legacy, new: newSide });
+    else if (type === 'array') this.arrays(path, legacy as Json[], newSide as Json[]);
+    else if (type === 'object') this.objects(path, legacy as Record<string, Json>, newSide as Record<string, Json>);
+    else if (type !== 'number' || !sameNumber(legacy as number, newSide as number)) this.emit({ path, kind: 'changed', legacy, new: newSide });
   }
 
-  private arrays(path: PathSegment[], legacy: Json[], candidate: Json[]): void {
+  private arrays(path: PathSegment[], legacy: Json[], newSide: Json[]): void {
     const rule = unorderedRuleAt(this.rules, path);
     if (rule) {
       const equal = (legacyIndex: number, newIndex: number) =>
-        sameUnderRules(this.rules, { path: [...path, legacyIndex], legacy: legacy[legacyIndex] as Json, new: candidate[newIndex] as Json });
-      const { partners, newOnly } = align(this.rules, rule, legacy, candidate, path, equal);
+        sameUnderRules(this.rules, { path: [...path, legacyIndex], legacy: legacy[legacyIndex] as Json, new: newSide[newIndex] as Json });
+      const { partners, newOnly } = align(this.rules, rule, legacy, newSide, path, equal);
       // Paired elements are compared at their legacy index; elements of the new side only are added at their own.
       partners.forEach((partner, index) => {
         if (partner === undefined) this.emit({ path: [...path, index], kind: 'removed', legacy: legacy[index] });
-        else this.pending.push({ path: [...path, index], legacy: legacy[index] as Json, new: candidate[partner] as Json });
+        else this.pending.push({ path: [...path, index], legacy: legacy[index] as Json, new: newSide[partner] as Json });
       });
-      for (const index of newOnly) this.emit({ path: [...path, index], kind: 'added', new: candidate[index] });
+      for (const index of newOnly) this.emit({ path: [...path, index], kind: 'added', new: newSide[index] });
       return;
     }
-    const common = Math.min(legacy.length, candidate.length);
-    for (let index = 0; index < common; index++) this.pending.push({ path: [...path, index], legacy: legacy[index] as Json, new: candidate[index] as Json });
+    const common = Math.min(legacy.length, newSide.length);
+    for (let index = 0; index < common; index++) this.pending.push({ path: [...path, index], legacy: legacy[index] as Json, new: newSide[index] as Json });
     for (let index = common; index < legacy.length; index++) this.emit({ path: [...path, index], kind: 'removed', legacy: legacy[index] });
-    for (let index = common; index < candidate.length; index++) this.emit({ path: [...path, index], kind: 'added', new: candidate[index] });
+    for (let index = common; index < newSide.length; index++) this.emit({ path: [...path, index], kind: 'added', new: newSide[index] });
   }
 
-  private objects(path: PathSegment[], legacy: Record<string, Json>, candidate: Record<string, Json>): void {
+  private objects(path: PathSegment[], legacy: Record<string, Json>, newSide: Record<string, Json>): void {
     for (const name of Object.keys(legacy)) {
-      if (Object.hasOwn(candidate, name)) this.pending.push({ path: [...path, name], legacy: legacy[name] as Json, new: candidate[name] as Json });
+      if (Object.hasOwn(newSide, name)) this.pending.push({ path: [...path, name], legacy: legacy[name] as Json, new: newSide[name] as Json });
       else this.emit({ path: [...path, name], kind: 'removed', legacy: legacy[name] });
     }
     if (this.rules.allowNew) return;
-    for (const name of Object.keys(candidate)) {
-      if (!Object.hasOwn(legacy, name)) this.emit({ path: [...path, name], kind: 'added', new: candidate[name] });
+    for (const name of Object.keys(newSide)) {
+      if (!Object.hasOwn(legacy, name)) this.emit({ path: [...path, name], kind: 'added', new: newSide[name] });
     }
   }
 }
@@ -132,9 +132,9 @@ function compareSegments(a: readonly PathSegment[], b: readonly PathSegment[]): 
 }
 
 /** The members either document repeats, one difference per path, unless ignored. */
-function duplicateKeys(legacy: JsonDocument, candidate: JsonDocument, rules: Rules): Found[] {
+function duplicateKeys(legacy: JsonDocument, newSide: JsonDocument, rules: Rules): Found[] {
   const byPath = new Map<string, { path: readonly PathSegment[]; legacy?: Json[]; new?: Json[] }>();
-  for (const [side, document] of [['legacy', legacy], ['new', candidate]] as const) {
+  for (const [side, document] of [['legacy', legacy], ['new', newSide]] as const) {
     for (const { path, values } of document.duplicates) {
       if (isWithinIgnored(rules, path)) continue;
       const pointer = formatPointer(path);
@@ -150,9 +150,9 @@ function duplicateKeys(legacy: JsonDocument, candidate: JsonDocument, rules: Rul
  * The differences between two JSON documents under the rules, in path order; at one path a
  * repeated member comes before what its last value changes.
  */
-export function diffJson(legacy: JsonDocument, candidate: JsonDocument, rules: Rules): Difference[] {
-  const found = duplicateKeys(legacy, candidate, rules);
-  new Walk(rules, (each) => { found.push(each); return true; }).run({ path: [], legacy: legacy.value, new: candidate.value });
+export function diffJson(legacy: JsonDocument, newSide: JsonDocument, rules: Rules): Difference[] {
+  const found = duplicateKeys(legacy, newSide, rules);
+  new Walk(rules, (each) => { found.push(each); return true; }).run({ path: [], legacy: legacy.value, new: newSide.value });
   found.sort((a, b) => compareSegments(a.path, b.path));
   return found.map((each) => difference(each.path, each.kind, each.legacy, each.new));
 }

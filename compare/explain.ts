@@ -25,8 +25,8 @@ function pathOrValueRule(rules: Rules, found: Difference): string | undefined {
   // Array elements are numbers in a path; a member of digits alone is read as one too.
   if (rules.allowNew && found.kind === 'added' && !/^\d+$/.test(path[path.length - 1] ?? '')) return 'allowNew';
   // A number no double holds is shown as {"$number": text}: the rule is judged on the number.
-  const legacy = numberShown(found.legacy) ?? found.legacy, candidate = numberShown(found.new) ?? found.new;
-  if (!equalByRules(rules, legacy, candidate)) return undefined;
+  const legacy = numberShown(found.legacy) ?? found.legacy, newSide = numberShown(found.new) ?? found.new;
+  if (!equalByRules(rules, legacy, newSide)) return undefined;
   return isNumber(legacy) ? `numericTolerance: ${rules.numericTolerance}` : 'timestamps: instant';
 }
 
@@ -58,9 +58,9 @@ function jsonBody(observation: Response, options: CompareOptions): Json {
  * document so that indexes become numbers, which is what gives the difference its field
  * (/data/*\/tags rather than /data/0/tags).
  */
-function wholeArrays(legacy: Json, candidate: Json, pointer: readonly string[]): Difference {
+function wholeArrays(legacy: Json, newSide: Json, pointer: readonly string[]): Difference {
   const path: PathSegment[] = [];
-  let left: Json | undefined = legacy, right: Json | undefined = candidate;
+  let left: Json | undefined = legacy, right: Json | undefined = newSide;
   for (const segment of pointer) {
     const step = Array.isArray(left) ? Number(segment) : segment;
     path.push(step);
@@ -102,10 +102,10 @@ function child(value: Json | undefined, step: PathSegment): Json | undefined {
  * difference there. A failure on either side, or a body that cannot be decoded or is past a
  * limit of `options`, gives [].
  */
-export function hiddenDifferences(legacy: Observation, candidate: Observation, rules: Rules, shown: readonly Difference[],
+export function hiddenDifferences(legacy: Observation, newSide: Observation, rules: Rules, shown: readonly Difference[],
   options: CompareOptions = {}): HiddenDifference[] {
-  if (isFailure(legacy) || isFailure(candidate)) return [];
-  const bare = compare(legacy, candidate, DEFAULT_RULES, options);
+  if (isFailure(legacy) || isFailure(newSide)) return [];
+  const bare = compare(legacy, newSide, DEFAULT_RULES, options);
   if (bare.verdict === 'error') return [];
   const stillShown = new Set(shown.map((found) => `${found.kind} ${found.path}`));
   const isShown = (found: Difference) => stillShown.has(`${found.kind} ${found.path}`);
@@ -126,7 +126,7 @@ export function hiddenDifferences(legacy: Observation, candidate: Observation, r
     const array = unorderedArraysAround(rules, found.path).find(({ pointer }) => reordered.has(pointer));
     if (array && !credited.has(array.pointer)) {
       credited.add(array.pointer);
-      documents ??= [jsonBody(legacy, options), jsonBody(candidate, options)];
+      documents ??= [jsonBody(legacy, options), jsonBody(newSide, options)];
       hidden.push({ difference: wholeArrays(...documents, array.path), rule: describeUnordered(array.rule) });
     }
     const rule = isShown(found) ? undefined : pathOrValueRule(rules, found);

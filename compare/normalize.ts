@@ -22,10 +22,10 @@ export function unorderedRuleAt(rules: Rules, path: readonly PathSegment[]): Uno
 }
 
 /** Two different scalars that the rules make equal: numbers within tolerance, strings naming one instant. */
-export function equalByRules(rules: Rules, legacy: unknown, candidate: unknown): boolean {
-  if (legacy === candidate) return false;
-  if (isNumber(legacy) && isNumber(candidate)) return !sameNumber(legacy, candidate) && withinTolerance(legacy, candidate, rules.numericTolerance);
-  if (typeof legacy === 'string' && typeof candidate === 'string') return rules.timestamps === 'instant' && sameInstant(legacy, candidate);
+export function equalByRules(rules: Rules, legacy: unknown, newSide: unknown): boolean {
+  if (legacy === newSide) return false;
+  if (isNumber(legacy) && isNumber(newSide)) return !sameNumber(legacy, newSide) && withinTolerance(legacy, newSide, rules.numericTolerance);
+  if (typeof legacy === 'string' && typeof newSide === 'string') return rules.timestamps === 'instant' && sameInstant(legacy, newSide);
   return false;
 }
 
@@ -116,10 +116,10 @@ function keyOf(element: Json | undefined, key: string): string | undefined {
 }
 
 /** Pairs each side's elements by `pick`, first come first served, among those not yet paired. */
-function pairBy(legacy: readonly Json[], candidate: readonly Json[], partners: Array<number | undefined>, taken: boolean[],
+function pairBy(legacy: readonly Json[], newSide: readonly Json[], partners: Array<number | undefined>, taken: boolean[],
   pick: (element: Json, index: number, side: 'legacy' | 'new') => string | undefined): void {
   const waiting = new Map<string, number[]>();
-  candidate.forEach((element, index) => {
+  newSide.forEach((element, index) => {
     if (taken[index]) return;
     const id = pick(element, index, 'new');
     if (id === undefined) return;
@@ -148,13 +148,13 @@ const PAIRING_BUDGET = 4096;
  * so that a changed element of a multiset shows as a change rather than a removal and an
  * addition. `path` is the array's path; it is restored before returning.
  */
-export function align(rules: Rules, rule: UnorderedRule, legacy: readonly Json[], candidate: readonly Json[], path: PathSegment[],
+export function align(rules: Rules, rule: UnorderedRule, legacy: readonly Json[], newSide: readonly Json[], path: PathSegment[],
   equal: (legacyIndex: number, newIndex: number) => boolean): Alignment {
   const partners = new Array<number | undefined>(legacy.length).fill(undefined);
-  const taken = new Array<boolean>(candidate.length).fill(false);
+  const taken = new Array<boolean>(newSide.length).fill(false);
   const { key } = rule;
-  if (key !== undefined) pairBy(legacy, candidate, partners, taken, (element) => keyOf(element, key));
-  pairBy(legacy, candidate, partners, taken, (element, index) => {
+  if (key !== undefined) pairBy(legacy, newSide, partners, taken, (element) => keyOf(element, key));
+  pairBy(legacy, newSide, partners, taken, (element, index) => {
     if (key !== undefined && keyOf(element, key) !== undefined) return undefined;
     path.push(index);
     const text = canonical(rules, element, path);
@@ -165,7 +165,7 @@ export function align(rules: Rules, rule: UnorderedRule, legacy: readonly Json[]
     const legacyOnly = partners.flatMap((partner, index) => (partner === undefined ? [index] : []));
     let budget = PAIRING_BUDGET;
     for (const index of legacyOnly) {
-      for (let other = 0; other < candidate.length && budget > 0; other++) {
+      for (let other = 0; other < newSide.length && budget > 0; other++) {
         if (taken[other]) continue;
         budget--;
         if (!equal(index, other)) continue;
@@ -175,11 +175,11 @@ export function align(rules: Rules, rule: UnorderedRule, legacy: readonly Json[]
       }
     }
     const stillOnly = legacyOnly.filter((index) => partners[index] === undefined);
-    const free = candidate.map((_, index) => index).filter((index) => !taken[index]);
+    const free = newSide.map((_, index) => index).filter((index) => !taken[index]);
     for (let i = 0; i < Math.min(stillOnly.length, free.length); i++) {
       partners[stillOnly[i] as number] = free[i] as number;
       taken[free[i] as number] = true;
     }
   }
-  return { partners, newOnly: candidate.map((_, index) => index).filter((index) => !taken[index]) };
+  return { partners, newOnly: newSide.map((_, index) => index).filter((index) => !taken[index]) };
 }

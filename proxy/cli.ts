@@ -144,8 +144,8 @@ export function program(): Command {
     ) + '\nAn observation: {"status": 200, "headers": {"content-type": "application/json"}, "body": {"price": 12.5}}\n(headers and body optional).'
       + '\nNumbers are compared exactly; one that no double holds shows as {"$number": "12345678901234567890"}.'
       + '\nExit code 0 on match, 1 on mismatch, 2 on unusable input or a body past a limit (one line on stderr).\n')
-    .action(async (legacy: string, candidate: string, options: { rules?: string; explain?: boolean }) => {
-      process.exitCode = await diff({ rules: options.rules, legacy, candidate, explain: options.explain ?? false }, terminal);
+    .action(async (legacy: string, newSide: string, options: { rules?: string; explain?: boolean }) => {
+      process.exitCode = await diff({ rules: options.rules, legacy, newSide, explain: options.explain ?? false }, terminal);
     });
 
   const adminOption = `the proxy's admin port (default: $CUTOVER_ADMIN_URL, else ${DEFAULT_ADMIN})`;

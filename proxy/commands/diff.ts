@@ -71,7 +71,7 @@ async function readRules(file: string | undefined, io: DiffIo): Promise<Rules | 
 export interface DiffOptions {
   readonly rules: string | undefined;
   readonly legacy: string;
-  readonly candidate: string;
+  readonly newSide: string;
   /** Also list what the rules hid, each with its rule. */
   readonly explain?: boolean;
 }
@@ -84,9 +84,9 @@ function parse(args: string[]): DiffOptions {
     // Node's message goes on to explain "--"; its first sentence is the reason.
     throw new UnusableInput(`${(error as Error).message.split(/\.\s|\n/)[0]} (${DIFF_USAGE})`);
   }
-  const [legacy, candidate, ...extra] = parsed.positionals;
-  if (legacy === undefined || candidate === undefined || extra.length > 0) throw new UnusableInput(`two observation files are needed (${DIFF_USAGE})`);
-  return { rules: parsed.values.rules, legacy, candidate, explain: parsed.values.explain ?? false };
+  const [legacy, newSide, ...extra] = parsed.positionals;
+  if (legacy === undefined || newSide === undefined || extra.length > 0) throw new UnusableInput(`two observation files are needed (${DIFF_USAGE})`);
+  return { rules: parsed.values.rules, legacy, newSide, explain: parsed.values.explain ?? false };
 }
 
 /**
@@ -107,8 +107,8 @@ export async function diffCommand(args: string[], io: DiffIo): Promise<number> {
 }
 
 /** What the rules hid, as `cutover diff --explain` prints it: each difference with the rule that hid it. */
-function hidden(legacy: Observation, candidate: Observation, rules: Rules, shown: readonly Difference[]) {
-  return hiddenDifferences(legacy, candidate, rules, shown)
+function hidden(legacy: Observation, newSide: Observation, rules: Rules, shown: readonly Difference[]) {
+  return hiddenDifferences(legacy, newSide, rules, shown)
     .map(({ difference: { path, kind, legacy, new: next }, rule }) => ({ path, kind, legacy, new: next, rule }));
 }
 
@@ -117,12 +117,12 @@ export async function diff(options: DiffOptions, io: DiffIo): Promise<number> {
   try {
     const rules = await readRules(options.rules, io) ?? DEFAULT_RULES;
     const legacy = await readObservation(options.legacy, io);
-    const candidate = await readObservation(options.candidate, io);
-    const comparison = compare(legacy, candidate, rules);
+    const newSide = await readObservation(options.newSide, io);
+    const comparison = compare(legacy, newSide, rules);
     if (comparison.verdict === 'error') throw new UnusableInput(comparison.reason ?? 'the bodies cannot be compared');
-    const differences = comparison.differences.map(({ path, kind, legacy, new: candidate }) => ({ path, kind, legacy, new: candidate }));
+    const differences = comparison.differences.map(({ path, kind, legacy, new: newSide }) => ({ path, kind, legacy, new: newSide }));
     const output = options.explain
-      ? { verdict: comparison.verdict, differences, hidden: hidden(legacy, candidate, rules, comparison.differences) }
+      ? { verdict: comparison.verdict, differences, hidden: hidden(legacy, newSide, rules, comparison.differences) }
       : { verdict: comparison.verdict, differences };
     io.stdout(`${JSON.stringify(output, null, 2)}\n`);
     return comparison.verdict === 'match' ? 0 : 1;

@@ -66,9 +66,9 @@ export function summarise(group: Group, evidence: GroupEvidence): GroupSummary {
     byStage[row.stage] = (byStage[row.stage] ?? 0) + row.count;
     servedBy[row.servedBy] = (servedBy[row.servedBy] ?? 0) + row.count;
   }
-  const { legacy, new: candidate } = evidence.sides;
+  const { legacy, new: newSide } = evidence.sides;
   const errorRate = (side: SideSummary) => (side.answers === 0 ? null : side.errors / side.answers);
-  const sideLatency = { legacy: latency(legacy), new: latency(candidate) };
+  const sideLatency = { legacy: latency(legacy), new: latency(newSide) };
   return {
     window: `${group.readiness.windowHours}h`,
     requests: { total: evidence.requests.reduce((all, row) => all + row.count, 0), byStage, servedBy },
@@ -76,13 +76,13 @@ export function summarise(group: Group, evidence: GroupEvidence): GroupSummary {
     matchRate: matchRate(comparisons),
     routes,
     latency: sideLatency,
-    errorRate: { legacy: errorRate(legacy), new: errorRate(candidate) },
+    errorRate: { legacy: errorRate(legacy), new: errorRate(newSide) },
     skippedShadows: evidence.skips,
     readiness: readinessOf({
       comparisons: comparisons.total,
       mismatches: comparisons.mismatch + comparisons.error,
       legacy: { answers: legacy.answers, errors: legacy.errors, p99Ms: sideLatency.legacy?.p99Ms ?? null },
-      new: { answers: candidate.answers, errors: candidate.errors, p99Ms: sideLatency.new?.p99Ms ?? null },
+      new: { answers: newSide.answers, errors: newSide.errors, p99Ms: sideLatency.new?.p99Ms ?? null },
     }, group.readiness),
   };
 }

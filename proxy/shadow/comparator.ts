@@ -34,10 +34,10 @@ export class Comparator {
   }
 
   /** Legacy against new for one request: learned from, and classified against the noise. */
-  async recordAB(group: string, route: string, query: string, legacy: Observation, candidate: Observation): Promise<Judgement> {
+  async recordAB(group: string, route: string, query: string, legacy: Observation, newSide: Observation): Promise<Judgement> {
     const { noise } = this.judge(group);
     const rules = this.rulesFor(group, route, query);
-    const comparison = await this.compare(legacy, candidate, rules);
+    const comparison = await this.compare(legacy, newSide, rules);
     noise.recordAB(route, comparison);
     const noiseFields = new Set(comparison.differences.filter((difference) => noise.isNoise(route, difference)).map((difference) => difference.field));
     return { comparison: noise.classify(route, comparison), noiseFields, rules };
@@ -48,9 +48,9 @@ export class Comparator {
     this.judge(group).noise.recordAA(route, await this.compare(first, second, this.rulesFor(group, route, query)));
   }
 
-  private compare(legacy: Observation, candidate: Observation, rules: Rules): Promise<Comparison> {
-    if (bodyBytes(legacy) + bodyBytes(candidate) < INLINE_BYTES) return Promise.resolve(compare(legacy, candidate, rules));
-    return this.workers.compare(legacy, candidate, rules);
+  private compare(legacy: Observation, newSide: Observation, rules: Rules): Promise<Comparison> {
+    if (bodyBytes(legacy) + bodyBytes(newSide) < INLINE_BYTES) return Promise.resolve(compare(legacy, newSide, rules));
+    return this.workers.compare(legacy, newSide, rules);
   }
 
   /** What every group's noise model counted since the last call, for the shared store. */

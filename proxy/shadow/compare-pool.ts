@@ -39,8 +39,8 @@ export class ComparePool {
     this.workers = Array.from({ length: Math.max(1, size) }, () => undefined);
   }
 
-  compare(legacy: Observation, candidate: Observation, rules: Rules): Promise<Comparison> {
-    return this.run({ kind: 'compare', legacy, candidate, rules }) as Promise<Comparison>;
+  compare(legacy: Observation, newSide: Observation, rules: Rules): Promise<Comparison> {
+    return this.run({ kind: 'compare', legacy, newSide, rules }) as Promise<Comparison>;
   }
 
   /** A record redacted, serialised and escaped for the store (proxy/store/prepare.ts). */

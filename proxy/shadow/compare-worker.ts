@@ -9,12 +9,12 @@ import type { ComparisonRecord } from '../evidence/record.js';
 import { preparedRow, type Redaction } from '../store/prepare.js';
 
 export type WorkerJob =
-  | { readonly id: number; readonly kind: 'compare'; readonly legacy: Observation; readonly candidate: Observation; readonly rules: Rules }
+  | { readonly id: number; readonly kind: 'compare'; readonly legacy: Observation; readonly newSide: Observation; readonly rules: Rules }
   | { readonly id: number; readonly kind: 'store'; readonly record: ComparisonRecord; readonly redaction: Redaction; readonly maxBodyBytes: number };
 
 function run(job: WorkerJob): unknown {
   switch (job.kind) {
-    case 'compare': return compare(job.legacy, job.candidate, job.rules);
+    case 'compare': return compare(job.legacy, job.newSide, job.rules);
     case 'store': return preparedRow(job.record, job.redaction, job.maxBodyBytes);
   }
 }

@@ -131,13 +131,13 @@ export class Shadows {
       return;
     }
     await this.turn();
-    const [legacy, candidate] = shadowSide === 'new' ? [primary, shadow] : [shadow, primary];
+    const [legacy, newSide] = shadowSide === 'new' ? [primary, shadow] : [shadow, primary];
     const target = splitTarget(request.url);
     const { query } = target;
-    const { comparison, noiseFields, rules } = await this.comparator.recordAB(group.name, route, query, legacy.observation, candidate.observation);
+    const { comparison, noiseFields, rules } = await this.comparator.recordAB(group.name, route, query, legacy.observation, newSide.observation);
     const { decision } = input;
     this.publish(comparisonRecord({
-      at: new Date(), group: group.name, route, primarySide, legacy, new: candidate, comparison, noiseFields, rules,
+      at: new Date(), group: group.name, route, primarySide, legacy, new: newSide, comparison, noiseFields, rules,
       request: {
         method: request.method, ...target, requestId: request.requestId, caller: decision.caller, stage: decision.stage,
         rule: decision.rule, variation: decision.variation, headers: input.request.headers, body: request.body,
@@ -170,8 +170,8 @@ export class Shadows {
    */
   async recheck(group: Group, request: UpstreamRequest): Promise<Comparison> {
     const marked: UpstreamRequest = { ...request, headers: { ...request.headers, [SHADOW_HEADER]: '1' }, timeoutMs: group.shadow.timeoutMs };
-    const [legacy, candidate] = await Promise.all([this.call('legacy', marked), this.call('new', marked)]);
-    return compare(legacy.observation, candidate.observation, this.comparator.rulesFor(group.name, request.match.route.key, splitTarget(request.url).query));
+    const [legacy, newSide] = await Promise.all([this.call('legacy', marked), this.call('new', marked)]);
+    return compare(legacy.observation, newSide.observation, this.comparator.rulesFor(group.name, request.match.route.key, splitTarget(request.url).query));
   }
 
   private async call(side: Side, request: UpstreamRequest): Promise<Answer> {

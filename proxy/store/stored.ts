@@ -104,8 +104,8 @@ function storedSide(side: Answer, redactor: Redactor, maxBytes: number): StoredS
 
 /** A difference's values pass the same redaction as the sides: a changed e-mail address is still an e-mail address. */
 function storedDifference(difference: Difference, redactor: Redactor): Omit<StoredDifference, 'noise'> {
-  const { path, kind, legacy, new: candidate, field } = redactor.difference(difference);
-  return { path, kind, legacy, new: candidate, field };
+  const { path, kind, legacy, new: newSide, field } = redactor.difference(difference);
+  return { path, kind, legacy, new: newSide, field };
 }
 
 /** What the store keeps of a comparison, redacted; the rules' hidden differences are worked out here, off the request path. */

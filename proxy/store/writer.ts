@@ -43,18 +43,18 @@ function isError(side: ComparisonRecord['legacy']): boolean {
 }
 
 /** What a record holds in memory until it is prepared: its bodies as received. */
-function heldBytes({ request, legacy, new: candidate }: ComparisonRecord): number {
+function heldBytes({ request, legacy, new: newSide }: ComparisonRecord): number {
   const held = ({ observation }: ComparisonRecord['legacy']) => {
     if (!('body' in observation)) return 0;
     const { body } = observation;
     return body instanceof Uint8Array ? body.byteLength : typeof body === 'string' ? body.length : bodyBytes(observation);
   };
-  return request.body.length + held(legacy) + held(candidate);
+  return request.body.length + held(legacy) + held(newSide);
 }
 
 /** Whether preparing the record costs the event loop as little as comparing it there would. */
-function isSmall({ request, legacy, new: candidate }: ComparisonRecord): boolean {
-  return request.body.length + bodyBytes(legacy.observation) + bodyBytes(candidate.observation) < INLINE_BYTES;
+function isSmall({ request, legacy, new: newSide }: ComparisonRecord): boolean {
+  return request.body.length + bodyBytes(legacy.observation) + bodyBytes(newSide.observation) < INLINE_BYTES;
 }
 
 /**
