@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -42,27 +42,34 @@ describe('the cutover command', function () {
   before(() => { dir = mkdtempSync(path.join(tmpdir(), 'cutover-cli-')); });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('is package.json\'s bin: it runs the build in dist/ while it is current, and the sources through tsx otherwise', () => {
+  it('is package.json\'s bin: it runs the build in dist/ while it is current (sources, report page and compiler settings), and the sources through tsx otherwise', () => {
     assert.equal(BIN, 'bin/cutover.js');
     // A package of two stand-in entry points, each printing which one ran, with the real bin and tsx.
     const root = path.join(dir, 'package');
     mkdirSync(path.join(root, 'bin'), { recursive: true });
     mkdirSync(path.join(root, 'proxy'), { recursive: true });
+    mkdirSync(path.join(root, 'proxy', 'review', 'page'), { recursive: true });
     mkdirSync(path.join(root, 'compare'), { recursive: true });
     mkdirSync(path.join(root, 'dist', 'proxy'), { recursive: true });
-    copyFileSync(BIN, path.join(root, 'bin', 'cutover.js'));
+    for (const file of readdirSync('bin')) copyFileSync(path.join('bin', file), path.join(root, 'bin', file));
     symlinkSync(path.resolve('node_modules'), path.join(root, 'node_modules'));
     writeFileSync(path.join(root, 'package.json'), JSON.stringify({ type: 'module' }));
     writeFileSync(path.join(root, 'proxy', 'cli.ts'), "const ran: string = 'sources'; console.log(ran);");
+    writeFileSync(path.join(root, 'proxy', 'review', 'page', 'app.js'), '');
     writeFileSync(path.join(root, 'compare', 'index.ts'), 'export {};');
+    writeFileSync(path.join(root, 'tsconfig.build.json'), '{}');
     writeFileSync(path.join(root, 'dist', 'proxy', 'cli.js'), "console.log('build');");
     const ran = () => spawnSync(process.execPath, [path.join(root, 'bin', 'cutover.js')], { encoding: 'utf8', timeout: 20_000 }).stdout.trim();
     const at = (file: string, seconds: number) => utimesSync(path.join(root, file), seconds, seconds);
 
-    at('proxy/cli.ts', 1_000); at('compare/index.ts', 1_000); at('dist/proxy/cli.js', 2_000);
-    assert.equal(ran(), 'build');
-    at('compare/index.ts', 3_000);
-    assert.equal(ran(), 'sources', 'a source edited after the build');
+    const sources = ['proxy/cli.ts', 'proxy/review/page/app.js', 'compare/index.ts', 'tsconfig.build.json'];
+    for (const edited of sources) {
+      for (const file of sources) at(file, 1_000);
+      at('dist/proxy/cli.js', 2_000);
+      assert.equal(ran(), 'build');
+      at(edited, 3_000);
+      assert.equal(ran(), 'sources', `${edited} edited after the build`);
+    }
     rmSync(path.join(root, 'dist'), { recursive: true });
     assert.equal(ran(), 'sources', 'no build');
   });
