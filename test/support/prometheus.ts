@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * fails, saying how to install them: it is never skipped.
  */
 
-const INSTALL = 'install it with: apt-get install prometheus (Debian\'s package; npm test's pretest, scripts/test-setup.js, installs it as root)';
+const INSTALL = 'install it with: apt-get install prometheus (Debian\'s package; npm test\'s pretest, scripts/test-setup.js, installs it as root)';
 
 /** The path of a Prometheus binary on PATH; throws, saying how to install it, when there is none. */
 export function prometheusBinary(name: 'prometheus' | 'promtool'): string {
