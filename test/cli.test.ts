@@ -101,6 +101,12 @@ describe('the cutover command', function () {
     assert.match(check.stdout, /2 group\(s\) sound/);
   });
 
+  it('reads the configuration CUTOVER_CONFIG names when --config is not given', () => {
+    const run = spawnSync(process.execPath, [BIN, 'flags', 'check'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, CUTOVER_CONFIG: 'demo/cutover.yaml' } });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /2 group\(s\) sound/);
+  });
+
   it('answers --help on every command and subcommand with its options and examples, exit 0', () => {
     const expected: Array<[string[], RegExp[]]> = [
       [['--help'], [/Usage: cutover \[options\] \[command\]/, /start/, /flags/, /diff/, /--version/]],

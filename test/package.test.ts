@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,8 @@ import { writeDatafile } from './support/datafile.js';
  * developer has (dev dependencies, the sources, tsx) is needed at run time, that nothing is
  * compiled at start, and that other projects can import `cutover/decide` on plain Node.
  */
+const files = (dir: string) => readdirSync(dir, { recursive: true }) as string[];
+
 describe('the packed package, installed with --omit=dev', function () {
   this.timeout(180_000);
   let dir: string;
@@ -73,9 +75,8 @@ describe('the packed package, installed with --omit=dev', function () {
   });
 
   it('holds the build and no sources, and installs no dev dependency', () => {
-    const files = readdirSync(installed, { recursive: true }) as string[];
-    assert.ok(files.includes(path.join('dist', 'proxy', 'cli.js')));
-    assert.deepEqual(files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts')), [], 'no TypeScript to compile');
+    assert.ok(files(installed).includes(path.join('dist', 'proxy', 'cli.js')));
+    assert.deepEqual(files(installed).filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts')), [], 'no TypeScript to compile');
     for (const dev of ['tsx', 'typescript', 'mocha', 'pino-pretty', 'deep-diff', 'http-proxy']) {
       assert.equal(existsSync(path.join(app, 'node_modules', dev)), false, `${dev} is not installed`);
     }
@@ -111,6 +112,23 @@ describe('the packed package, installed with --omit=dev', function () {
     const loud = lines.filter((line) => line.level >= 50 || JSON.stringify(line).includes('"stack"'));
     assert.deepEqual(loud, [], 'a clean start and stop logs no error and no stack');
     assert.doesNotMatch(stderr, /\n\s+at /, 'no stack on stderr');
+  });
+
+  it('is what the Dockerfile\'s final stage holds and runs: runtime dependencies, dist/ and bin/, node on the built entry point, as a non-root user, checked on /readyz', () => {
+    const dockerfile = readFileSync('Dockerfile', 'utf8');
+    const stages = dockerfile.split(/^FROM /m).slice(1);
+    assert.equal(stages.length, 2, 'a build stage and the final one');
+    const [build, final] = stages as [string, string];
+    assert.match(build, /^RUN npm ci\b/m);
+    assert.match(build, /^RUN npm run build$/m);
+    assert.match(final, /^RUN npm ci --omit=dev\b/m);
+    assert.deepEqual([...final.matchAll(/^COPY --from=build \/src\/(\S+)/gm)].map((match) => match[1]), ['bin', 'dist']);
+    assert.match(final, /^USER node$/m);
+    assert.match(final, /^HEALTHCHECK .*\n?.*http:\/\/127\.0\.0\.1:9901\/readyz/m);
+    assert.match(final, /^ENTRYPOINT \["node", "dist\/proxy\/cli\.js"\]$/m);
+    assert.doesNotMatch(final, /tsx|npx|npm run build|npm start/, 'nothing builds or compiles at start');
+    // The runtime dependencies the image installs are the package's, which the tests above start.
+    assert.ok(files(installed).includes(path.join('bin', 'cutover.js')));
   });
 
   it('lets another project import cutover/decide on plain Node, with its types', () => {
