@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { writeDatafile } from './support/datafile.js';
+import { until } from './support/until.js';
 
 /**
  * What the image does, without Docker: the package as `npm pack` makes it, installed with
@@ -56,6 +57,9 @@ describe('the packed package, installed with --omit=dev', function () {
       flags: { datafile },
       caller: { header: 'x-customer-id' },
       groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products'] } },
+      // Overrides count as stale long before embedded Postgres has opened: the proxy must tell a
+      // store that is still opening from one that does not answer.
+      store: { overrides: { staleAfterMs: 100 } },
     }));
   });
 
@@ -82,29 +86,36 @@ describe('the packed package, installed with --omit=dev', function () {
     }
   });
 
-  it('starts with the embedded store, serves a request, and stops on SIGTERM: exit 0, no error and no stack in its log', async () => {
-    const child = spawn(path.join(app, 'node_modules', '.bin', 'cutover'), ['start', '--config', config], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
+  it('starts with the embedded store, serves a request, and stops when its process group gets SIGTERM: exit 0, no error and no stack in its log', async () => {
+    // A process group of its own, signalled as a whole, as Ctrl-C or a supervisor signals it.
+    const child = spawn(path.join(app, 'node_modules', '.bin', 'cutover'), ['start', '--config', config], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
     let stdout = '', stderr = '';
     child.stderr.setEncoding('utf8').on('data', (text: string) => { stderr += text; });
     try {
-      const traffic = await new Promise<string>((resolve, reject) => {
+      const [traffic, admin] = await new Promise<[string, string]>((resolve, reject) => {
         child.stdout.setEncoding('utf8').on('data', (text: string) => {
           stdout += text;
-          const started = /cutover: traffic on (\S+),/.exec(stdout);
-          if (started) resolve(started[1] as string);
+          const started = /cutover: traffic on (\S+), admin on (\S+)/.exec(stdout);
+          if (started) resolve([started[1] as string, started[2] as string]);
         });
         child.once('exit', (code) => reject(new Error(`cutover start exited ${code} before serving:\n${stdout}\n${stderr}`)));
       });
       const response = await fetch(`${traffic}/products?page=2`, { headers: { 'x-customer-id': 'alice' } });
       assert.equal(response.status, 200);
       assert.deepEqual(await response.json(), { servedBy: 'legacy', url: '/products?page=2' });
+      // Stopped once started cleanly: the store open and the overrides read.
+      await until(async () => (await (await fetch(`${admin}/readyz`)).json() as { status: string }).status === 'ready', 'the proxy ready', 60_000);
       const exited = once(child, 'exit');
-      child.kill('SIGTERM');
+      process.kill(-(child.pid as number), 'SIGTERM');
       assert.deepEqual(await exited, [0, null], stderr);
     } finally {
       clearTimeout(killer);
-      child.kill('SIGKILL');
+      try {
+        process.kill(-(child.pid as number), 'SIGKILL');
+      } catch {
+        // the group is gone
+      }
     }
     assert.doesNotMatch(stderr, /TypeScript sources/, 'the build ran, not the sources');
     const lines = stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { level: number; msg: string; stack?: string; err?: unknown });
