@@ -95,6 +95,20 @@ describe('the cutover command', function () {
     assert.match(oneLine(unusable), /^cutover diff: .*absent\.json.*$/);
   });
 
+  it('hides, with the demo\'s catalog rules, the stock that orders change between the two reads, and nothing else of a product', () => {
+    const product = (inStock: number, price: number) => ({ type: 'products', id: '1001', attributes: { sku: 'DOG-1', price, currency: 'EUR', inStock } });
+    const observe = (file: string, data: unknown) => {
+      writeFileSync(path.join(dir, file), JSON.stringify({ status: 200, headers: { 'content-type': 'application/vnd.api+json' }, body: { data } }));
+      return path.join(dir, file);
+    };
+    const diffed = (legacy: unknown, candidate: unknown) => cutover('diff', '--rules', 'demo/rules/catalog.json', observe('legacy.json', legacy), observe('new.json', candidate));
+    assert.equal(diffed(product(7, 12.5), product(6, 12.5)).status, 0, 'one product, an order placed between the reads');
+    assert.equal(diffed([product(7, 12.5)], [product(6, 12.5)]).status, 0, 'a list of products');
+    const priced = diffed([product(7, 12.5)], [product(7, 13.5)]);
+    assert.equal(priced.status, 1, 'a price that differs is still a mismatch');
+    assert.deepEqual((JSON.parse(priced.stdout) as { differences: Array<{ path: string }> }).differences.map((difference) => difference.path), ['/data/0/attributes/price']);
+  });
+
   it('checks the demo flags', () => {
     const check = cutover('flags', 'check', '--config', 'demo/cutover.yaml');
     assert.equal(check.status, 0, check.stderr);
