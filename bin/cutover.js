@@ -1,27 +1,16 @@
 #!/usr/bin/env node
 // `npx cutover`: runs the compiled proxy in dist/, which `npm run build` writes (`npm install` and
-// `npm ci` run it too): no tsx loader in the process, which keeps about 40 MB of resident memory
-// out of it (README, "Measured figures"). The TypeScript sources run through tsx only when the
-// build is missing or older than them, and `cutover start` then says so.
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { fileURLToPath, URL } from 'node:url';
+// `npm ci` run it too, when it is stale): no tsx loader in the process, which keeps about 40 MB of
+// resident memory out of it (README, "Measured figures"). In a checkout whose build is missing or
+// older than its sources (bin/build-state.js), the TypeScript sources run through tsx, and
+// `cutover start` then says so. The installed package has no sources and always runs dist/.
+import { fileURLToPath, pathToFileURL, URL } from 'node:url';
+import { buildIsCurrent, compiledEntry } from './build-state.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-const compiled = new URL('../dist/proxy/cli.js', import.meta.url);
 
-/** The latest change to the sources the build compiles. */
-function newestSource() {
-  let newest = 0;
-  for (const dir of ['proxy', 'compare']) {
-    for (const entry of readdirSync(`${root}${dir}`, { recursive: true, withFileTypes: true })) {
-      if (entry.isFile() && entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(`${entry.parentPath}/${entry.name}`).mtimeMs);
-    }
-  }
-  return newest;
-}
-
-if (existsSync(compiled) && statSync(compiled).mtimeMs >= newestSource()) {
-  await import(compiled.href);
+if (buildIsCurrent(root)) {
+  await import(pathToFileURL(compiledEntry(root)).href);
 } else {
   const { register } = await import('tsx/esm/api');
   register();

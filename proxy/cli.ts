@@ -39,6 +39,11 @@ class UsageError extends Error {}
 // By the package's own name, so that the sources and the build in dist/ find the same file.
 const version = (createRequire(import.meta.url)('cutover/package.json') as { version: string }).version;
 
+/** The configuration file when `--config` is not given: the environment's (an image's), else ./cutover.yaml. */
+function defaultConfig(): string {
+  return process.env.CUTOVER_CONFIG || DEFAULT_CONFIG;
+}
+
 function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((line) => `  ${line}`).join('\n')}\n`;
 }
@@ -107,7 +112,7 @@ export function program(): Command {
 
   cutover.command('start')
     .description('run the proxy (traffic and admin ports) from a configuration file; SIGTERM or Ctrl-C drains and stops it')
-    .option('-c, --config <file>', 'the configuration, YAML or JSON (every key: README, "Configuration")', DEFAULT_CONFIG)
+    .option('-c, --config <file>', 'the configuration, YAML or JSON (every key: README, "Configuration"); default: $CUTOVER_CONFIG, else cutover.yaml', defaultConfig())
     .addHelpText('after', examples(
       'cutover start --config demo/cutover.yaml',
       'CUTOVER_ADMIN_TOKEN=… cutover start -c /etc/cutover/cutover.yaml',
@@ -119,7 +124,7 @@ export function program(): Command {
     .addHelpText('after', examples('cutover flags check --config demo/cutover.yaml'));
   flags.command('check')
     .description('check that the datafile has every configured flag, each able to express the four stages (legacy, shadow, live, complete)')
-    .option('-c, --config <file>', 'the configuration naming the groups and their flags', DEFAULT_CONFIG)
+    .option('-c, --config <file>', 'the configuration naming the groups and their flags; default: $CUTOVER_CONFIG, else cutover.yaml', defaultConfig())
     .option('--datafile <file>', 'the datafile to check (default: flags.datafile of the configuration; needed with flags.sdkKey)')
     .option('--previous <file>', 'the datafile published now: also fail when a rule change would move callers of live or complete back (a rule shrunk, moved, removed or re-created)')
     .addHelpText('after', examples(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -42,27 +42,34 @@ describe('the cutover command', function () {
   before(() => { dir = mkdtempSync(path.join(tmpdir(), 'cutover-cli-')); });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('is package.json\'s bin: it runs the build in dist/ while it is current, and the sources through tsx otherwise', () => {
+  it('is package.json\'s bin: it runs the build in dist/ while it is current (sources, report page and compiler settings), and the sources through tsx otherwise', () => {
     assert.equal(BIN, 'bin/cutover.js');
     // A package of two stand-in entry points, each printing which one ran, with the real bin and tsx.
     const root = path.join(dir, 'package');
     mkdirSync(path.join(root, 'bin'), { recursive: true });
     mkdirSync(path.join(root, 'proxy'), { recursive: true });
+    mkdirSync(path.join(root, 'proxy', 'review', 'page'), { recursive: true });
     mkdirSync(path.join(root, 'compare'), { recursive: true });
     mkdirSync(path.join(root, 'dist', 'proxy'), { recursive: true });
-    copyFileSync(BIN, path.join(root, 'bin', 'cutover.js'));
+    for (const file of readdirSync('bin')) copyFileSync(path.join('bin', file), path.join(root, 'bin', file));
     symlinkSync(path.resolve('node_modules'), path.join(root, 'node_modules'));
     writeFileSync(path.join(root, 'package.json'), JSON.stringify({ type: 'module' }));
     writeFileSync(path.join(root, 'proxy', 'cli.ts'), "const ran: string = 'sources'; console.log(ran);");
+    writeFileSync(path.join(root, 'proxy', 'review', 'page', 'app.js'), '');
     writeFileSync(path.join(root, 'compare', 'index.ts'), 'export {};');
+    writeFileSync(path.join(root, 'tsconfig.build.json'), '{}');
     writeFileSync(path.join(root, 'dist', 'proxy', 'cli.js'), "console.log('build');");
     const ran = () => spawnSync(process.execPath, [path.join(root, 'bin', 'cutover.js')], { encoding: 'utf8', timeout: 20_000 }).stdout.trim();
     const at = (file: string, seconds: number) => utimesSync(path.join(root, file), seconds, seconds);
 
-    at('proxy/cli.ts', 1_000); at('compare/index.ts', 1_000); at('dist/proxy/cli.js', 2_000);
-    assert.equal(ran(), 'build');
-    at('compare/index.ts', 3_000);
-    assert.equal(ran(), 'sources', 'a source edited after the build');
+    const sources = ['proxy/cli.ts', 'proxy/review/page/app.js', 'compare/index.ts', 'tsconfig.build.json'];
+    for (const edited of sources) {
+      for (const file of sources) at(file, 1_000);
+      at('dist/proxy/cli.js', 2_000);
+      assert.equal(ran(), 'build');
+      at(edited, 3_000);
+      assert.equal(ran(), 'sources', `${edited} edited after the build`);
+    }
     rmSync(path.join(root, 'dist'), { recursive: true });
     assert.equal(ran(), 'sources', 'no build');
   });
@@ -88,10 +95,30 @@ describe('the cutover command', function () {
     assert.match(oneLine(unusable), /^cutover diff: .*absent\.json.*$/);
   });
 
+  it('hides, with the demo\'s catalog rules, the stock that orders change between the two reads, and nothing else of a product', () => {
+    const product = (inStock: number, price: number) => ({ type: 'products', id: '1001', attributes: { sku: 'DOG-1', price, currency: 'EUR', inStock } });
+    const observe = (file: string, data: unknown) => {
+      writeFileSync(path.join(dir, file), JSON.stringify({ status: 200, headers: { 'content-type': 'application/vnd.api+json' }, body: { data } }));
+      return path.join(dir, file);
+    };
+    const diffed = (legacy: unknown, candidate: unknown) => cutover('diff', '--rules', 'demo/rules/catalog.json', observe('legacy.json', legacy), observe('new.json', candidate));
+    assert.equal(diffed(product(7, 12.5), product(6, 12.5)).status, 0, 'one product, an order placed between the reads');
+    assert.equal(diffed([product(7, 12.5)], [product(6, 12.5)]).status, 0, 'a list of products');
+    const priced = diffed([product(7, 12.5)], [product(7, 13.5)]);
+    assert.equal(priced.status, 1, 'a price that differs is still a mismatch');
+    assert.deepEqual((JSON.parse(priced.stdout) as { differences: Array<{ path: string }> }).differences.map((difference) => difference.path), ['/data/0/attributes/price']);
+  });
+
   it('checks the demo flags', () => {
     const check = cutover('flags', 'check', '--config', 'demo/cutover.yaml');
     assert.equal(check.status, 0, check.stderr);
     assert.match(check.stdout, /2 group\(s\) sound/);
+  });
+
+  it('reads the configuration CUTOVER_CONFIG names when --config is not given', () => {
+    const run = spawnSync(process.execPath, [BIN, 'flags', 'check'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, CUTOVER_CONFIG: 'demo/cutover.yaml' } });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /2 group\(s\) sound/);
   });
 
   it('answers --help on every command and subcommand with its options and examples, exit 0', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig, parseConfig } from '../proxy/config/config.js';
@@ -83,7 +83,18 @@ describe('configuration', () => {
       assert.throws(() => loadConfig(path.join(dir, 'absent.yaml')), (error: Error) => error instanceof ConfigError && /absent\.yaml: cannot read the configuration \(ENOENT\)/.test(error.message));
       const broken = path.join(dir, 'broken.yaml');
       writeFileSync(broken, 'groups: [unclosed');
-      assert.throws(() => loadConfig(broken), (error: Error) => error instanceof ConfigError && /broken\.yaml: not valid YAML or JSON/.test(error.message));
+      assert.throws(() => loadConfig(broken), (error: Error) => error instanceof ConfigError && /broken\.yaml: not valid YAML or JSON: .* at line 1, column 18$/.test(error.message));
+    });
+
+    it('loads the example production configuration, its secrets from the environment', () => {
+      const env = { CUTOVER_ADMIN_TOKEN: 'a-token-of-sixteen-or-more', CUTOVER_STORE_URL: 'postgres://cutover:secret@db.internal:5432/cutover' };
+      const config = loadConfig('deploy/cutover.production.yaml', env);
+      assert.equal(config.admin.token, env.CUTOVER_ADMIN_TOKEN);
+      assert.deepEqual(config.store.location, { kind: 'server', url: env.CUTOVER_STORE_URL });
+      assert.equal(config.flags.source.kind, 'polling');
+      assert.equal(config.traffic.trustForwarded, true);
+      assert.deepEqual(config.groups.map((group) => group.name), ['catalog', 'orders']);
+      assert.doesNotMatch(readFileSync('deploy/cutover.production.yaml', 'utf8'), /^\s*(token|url):\s*postgres|^\s*token:/m, 'no secret in the file');
     });
 
     it('loads the demo configuration', () => {

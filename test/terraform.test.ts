@@ -259,9 +259,10 @@ describe('terraform', function () {
       ]);
       const start = String(local(proxy, 'start_command'));
       assert.match(start, /config\.flags\.sdkKey = process\.env\.CUTOVER_FLAGS_SDK_KEY/);
-      assert.match(start, /exec npx cutover start --config \/tmp\/cutover\.json/);
+      assert.match(start, /JSON\.parse\(process\.env\.CUTOVER_CONFIG_JSON\)/);
+      assert.match(start, /exec node dist\/proxy\/cli\.js start --config \/tmp\/cutover\.json/, 'node on the built entry point: nothing builds at start');
       const container = local(proxy, 'proxy_container') as Obj;
-      assert.deepEqual(container.environment, [{ name: 'CUTOVER_CONFIG', value: '${jsonencode(local.config)}' }], 'no other plain environment value');
+      assert.deepEqual(container.environment, [{ name: 'CUTOVER_CONFIG_JSON', value: '${jsonencode(local.config)}' }], 'no other plain environment value');
       assert.equal(container.secrets, '${local.secrets}');
       assert.match(String(resource(proxy, 'aws_ecs_task_definition.proxy').container_definitions), /local\.proxy_container/);
 

@@ -424,9 +424,10 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   }
   let document: unknown;
   try {
-    document = parseYaml(text, { prettyErrors: false });
+    document = parseYaml(text);
   } catch (error) {
-    throw new ConfigError(`${file}: not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`);
+    // yaml's pretty message ends its first line with "at line L, column C:" and then quotes the line.
+    throw new ConfigError(`${file}: not valid YAML or JSON: ${(error as Error).message.split('\n')[0]?.replace(/:$/, '')}`);
   }
   try {
     return parseConfig(document, path.dirname(path.resolve(file)), env);

@@ -33,7 +33,8 @@ export class Overrides {
   private unlisten: (() => Promise<void>) | undefined;
   private reading: Promise<void> | undefined;
   private readonly startedAt = Date.now();
-  private stale = false;
+  /** The level the current staleness was logged at, so that each is logged once. */
+  private reported: 'info' | 'error' | undefined;
 
   /**
    * @param store The open diff store when there is one; undefined while it opens or is off.
@@ -48,6 +49,8 @@ export class Overrides {
     private readonly log: Logger,
     private readonly timing: StoreConfig['overrides'],
     private readonly onStale: (stale: boolean) => void = () => undefined,
+    /** Whether the store is still opening for the first time, within its expected opening time. */
+    private readonly opening: () => boolean = () => false,
   ) {}
 
   start(): void {
@@ -155,8 +158,11 @@ export class Overrides {
 
   private staleness(): void {
     const problem = this.problem();
-    if (problem !== undefined && !this.stale) this.log.error(problem);
-    this.stale = problem !== undefined;
-    this.onStale(this.stale);
+    // While the store opens for the first time, within its expected time, not knowing the
+    // overrides yet is part of a normal start (info); past that, or once it failed, it is an error.
+    const level = problem === undefined ? undefined : this.lastRead === undefined && this.opening() ? 'info' : 'error';
+    if (level !== undefined && level !== this.reported) this.log[level](problem);
+    this.reported = level;
+    this.onStale(problem !== undefined);
   }
 }

@@ -10,7 +10,7 @@ import { startEmbeddedPostgres } from './embedded-postgres.js';
  * Embedded Postgres (PGlite) in a child process of the proxy: PGlite takes about 700 MB and 3 s
  * to start, which the proxy's own memory and event loop must not carry. The child prints its
  * connection URL as one JSON line and stops when the proxy closes its standard input, which
- * also happens when the proxy dies.
+ * also happens when the proxy dies, and only then: signals are the proxy's to act on.
  */
 export interface EmbeddedStore { readonly url: string; close(): Promise<void> }
 
@@ -56,7 +56,11 @@ async function main(): Promise<void> {
   process.stdin.on('end', done);
   process.stdin.on('error', done);
   process.stdin.resume();
-  process.on('SIGTERM', done);
+  // A signal to the proxy's whole process group (Ctrl-C, a supervisor stopping a service) reaches
+  // this child too. Stopping then would break the proxy's connections while it still closes them
+  // (errors with stacks in its log); it stops when the proxy, once done, closes its stdin.
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => undefined);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === here) {

@@ -11,6 +11,12 @@ import { DiffStore, type NoiseChanges, type RouteCountsByGroup } from './store.j
 import { bucketOf, minuteOf, Tallies } from './tally.js';
 import { mergeNoise } from './unwritten-noise.js';
 
+/**
+ * The longest a first opening is part of a normal start: embedded Postgres opens in about 3 s on
+ * an idle machine and 6 to 8 s on a loaded one (issue 25), a PostgreSQL server in well under 1 s.
+ */
+const EXPECTED_OPEN_MS = 30_000;
+
 /** How often a store that could not be opened is tried again. */
 const REOPEN_MS = 2_000;
 
@@ -82,6 +88,7 @@ export class EvidenceWriter implements Tally {
   private flushing: Promise<void> | undefined;
   private closed = false;
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly createdAt = Date.now();
 
   readonly name = 'store';
 
@@ -100,6 +107,14 @@ export class EvidenceWriter implements Tally {
     void this.open();
     this.timers.push(setInterval(() => void this.flush(), this.config.queue.flushMs).unref());
     this.timers.push(setInterval(() => void this.prune(), this.config.retention.everyMs).unref());
+  }
+
+  /**
+   * Whether the store is opening for the first time and may still be expected to: it has not
+   * failed yet, and EXPECTED_OPEN_MS have not passed since start.
+   */
+  get opening(): boolean {
+    return this.state === 'opening' && this.lastProblem === '' && Date.now() - this.createdAt < EXPECTED_OPEN_MS;
   }
 
   /** The store for the review API, once it is open. */

@@ -6,12 +6,12 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
- * A real Prometheus (Debian's `prometheus` package, which .ci/run installs when it is missing)
+ * A real Prometheus (Debian's `prometheus` package, which `npm test`'s pretest installs when it is missing)
  * and its `promtool`, for the tests of dashboards/. A test that needs them and cannot find them
  * fails, saying how to install them: it is never skipped.
  */
 
-const INSTALL = 'install it with: apt-get install prometheus (Debian\'s package; .ci/run installs it when it is missing)';
+const INSTALL = 'install it with: apt-get install prometheus (Debian\'s package; npm test\'s pretest, scripts/test-setup.js, installs it as root)';
 
 /** The path of a Prometheus binary on PATH; throws, saying how to install it, when there is none. */
 export function prometheusBinary(name: 'prometheus' | 'promtool'): string {

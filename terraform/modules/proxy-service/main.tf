@@ -1,7 +1,8 @@
 # The proxy on ECS Fargate behind an Application Load Balancer. The tasks take their whole
-# configuration from this module: the non-secret part as CUTOVER_CONFIG (JSON), the secrets from
+# configuration from this module: the non-secret part as CUTOVER_CONFIG_JSON, the secrets from
 # Secrets Manager or SSM Parameter Store through the task definition's `secrets`, never as plain
-# environment values. The start command writes the configuration file `cutover start` reads.
+# environment values. The image (the repository's Dockerfile) holds the built proxy; the start
+# command writes the configuration file and execs node on the built entry point, which never builds.
 data "aws_region" "current" {}
 
 data "aws_vpc" "selected" {
@@ -35,7 +36,7 @@ locals {
   ]
 
   start_command = <<-EOT
-    node -e 'const fs = require("fs"); const config = JSON.parse(process.env.CUTOVER_CONFIG); config.flags.sdkKey = process.env.CUTOVER_FLAGS_SDK_KEY; fs.writeFileSync("/tmp/cutover.json", JSON.stringify(config), { mode: 0o600 })' && exec npx cutover start --config /tmp/cutover.json
+    node -e 'const fs = require("fs"); const config = JSON.parse(process.env.CUTOVER_CONFIG_JSON); config.flags.sdkKey = process.env.CUTOVER_FLAGS_SDK_KEY; fs.writeFileSync("/tmp/cutover.json", JSON.stringify(config), { mode: 0o600 })' && exec node dist/proxy/cli.js start --config /tmp/cutover.json
   EOT
 
   secret_arns          = [for secret in local.secrets : secret.valueFrom]
@@ -48,7 +49,7 @@ locals {
     essential    = true
     command      = ["sh", "-c", local.start_command]
     portMappings = [{ containerPort = local.traffic_port, protocol = "tcp" }, { containerPort = local.admin_port, protocol = "tcp" }]
-    environment  = [{ name = "CUTOVER_CONFIG", value = jsonencode(local.config) }]
+    environment  = [{ name = "CUTOVER_CONFIG_JSON", value = jsonencode(local.config) }]
     secrets      = local.secrets
     stopTimeout  = 30
     logConfiguration = {

@@ -22,7 +22,7 @@ variable "certificate_arn" {
 }
 
 variable "image" {
-  description = "The Cutover container image (it runs `npx cutover start --config FILE`)."
+  description = "The Cutover container image, built from the repository's Dockerfile: node on the built proxy, never a build at start."
   type        = string
 }
 
