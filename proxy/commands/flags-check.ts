@@ -4,8 +4,6 @@ import { ConfigError } from '../config/config.js';
 import { DEFAULT_CONFIG, loadConfigFile } from './config-file.js';
 import { checkChange, checkDatafile, type Datafile } from '../decision/flag-check.js';
 
-export { checkDatafile };
-
 export interface CommandIo {
   stdout(text: string): void;
   stderr(text: string): void;

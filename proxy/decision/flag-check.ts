@@ -9,11 +9,6 @@ export interface Datafile {
   groups?: Array<{ experiments?: Rule[] }>;
 }
 
-/**
- * What is wrong with the datafile for these groups: a flag that is missing, a variation that is
- * enabled but names no stage, a stage variation that is disabled (it would serve legacy under
- * another name), or a stage the flag cannot reach because no variation has its key.
- */
 /** A flag's rules in the datafile (its rollout's, then its experiments'); undefined when the flag is missing. */
 function rulesOf(datafile: Datafile, flagKey: string): Rule[] | undefined {
   const flag = (datafile.featureFlags ?? []).find((candidate) => candidate.key === flagKey);
@@ -23,6 +18,11 @@ function rulesOf(datafile: Datafile, flagKey: string): Rule[] | undefined {
   return [...(rollout?.experiments ?? []), ...(flag.experimentIds ?? []).flatMap((id) => experiments.get(id) ?? [])];
 }
 
+/**
+ * What is wrong with the datafile for these groups: a flag that is missing, a variation that is
+ * enabled but names no stage, a stage variation that is disabled (it would serve legacy under
+ * another name), or a stage the flag cannot reach because no variation has its key.
+ */
 export function checkDatafile(datafile: Datafile, groups: ReadonlyArray<{ name: string; flag: string }>): string[] {
   const problems: string[] = [];
   for (const group of groups) {

@@ -51,10 +51,6 @@ export interface ShadowInput {
   readonly calibrate: boolean;
 }
 
-/**
- * Sends shadows and compares. Everything here runs in the pool, after dispatch returns, so the
- * primary path never waits on the other side, and a shadow's failure never reaches the client.
- */
 /** About 0.5 ms of comparing and publishing a turn, for bodies of a few KB. */
 const COMPARISONS_PER_TURN = 16;
 
@@ -71,6 +67,10 @@ export interface ShadowsParts {
   readonly log: Logger;
 }
 
+/**
+ * Sends shadows and compares. Everything here runs in the pool, after dispatch returns, so the
+ * primary path never waits on the other side, and a shadow's failure never reaches the client.
+ */
 export class Shadows {
   private readonly breakers = new Map<string, CircuitBreaker>();
   /** The turn comparisons are waiting for now, and how many wait for it. */

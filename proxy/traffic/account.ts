@@ -2,7 +2,12 @@ import type { ServerResponse } from 'node:http';
 import type { RequestLog } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { Stage } from '../decision/stage.js';
+import type { Flags } from '../decision/flags.js';
+import type { Tally } from '../store/writer.js';
 import type { Served } from './serve.js';
+
+/** The label of traffic that no route matched: it goes to legacy, untouched and never shadowed. */
+export const UNMATCHED = 'unmatched';
 
 /** The labels of a request in `cutover_requests_total`, known once the plan is made. */
 export interface Labels {
@@ -24,10 +29,32 @@ export function statusClass(status: number): string {
   return `${Math.floor(status / 100)}xx`;
 }
 
-/** Counts a delivered request once and writes its access line, when the log level has one. */
-export function account(res: ServerResponse, log: RequestLog, metrics: Metrics, labels: Labels, served: Served, startedAt: bigint): void {
+/** What serving a request leaves for accounting, once the client has its answer or has left. */
+export interface Handled {
+  readonly labels: Labels;
+  readonly served: Served;
+  /** An A/B conversion to track if the answer was a 2xx. */
+  readonly conversion?: { readonly caller: string; readonly event: string };
+}
+
+/** Where a request is accounted for. */
+export interface Accounts {
+  readonly metrics: Metrics;
+  /** The store's per-minute counts of routed requests, which readiness reads. */
+  readonly tally: Tally;
+  readonly flags: Pick<Flags, 'track'>;
+}
+
+/**
+ * Accounts once for a request whose client has its answer or has left: one count in
+ * `cutover_requests_total`, one in the store's tally when it was routed, the A/B conversion of a
+ * 2xx, and the access line when the log level has one.
+ */
+export function account(accounts: Accounts, res: ServerResponse, log: RequestLog, { labels, served, conversion }: Handled, startedAt: bigint): void {
   const statusClass = statusClassOf(res);
-  metrics.requests.inc({ ...labels, served_by: served.servedBy, status_class: statusClass });
+  accounts.metrics.requests.inc({ ...labels, served_by: served.servedBy, status_class: statusClass });
+  if (labels.group !== UNMATCHED) accounts.tally.countRequest(labels.group, labels.stage, served.servedBy);
+  if (conversion && res.writableFinished && res.statusCode >= 200 && res.statusCode < 300) accounts.flags.track(conversion.caller, conversion.event);
   if (!log.isLevelEnabled('info')) return;
   log.info({
     group: labels.group,
