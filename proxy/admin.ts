@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { hostCheck } from './admin-hosts.js';
 import { type Decision, type Flags, UnknownGroupError } from './flags.js';
 import { OverrideNotShared, type Overrides } from './overrides.js';
 import type { Logger } from './log.js';
@@ -72,6 +73,13 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
   const authorized = requireToken(config.admin.token);
+  const ownHost = hostCheck(config.admin.allowedHosts);
+
+  // First, before any endpoint: a page that rebinds its name to this port reads and changes nothing.
+  app.use((req, res, next) => {
+    if (ownHost(req.headers.host)) return next();
+    problem(res, 421, `the admin port answers only for its own host names, not "${(req.headers.host ?? '').slice(0, 100)}": add the name to admin.allowedHosts if it is one`);
+  });
 
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
