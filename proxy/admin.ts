@@ -10,7 +10,7 @@ import { reportPage } from './review/page.js';
 import { isStage, type Stage, STAGES } from './stage.js';
 import { type Readiness, startupChecks } from './startup-checks.js';
 
-export interface AdminDependencies extends Omit<ReviewDependencies, 'authorized' | 'problem'> {
+export interface AdminDependencies extends Omit<ReviewDependencies, 'authorized' | 'problem' | 'actor'> {
   readonly flags: Flags;
   readonly overrides: Overrides;
   readonly metrics: Metrics;
@@ -96,7 +96,7 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
     res.json(reasons.length === 0 ? { status: 'ready', flags: flagState, overrides } : { status: 'degraded', reasons, flags: flagState, overrides });
   });
 
-  app.use(reviewApi({ ...deps, authorized, problem }));
+  app.use(reviewApi({ ...deps, authorized, problem, actor: actorOf }));
 
   // What calibration learned: per route and field, A/B and A/A difference rates, and the rules that would ignore the noise.
   app.get('/api/noise', (req, res) => {

@@ -4,7 +4,9 @@ import type { UpstreamRequest } from '../backends/upstream.js';
 import type { CircuitState } from '../circuit.js';
 import type { Comparator } from '../comparator.js';
 import type { Config, Group } from '../config.js';
+import type { Logger } from '../log.js';
 import type { Overrides } from '../overrides.js';
+import { requestIdOf } from '../request-id.js';
 import type { RouteTable } from '../route.js';
 import type { DiffStore } from '../store/store.js';
 import { StoreUnavailable } from '../store/store.js';
@@ -26,6 +28,9 @@ export interface ReviewDependencies {
   /** The bearer-token check of the mutating endpoints. */
   readonly authorized: express.RequestHandler;
   readonly problem: (res: Response, status: number, detail: string) => void;
+  /** Who asks, for the audit line: the credential's name and the person named in x-cutover-actor. */
+  readonly actor: (req: Request) => string;
+  readonly log: Logger;
 }
 
 /** A comparison id the store does not hold: 404. */
@@ -101,13 +106,27 @@ export function reviewApi(deps: ReviewDependencies): Router {
     };
   }));
 
-  router.post('/api/diffs/:id/recheck', deps.authorized, handle(async (req) => {
+  const recheck = async (req: Request<Record<string, string>>) => {
     const { stored, group, replay } = await storedWithReplay(req.params.id ?? '');
     if (!maySendTwice(group, stored.method)) {
       throw new BadQuery(`comparison ${stored.id} is a ${stored.method}: only idempotent requests, or writes of a group with shadow.writes: dry-run, are sent again`);
     }
     const now = await deps.recheck(group, replay.request);
     return { id: stored.id, group: group.name, route: stored.route, was: stored.verdict, verdict: now.verdict, reason: now.reason ?? null, differences: now.differences, caveats: replay.caveats };
+  };
+
+  // A recheck sends a stored request to both sides again: each one, refused or not, leaves an audit line.
+  router.post('/api/diffs/:id/recheck', deps.authorized, handle(async (req) => {
+    const audit = { requestId: requestIdOf(req.headers), actor: deps.actor(req), comparison: req.params.id ?? '' };
+    try {
+      const answer = await recheck(req);
+      deps.log.warn({ ...audit, group: answer.group, route: answer.route, was: answer.was, outcome: answer.verdict }, 'admin: comparison rechecked');
+      return answer;
+    } catch (error) {
+      const outcome = error instanceof BadQuery || error instanceof NotFound ? 'refused' : 'failed';
+      deps.log.warn({ ...audit, outcome, reason: (error as Error).message }, 'admin: comparison rechecked');
+      throw error;
+    }
   }));
 
   router.get('/api/fields', handle(async (req) => {
