@@ -213,10 +213,11 @@ describe('report page (real browser, real proxy and store)', function () {
 
     const curl = (await page.getByTestId('replay-legacy').textContent()) ?? '';
     assert.match(curl, /^curl .*\/products\/3/s);
-    assert.match((await page.getByTestId('replay-new').textContent()) ?? '', /^curl /);
+    assert.match((await page.getByTestId('replay-new').textContent()) ?? '', /^printf -- '.*' \| curl /s, 'the event given to curl on stdin');
     await page.getByTestId('copy-legacy').click();
     await page.getByTestId('toast').filter({ hasText: 'Copied the legacy curl command' }).waitFor();
-    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), curl);
+    // The Copy button copies the API's replay, which test/replay-paste.test.ts pastes into a terminal.
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), (await admin<{ replay: { legacy: string } }>(`/api/diffs/${newest.id}`)).replay.legacy);
 
     assert.deepEqual(problems, [], 'no errors in the page');
     assert.deepEqual(foreign, [], 'every request went to the admin port');

@@ -235,6 +235,30 @@ describe('cutover report and cutover recheck, against a proxy with a diff store'
       assert.equal(run.stderr, '', 'no progress drawn when stderr is not a terminal');
     });
 
+    it('leaves an audit line in the proxy\'s log for every recheck: request id, who, which comparison, the outcome', async () => {
+      const audited = () => s.logs.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.msg === 'admin: comparison rechecked');
+      const before = audited().length;
+      const run = await cutover(['recheck', '--group', 'catalog', '--admin', admin], { ...token, USER: 'alice' });
+      assert.equal(run.code, 1, run.stderr);
+      const ids = [...run.stdout.matchAll(/^#(\d+)/gm)].map((found) => found[1]);
+      const lines = audited().slice(before);
+      assert.deepEqual(lines.map((line) => line.comparison), ids, 'one line per recheck');
+      for (const line of lines) {
+        assert.deepEqual({ ...line, requestId: undefined, time: undefined, comparison: undefined }, {
+          level: 40, service: 'cutover', msg: 'admin: comparison rechecked', requestId: undefined, time: undefined, comparison: undefined,
+          actor: 'admin token (alice with cutover recheck)', group: 'catalog', route: 'GET /products/{id}', was: 'mismatch', outcome: 'mismatch',
+        });
+        assert.match(String(line.requestId), /^[\w-]{8,}$/);
+      }
+
+      const refused = await fetch(`${admin}/api/diffs/999999/recheck`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'x-cutover-actor': 'bob', 'x-request-id': 'audit-test-0001' } });
+      assert.equal(refused.status, 404);
+      assert.deepEqual({ ...audited().at(-1), time: undefined, reason: undefined }, {
+        level: 40, service: 'cutover', msg: 'admin: comparison rechecked', time: undefined, reason: undefined,
+        requestId: 'audit-test-0001', actor: 'admin token (bob)', comparison: '999999', outcome: 'refused',
+      });
+    });
+
     it('pages through the stored mismatches up to --limit, and prints JSON with --json', async () => {
       const run = await call<RecheckOptions>(recheck, { group: 'catalog', admin, limit: '2', json: true }, token);
       assert.equal(run.code, 1);

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { hostCheck } from './hosts.js';
 import { type Decision, type Flags, UnknownGroupError } from '../decision/flags.js';
 import { OverrideNotShared, type Overrides } from '../decision/overrides.js';
 import type { Logger } from '../telemetry/log.js';
@@ -9,7 +10,7 @@ import { reportPage } from '../review/page.js';
 import { isStage, type Stage, STAGES } from '../decision/stage.js';
 import { type Readiness, startupChecks } from './startup-checks.js';
 
-export interface AdminDependencies extends Omit<ReviewDependencies, 'authorized' | 'problem'> {
+export interface AdminDependencies extends Omit<ReviewDependencies, 'authorized' | 'problem' | 'actor'> {
   readonly flags: Flags;
   readonly overrides: Overrides;
   readonly metrics: Metrics;
@@ -72,6 +73,13 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
   const authorized = requireToken(config.admin.token);
+  const ownHost = hostCheck(config.admin.allowedHosts);
+
+  // First, before any endpoint: a page that rebinds its name to this port reads and changes nothing.
+  app.use((req, res, next) => {
+    if (ownHost(req.headers.host)) return next();
+    problem(res, 421, `the admin port answers only for its own host names, not "${(req.headers.host ?? '').slice(0, 100)}": add the name to admin.allowedHosts if it is one`);
+  });
 
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
@@ -88,7 +96,7 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
     res.json(reasons.length === 0 ? { status: 'ready', flags: flagState, overrides } : { status: 'degraded', reasons, flags: flagState, overrides });
   });
 
-  app.use(reviewApi({ ...deps, authorized, problem }));
+  app.use(reviewApi({ ...deps, authorized, problem, actor: actorOf }));
 
   // What calibration learned: per route and field, A/B and A/A difference rates, and the rules that would ignore the noise.
   app.get('/api/noise', (req, res) => {

@@ -57,10 +57,16 @@ async function mismatches(io: ReviewIo, admin: URL, group: string, since: string
   return found.slice(0, limit);
 }
 
+/** Who runs the command, for the proxy's audit line (it keeps names of letters, digits, ".", "@", "-", spaces). */
+function actorOf(env: ReviewIo['env']): string {
+  const user = env.USER ?? env.LOGNAME;
+  return user !== undefined && /^[\w.@-]{1,40}$/.test(user) ? `${user} with cutover recheck` : 'cutover recheck';
+}
+
 /** Sends one stored request again; an answer the admin port refuses for this comparison only is a skip. */
 async function recheckOne(io: ReviewIo, admin: URL, token: string, listed: Listed): Promise<Outcome> {
   const answer = await adminRequest(io, admin, `/api/diffs/${encodeURIComponent(listed.id)}/recheck`, {
-    method: 'POST', headers: { authorization: `Bearer ${token}` }, timeoutMs: RECHECK_TIMEOUT_MS,
+    method: 'POST', headers: { authorization: `Bearer ${token}`, 'x-cutover-actor': actorOf(io.env) }, timeoutMs: RECHECK_TIMEOUT_MS,
   });
   if (answer.status === 401) throw new UsageProblem(`${shown(admin)} refused CUTOVER_ADMIN_TOKEN (401): set it to the proxy's admin token (admin.token)`);
   if (answer.status === 403) throw new UsageProblem(`${shown(admin)} refused the recheck (403): ${problemOf(answer)}`);

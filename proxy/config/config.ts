@@ -139,7 +139,8 @@ export interface Config {
   readonly traffic: Listen & { readonly drainMs: number; readonly trustForwarded: boolean; readonly bodyIdleMs: number };
   /** Shadow requests in flight at most, over all groups (beyond it they are dropped), and the most of an answer kept to compare. */
   readonly shadow: { readonly maxInFlight: number; readonly captureBytes: number };
-  readonly admin: Listen & { readonly token: string | undefined };
+  /** `allowedHosts`: the names the admin port answers for besides loopback names and addresses (a DNS rebinding guard). */
+  readonly admin: Listen & { readonly token: string | undefined; readonly allowedHosts: readonly string[] };
   readonly legacy: LegacyConfig;
   readonly routing: RoutingConfig;
   readonly log: { readonly level: LogLevel };
@@ -181,6 +182,7 @@ const schema = z.strictObject({
     host: z.string().default('127.0.0.1'),
     port: port.default(9901),
     token: z.string().min(ADMIN_TOKEN_MIN, `the admin token needs at least ${ADMIN_TOKEN_MIN} characters`).optional(),
+    allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/, 'a host name, without port (addresses and loopback names are always answered)')).default([]),
   }).prefault({}),
   legacy: z.strictObject({
     url: z.url({ protocol: /^https?$/ }),
@@ -371,7 +373,8 @@ export function parseConfig(document: unknown, baseDir: string, env: NodeJS.Proc
   return {
     traffic: raw.traffic,
     shadow: raw.shadow ?? raw.mirror ?? shadowPoolSchema.parse({}),
-    admin: { host: raw.admin.host, port: raw.admin.port, token: adminToken(raw.admin.token, env) },
+    // The name it is bound to is one of its own (an address is answered anyway).
+    admin: { host: raw.admin.host, port: raw.admin.port, token: adminToken(raw.admin.token, env), allowedHosts: [...raw.admin.allowedHosts, raw.admin.host] },
     legacy: { url: new URL(raw.legacy.url), timeoutMs: raw.legacy.timeoutMs, idleTimeoutMs: raw.legacy.idleTimeoutMs, ca: readCa(raw.legacy.ca, baseDir),
       keepAliveMs: raw.legacy.keepAliveMs, connections: raw.legacy.connections, bufferBodyBytes: raw.legacy.bufferBodyBytes, streamedShare: raw.legacy.streamedShare },
     routing: raw.routing,

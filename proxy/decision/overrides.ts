@@ -4,6 +4,9 @@ import type { Logger } from '../telemetry/log.js';
 import { isStage, type Stage } from './stage.js';
 import { type DiffStore, type OverrideRecord, StoreUnavailable } from '../store/store.js';
 
+/** How long a change may wait for the store (its locks, a connection) before it is refused: the documented 2 s. */
+const CHANGE_WITHIN_MS = 2_000;
+
 /** Changes kept in memory without a store. */
 const MEMORY_HISTORY = 1_000;
 
@@ -84,9 +87,9 @@ export class Overrides {
     if (!store) throw new OverrideNotShared('the store is not open, so the override would reach this proxy only; nothing was changed');
     let record: OverrideRecord;
     try {
-      record = await store.changeOverride(change);
+      record = await store.changeOverride(change, CHANGE_WITHIN_MS);
     } catch (error) {
-      if (error instanceof StoreUnavailable) throw new OverrideNotShared(`the store does not answer (${error.message}); nothing was changed`);
+      if (error instanceof StoreUnavailable) throw new OverrideNotShared(`the store did not take the change within ${CHANGE_WITHIN_MS / 1000} s (${error.message}); nothing was changed`);
       throw error;
     }
     this.apply(change.group, change.stage);

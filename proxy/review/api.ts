@@ -1,15 +1,18 @@
 import express, { type Request, type Response, type Router } from 'express';
-import type { Comparison, Verdict } from '../../compare/index.js';
+import type { Comparison } from '../../compare/index.js';
 import type { UpstreamRequest } from '../backends/upstream.js';
 import type { CircuitState } from '../backends/circuit.js';
 import type { Comparator } from '../shadow/comparator.js';
 import type { Config, Group } from '../config/config.js';
 import type { Overrides } from '../decision/overrides.js';
 import type { RouteTable } from '../config/route.js';
+import type { Logger } from '../telemetry/log.js';
+import { requestIdOf } from '../http/request-id.js';
 import type { DiffStore } from '../store/store.js';
 import { StoreUnavailable } from '../store/store.js';
 import { maySendTwice } from '../shadow/shadow.js';
 import type { EvidenceWriter } from '../store/writer.js';
+import { BadQuery, comparisonId, ReviewQuery } from './query.js';
 import { replayable, replayCommands } from './replay.js';
 import { summarise } from './summary.js';
 
@@ -25,36 +28,13 @@ export interface ReviewDependencies {
   /** The bearer-token check of the mutating endpoints. */
   readonly authorized: express.RequestHandler;
   readonly problem: (res: Response, status: number, detail: string) => void;
+  /** Who asks, for the audit line: the credential's name and the person named in x-cutover-actor. */
+  readonly actor: (req: Request) => string;
+  readonly log: Logger;
 }
-
-/** A query parameter the review API cannot use: answered 400 with this one line. */
-class BadQuery extends Error {}
 
 /** A comparison id the store does not hold: 404. */
 class NotFound extends Error {}
-
-const VERDICTS: readonly Verdict[] = ['match', 'mismatch', 'noise', 'error'];
-const MAX_LIMIT = 500;
-
-/** "24h", "90m", "7d" as hours. */
-function hoursOf(text: string, name: string): number {
-  const found = /^(\d+(?:\.\d+)?)([mhd])$/.exec(text);
-  if (!found) throw new BadQuery(`${name} must be a duration such as 90m, 24h or 7d, not "${text}"`);
-  const amount = Number(found[1]);
-  return found[2] === 'm' ? amount / 60 : found[2] === 'd' ? amount * 24 : amount;
-}
-
-function text(req: Request, name: string): string | undefined {
-  const value = req.query[name];
-  if (value === undefined || value === '') return undefined;
-  if (typeof value !== 'string') throw new BadQuery(`${name} may be given once`);
-  return value;
-}
-
-function idOf(text: string): bigint {
-  if (!/^[1-9]\d{0,18}$/.test(text)) throw new BadQuery(`"${text}" is not a comparison id`);
-  return BigInt(text);
-}
 
 /** The review API on the admin port: the evidence behind each flip (docs/operations.md, "Reviewing the evidence"). */
 export function reviewApi(deps: ReviewDependencies): Router {
@@ -69,12 +49,8 @@ export function reviewApi(deps: ReviewDependencies): Router {
     if (!store) throw new StoreUnavailable(deps.store.problem() ?? 'the diff store is not open yet');
     return store;
   };
-  const groupOf = (name: string | undefined): Group | undefined => {
-    if (name === undefined) return undefined;
-    const group = groups.get(name);
-    if (!group) throw new BadQuery(`no group named "${name}"`);
-    return group;
-  };
+  const names = new Set(groups.keys());
+  const queryOf = (req: Request) => new ReviewQuery(req.query, names);
   const handle = (answer: (req: Request<Record<string, string>>) => Promise<unknown>) => (req: Request<Record<string, string>>, res: Response) => {
     answer(req).then((body) => res.json(body), (error: unknown) => {
       if (error instanceof BadQuery) return deps.problem(res, 400, error.message);
@@ -85,8 +61,7 @@ export function reviewApi(deps: ReviewDependencies): Router {
   };
 
   router.get('/api/groups', handle(async (req) => {
-    const window = text(req, 'window');
-    const hours = window === undefined ? undefined : hoursOf(window, 'window');
+    const hours = queryOf(req).hours('window');
     const circuits = deps.circuits();
     const store = deps.store?.reader;
     return {
@@ -107,28 +82,12 @@ export function reviewApi(deps: ReviewDependencies): Router {
   }));
 
   router.get('/api/diffs', handle(async (req) => {
-    const group = groupOf(text(req, 'group'));
-    const verdict = text(req, 'verdict');
-    if (verdict !== undefined && !(VERDICTS as readonly string[]).includes(verdict)) throw new BadQuery(`verdict must be one of ${VERDICTS.join(', ')}`);
-    const since = text(req, 'since');
-    const limitText = text(req, 'limit') ?? '50';
-    const limit = Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new BadQuery(`limit must be a whole number from 1 to ${MAX_LIMIT}`);
-    const cursor = text(req, 'cursor');
-    const page = await reader().diffs({
-      ...(group ? { group: group.name } : {}),
-      ...(text(req, 'route') ? { route: text(req, 'route') } : {}),
-      ...(verdict ? { verdict: verdict as Verdict } : {}),
-      ...(text(req, 'field') ? { field: text(req, 'field') } : {}),
-      ...(since ? { since: new Date(Date.now() - hoursOf(since, 'since') * 3_600_000) } : {}),
-      ...(cursor ? { before: idOf(cursor) } : {}),
-      limit,
-    });
+    const page = await reader().diffs(queryOf(req).diffs(Date.now()));
     return { diffs: page.diffs, nextCursor: page.more ? page.diffs[page.diffs.length - 1]?.id ?? null : null };
   }));
 
   const storedWithReplay = async (id: string) => {
-    const stored = await reader().diff(idOf(id));
+    const stored = await reader().diff(comparisonId(id, 'id'));
     if (!stored) throw new NotFound(`no comparison ${id} in the store (retention may have removed it)`);
     const group = groups.get(stored.group);
     const match = group && deps.routes.match(stored.method, stored.path);
@@ -147,20 +106,35 @@ export function reviewApi(deps: ReviewDependencies): Router {
     };
   }));
 
-  router.post('/api/diffs/:id/recheck', deps.authorized, handle(async (req) => {
+  const recheck = async (req: Request<Record<string, string>>) => {
     const { stored, group, replay } = await storedWithReplay(req.params.id ?? '');
     if (!maySendTwice(group, stored.method)) {
       throw new BadQuery(`comparison ${stored.id} is a ${stored.method}: only idempotent requests, or writes of a group with shadow.writes: dry-run, are sent again`);
     }
     const now = await deps.recheck(group, replay.request);
     return { id: stored.id, group: group.name, route: stored.route, was: stored.verdict, verdict: now.verdict, reason: now.reason ?? null, differences: now.differences, caveats: replay.caveats };
+  };
+
+  // A recheck sends a stored request to both sides again: each one, refused or not, leaves an audit line.
+  router.post('/api/diffs/:id/recheck', deps.authorized, handle(async (req) => {
+    const audit = { requestId: requestIdOf(req.headers), actor: deps.actor(req), comparison: req.params.id ?? '' };
+    try {
+      const answer = await recheck(req);
+      deps.log.warn({ ...audit, group: answer.group, route: answer.route, was: answer.was, outcome: answer.verdict }, 'admin: comparison rechecked');
+      return answer;
+    } catch (error) {
+      const outcome = error instanceof BadQuery || error instanceof NotFound ? 'refused' : 'failed';
+      deps.log.warn({ ...audit, outcome, reason: (error as Error).message }, 'admin: comparison rechecked');
+      throw error;
+    }
   }));
 
   router.get('/api/fields', handle(async (req) => {
-    const group = groupOf(text(req, 'group'));
-    const fields = await reader().fields(group?.name, text(req, 'route'));
+    const query = queryOf(req);
+    const group = query.group();
+    const fields = await reader().fields(group, query.text('route'));
     const noisy = new Set<string>();
-    for (const named of group ? [group] : config.groups) {
+    for (const named of config.groups.filter((one) => group === undefined || one.name === group)) {
       for (const route of deps.comparator.noiseOf(named.name).snapshot.routes) {
         for (const field of route.fields) if (field.noisy) noisy.add(`${named.name} ${route.route} ${field.field}`);
       }

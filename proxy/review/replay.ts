@@ -53,17 +53,53 @@ export function replayable(stored: StoredComparison & { id: string }, group: Gro
   };
 }
 
-/** Single-quoted for a POSIX shell. */
+/**
+ * A replay is pasted into a reviewer's terminal, so it must hold nothing a terminal, a shell or
+ * curl acts on: only printable ASCII, quoted. A pasted control byte is acted on by the terminal
+ * before any quoting counts (Ctrl-C ends the line, and what follows runs), so every other byte is
+ * written as printf's octal escape; printf is POSIX, so the same text works in sh, bash and zsh.
+ */
+function isPrintable(byte: number): boolean {
+  return byte >= 0x20 && byte <= 0x7e;
+}
+
+/** Single-quoted for a POSIX shell; only for printable ASCII. */
 function quoted(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-function headerFlags(headers: IncomingHttpHeaders): string[] {
-  return Object.entries(headers).flatMap(([name, value]) => (Array.isArray(value) ? value : [value]).filter((one) => one !== undefined).map((one) => `-H ${quoted(`${name}: ${one}`)}`));
+/** A single-quoted printf format that prints `bytes` exactly: printf's own % and \, the quote and every unprintable byte escaped. */
+function printfOf(bytes: Buffer): string {
+  let format = '';
+  for (const byte of bytes) {
+    format += isPrintable(byte) && byte !== 0x25 && byte !== 0x5c && byte !== 0x27 ? String.fromCharCode(byte) : `\\${byte.toString(8).padStart(3, '0')}`;
+  }
+  // "--": a body starting with "-" is no option of printf's.
+  return `printf -- '${format}'`;
 }
 
-function dataFlag(body: Buffer): string[] {
-  return body.length === 0 ? [] : [`--data-binary ${quoted(body.toString('utf8'))}`];
+/**
+ * One shell word that is `text`, a header or a URL as it came off the wire (one byte a character):
+ * quoted when printable, else what printf prints (a word cannot hold what a header or a target
+ * cannot either: NUL, a line break).
+ */
+function word(text: string): string {
+  const bytes = Buffer.from(text, 'latin1');
+  return bytes.every(isPrintable) ? quoted(text) : `"$(${printfOf(bytes)})"`;
+}
+
+function headerFlags(headers: IncomingHttpHeaders): string[] {
+  // curl drops a header given as "name:" and sends an empty one given as "name;".
+  return Object.entries(headers).flatMap(([name, value]) => (Array.isArray(value) ? value : [value]).filter((one) => one !== undefined)
+    .map((one) => `-H ${word(one === '' ? `${name};` : `${name}: ${one}`)}`));
+}
+
+/**
+ * A curl command sending `body`: given on stdin (`--data-binary @-`) by printf, so that no byte of
+ * it is pasted raw and a body starting with "@" is not taken by curl as a file of the reviewer's to send.
+ */
+function withBody(curl: readonly string[], body: Buffer): string {
+  return body.length === 0 ? curl.join(' ') : `${printfOf(body)} | ${[...curl, '--data-binary @-'].join(' ')}`;
 }
 
 /**
@@ -74,14 +110,15 @@ function dataFlag(body: Buffer): string[] {
 export function replayCommands(replay: Replayable, group: Group, config: Config): { legacy: string; new: string } {
   const { request } = replay;
   const marked = { ...request.headers, [SHADOW_HEADER]: '1' };
-  const legacyUrl = new URL(request.url, config.legacy.url).href;
-  const legacy = ['curl -sS -i -g', `-X ${request.method}`, quoted(legacyUrl), ...headerFlags(marked), ...dataFlag(request.body)].join(' ');
+  // Joined as text: new URL() would resolve "/\host/…" to another host and normalise "%2e%2e"; --path-as-is keeps curl from doing the same.
+  const legacyUrl = `${config.legacy.url.origin}${request.url}`;
+  const legacy = withBody(['curl -sS -i -g --path-as-is', `-X ${quoted(request.method)}`, word(legacyUrl), ...headerFlags(marked)], request.body);
   const endpoint = config.lambda.endpoint?.href.replace(/\/$/, '') ?? `https://lambda.${config.lambda.region}.amazonaws.com`;
   const event = toHttpEvent({ ...request, headers: marked, receivedAt: new Date(0) }, request.match);
-  const invoke = [
+  const invoke = withBody([
     'curl -sS', quoted(`${endpoint}/2015-03-31/functions/${encodeURIComponent(group.function)}/invocations`),
     `--aws-sigv4 ${quoted(`aws:amz:${config.lambda.region}:lambda`)}`, '--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"',
-    `-H ${quoted('content-type: application/json')}`, `--data-binary ${quoted(JSON.stringify(event))}`,
-  ].join(' ');
+    `-H ${quoted('content-type: application/json')}`,
+  ], Buffer.from(JSON.stringify(event)));
   return { legacy, new: invoke };
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { FieldTarget, RouteCounts, Verdict } from '../../compare/index.js';
 import type { Side } from '../decision/stage.js';
@@ -139,8 +140,8 @@ export class DiffStore {
   }
 
   /** Runs `work` in a transaction; a connection on which it failed is closed rather than handed out again. */
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.connect();
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>, connect = () => this.connect()): Promise<T> {
+    const client = await connect();
     let failed: Error | undefined;
     try {
       await client.query('BEGIN');
@@ -294,8 +295,13 @@ export class DiffStore {
    * stage it replaced, and notifies the other proxies; one transaction, so that two admins at
    * once each see the right previous stage.
    */
-  changeOverride(change: { group: string; stage: string | null; reason: string; actor: string }): Promise<OverrideRecord> {
+  changeOverride(change: { group: string; stage: string | null; reason: string; actor: string }, withinMs: number): Promise<OverrideRecord> {
+    const deadline = performance.now() + withinMs;
     return this.transaction(async (client) => {
+      // The deadline is PostgreSQL's, so that a change given up is one it rolled back: a client
+      // that merely stopped waiting could not say that nothing was changed.
+      const left = String(Math.max(1, Math.floor(deadline - performance.now())));
+      await client.query("SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $1, true)", [left]);
       await client.query('SELECT pg_advisory_xact_lock($1)', [OVERRIDE_LOCK]);
       const { rows } = await client.query<{ stage: string }>('SELECT stage FROM cutover_overrides WHERE group_name = $1', [change.group]);
       const previous = rows[0]?.stage ?? null;
@@ -309,7 +315,7 @@ export class DiffStore {
         VALUES ($1, $2, $3, $4, $5, now()) RETURNING at`, [change.group, change.stage, previous, change.reason, change.actor]);
       await client.query(`NOTIFY ${OVERRIDES_CHANNEL}`);
       return { ...change, previous, at: (recorded?.at ?? new Date()).toISOString() };
-    });
+    }, () => this.connectWithin(deadline - performance.now()));
   }
 
   async overrideHistory(limit: number): Promise<OverrideRecord[]> {
@@ -358,6 +364,23 @@ export class DiffStore {
       return await this.pool.connect();
     } catch (error) {
       throw new StoreUnavailable((error as Error).message);
+    }
+  }
+
+  /** A connection within `ms`, or StoreUnavailable; one that comes later goes back to the pool. */
+  private async connectWithin(ms: number): Promise<pg.PoolClient> {
+    const connecting = this.pool.connect();
+    const stop = new AbortController();
+    const late = sleep(Math.max(0, ms), 'late' as const, { signal: stop.signal }).catch(() => 'stopped' as const);
+    try {
+      const first = await Promise.race([connecting, late]);
+      if (typeof first !== 'string') return first;
+      connecting.then((client) => client.release(), () => undefined);
+      throw new StoreUnavailable(`no connection to the store within ${Math.round(ms)} ms`);
+    } catch (error) {
+      throw error instanceof StoreUnavailable ? error : new StoreUnavailable((error as Error).message);
+    } finally {
+      stop.abort();
     }
   }
 
