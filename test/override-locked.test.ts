@@ -50,6 +50,7 @@ for (const kind of databaseKinds().filter((one) => one === 'server')) {
         answer = { status: response.status, error: ((await response.json()) as { error: string }).error, ms: performance.now() - started };
       } finally {
         await holder.query('ROLLBACK');
+        await holder.end();
       }
       assert.equal(answer.status, 503);
       assert.match(answer.error, /^overrides: the store did not take the change within 2 s \(.*\); nothing was changed$/);

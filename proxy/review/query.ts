@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import type { Verdict } from '../../compare/index.js';
 import type { DiffFilter } from '../store/store.js';
 
-/** A parameter the review API cannot use: answered 400 with this one line, which starts with its name. */
+/** A parameter the review API cannot use: answered 400 with this one line, which names it. */
 export class BadQuery extends Error {}
 
 const VERDICTS: readonly Verdict[] = ['match', 'mismatch', 'noise', 'error'];
