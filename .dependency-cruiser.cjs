@@ -14,7 +14,7 @@ const MAY_IMPORT = {
   evidence: ['backends', 'decision', 'telemetry'],
   store: ['backends', 'config', 'decision', 'evidence', 'telemetry'],
   shadow: ['backends', 'config', 'decision', 'evidence', 'http', 'store', 'telemetry'],
-  traffic: ['backends', 'config', 'decision', 'http', 'shadow', 'store', 'telemetry'],
+  traffic: ['backends', 'config', 'decision', 'evidence', 'http', 'shadow', 'telemetry'],
   review: ['backends', 'config', 'decision', 'http', 'shadow', 'store', 'telemetry'],
   admin: ['config', 'decision', 'http', 'review', 'store', 'telemetry'],
   commands: ['config', 'decision', 'review', 'telemetry'],

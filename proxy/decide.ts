@@ -2,7 +2,7 @@ import { type Config, loadConfig } from './config/config.js';
 import { type Decision, Flags } from './decision/flags.js';
 import { createLogger, type Logger } from './telemetry/log.js';
 import { Overrides } from './decision/overrides.js';
-import { DiffStore } from './store/store.js';
+import { StoreDatabase } from './store/database.js';
 
 /**
  * The proxy's decision for other projects (package export `cutover/decide`): the same datafile
@@ -28,14 +28,14 @@ export async function openDecider(options: { config: string | Config; log?: Logg
   const config = typeof options.config === 'string' ? loadConfig(options.config) : options.config;
   const log = options.log ?? createLogger(config.log.level);
   const location = config.store.location;
-  let store: DiffStore | undefined;
+  let store: StoreDatabase | undefined;
   let closed = false;
   const overrides = new Overrides(new Set(config.groups.map((group) => group.name)), () => store, location.kind === 'server', log, config.store.overrides);
   const flags = await Flags.open(config.flags, config.groups, { log, overrides });
   let retry: NodeJS.Timeout | undefined;
   const open = async (url: string): Promise<void> => {
     try {
-      const opened = await DiffStore.open(url, (error) => log.warn({ err: error }, `decide: a store connection broke: ${error.message}`));
+      const opened = await StoreDatabase.open(url, (error) => log.warn({ err: error }, `decide: a store connection broke: ${error.message}`));
       if (closed) return void opened.close();
       store = opened;
     } catch (error) {

@@ -17,7 +17,8 @@ import { ComparisonLog, ComparisonMetrics, publisher } from './evidence/publish.
 import { Overrides } from './decision/overrides.js';
 import { Shadows } from './shadow/shadow.js';
 import { ShadowPool } from './shadow/pool.js';
-import { EvidenceWriter, NO_TALLY } from './store/writer.js';
+import { NO_TALLY } from './evidence/tally.js';
+import { Store } from './store/store.js';
 import { createTrafficHandler, type TrafficHandler } from './traffic/handler.js';
 import { KEEP_ALIVE_TIMEOUT_MS } from './http/respond.js';
 import { Primary } from './traffic/serve.js';
@@ -74,7 +75,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   const log = options.logger ?? createLogger(config.log.level);
   for (const deprecation of config.deprecations) log.warn(`configuration: ${deprecation}`);
   const metrics = new Metrics();
-  const overrides = new Overrides(new Set(config.groups.map((group) => group.name)), () => store?.reader, config.store.location.kind !== 'off', log,
+  const overrides = new Overrides(new Set(config.groups.map((group) => group.name)), () => store?.database, config.store.location.kind !== 'off', log,
     config.store.overrides, (stale) => metrics.overridesStale.set(stale ? 1 : 0), () => store?.opening ?? false);
   const flags = await Flags.open(config.flags, config.groups, { log, overrides, ...(options.eventDispatcher ? { dispatcher: options.eventDispatcher } : {}) });
   const legacy = new LegacyBackend(config.legacy);
@@ -85,7 +86,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   const pool = new ShadowPool(config.shadow.maxInFlight, (inFlight) => metrics.shadowInFlight.set(inFlight), log);
   const workers = new ComparePool(Math.max(1, availableParallelism() - 1));
   const comparator = new Comparator(config.groups, workers);
-  const store = config.store.location.kind === 'off' ? undefined : new EvidenceWriter(config.store, config.caller, comparator, workers, metrics, log, random);
+  const store = config.store.location.kind === 'off' ? undefined : new Store(config.store, config.caller, comparator, workers, metrics, log, random);
   const tally = store ?? NO_TALLY;
   const publish = publisher([new ComparisonMetrics(metrics), ...(store ? [store] : []), new ComparisonLog(log)], log);
   const shadows = new Shadows({ config, legacy, lambda, pool, comparator, publish, metrics, tally, log });

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import pg from 'pg';
 import type { HostedFunction } from '../new-services/lambda-host/server.js';
-import { DiffStore } from '../proxy/store/store.js';
+import { StoreDatabase } from '../proxy/store/database.js';
 import { databaseKinds, openTestDatabase, type TestDatabase } from './support/database.js';
 import { sample } from './support/metrics.js';
 import { ADMIN_TOKEN, startTestProxy, type TestProxy } from './support/proxy.js';
@@ -232,7 +232,7 @@ for (const kind of databaseKinds()) {
         const metrics = await s.metrics();
         return sample(metrics, 'cutover_shadow_inflight', {}) === 0 && sample(metrics, 'cutover_store_written_total', {}) === before;
       }, 'the writer idle');
-      const [a, b] = await Promise.all([DiffStore.open(database.url, () => undefined), DiffStore.open(database.url, () => undefined)]);
+      const [a, b] = await Promise.all([StoreDatabase.open(database.url, () => undefined), StoreDatabase.open(database.url, () => undefined)]);
       const client = new pg.Client({ connectionString: database.url });
       await client.connect();
       try {

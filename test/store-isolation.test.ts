@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { COMPARISON_COLUMNS, comparisonRow, type ComparisonRow } from '../proxy/store/row.js';
-import { DiffStore } from '../proxy/store/store.js';
+import { StoreDatabase } from '../proxy/store/database.js';
 import type { StoredComparison } from '../proxy/store/stored.js';
 import { databaseKinds, openTestDatabase, type TestDatabase } from './support/database.js';
 
@@ -25,11 +25,11 @@ for (const kind of databaseKinds()) {
   describe(`a batch with a row the database refuses (${kind === 'embedded' ? 'embedded Postgres' : 'PostgreSQL server'})`, function () {
     this.timeout(30_000);
     let database: TestDatabase;
-    let store: DiffStore;
+    let store: StoreDatabase;
 
     before(async () => {
       database = await openTestDatabase(kind);
-      store = await DiffStore.open(database.url, () => undefined);
+      store = await StoreDatabase.open(database.url, () => undefined);
     });
 
     after(async () => {

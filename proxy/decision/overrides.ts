@@ -2,7 +2,7 @@ import type { StoreConfig } from '../config/config.js';
 import { UnknownGroupError } from './flags.js';
 import type { Logger } from '../telemetry/log.js';
 import { isStage, type Stage } from './stage.js';
-import { type DiffStore, type OverrideRecord, StoreUnavailable } from '../store/store.js';
+import { type StoreDatabase, type OverrideRecord, StoreUnavailable } from '../store/database.js';
 
 /** How long a change may wait for the store (its locks, a connection) before it is refused: the documented 2 s. */
 const CHANGE_WITHIN_MS = 2_000;
@@ -47,7 +47,7 @@ export class Overrides {
    */
   constructor(
     private readonly groups: ReadonlySet<string>,
-    private readonly store: () => DiffStore | undefined,
+    private readonly store: () => StoreDatabase | undefined,
     readonly shared: boolean,
     private readonly log: Logger,
     private readonly timing: StoreConfig['overrides'],

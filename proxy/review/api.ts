@@ -8,10 +8,10 @@ import type { Overrides } from '../decision/overrides.js';
 import type { RouteTable } from '../config/route.js';
 import type { Logger } from '../telemetry/log.js';
 import { requestIdOf } from '../http/request-id.js';
-import type { DiffStore } from '../store/store.js';
-import { StoreUnavailable } from '../store/store.js';
+import type { StoreDatabase } from '../store/database.js';
+import { StoreUnavailable } from '../store/database.js';
 import { maySendTwice } from '../shadow/shadow.js';
-import type { EvidenceWriter } from '../store/writer.js';
+import type { Store } from '../store/store.js';
 import { BadQuery, comparisonId, ReviewQuery } from './query.js';
 import { replayable, replayCommands } from './replay.js';
 import { summarise } from './summary.js';
@@ -23,7 +23,7 @@ export interface ReviewDependencies {
   readonly comparator: Comparator;
   readonly routes: RouteTable;
   /** Undefined when the store is off (store.enabled: false). */
-  readonly store: EvidenceWriter | undefined;
+  readonly store: Store | undefined;
   readonly recheck: (group: Group, request: UpstreamRequest) => Promise<Comparison>;
   /** The bearer-token check of the mutating endpoints. */
   readonly authorized: express.RequestHandler;
@@ -43,9 +43,9 @@ export function reviewApi(deps: ReviewDependencies): Router {
   const groups = new Map(config.groups.map((group) => [group.name, group]));
 
   /** The open store, or a 503 naming why there is none. */
-  const reader = (): DiffStore => {
+  const reader = (): StoreDatabase => {
     if (!deps.store) throw new StoreUnavailable('no diff store is configured (store.enabled is false)');
-    const store = deps.store.reader;
+    const store = deps.store.database;
     if (!store) throw new StoreUnavailable(deps.store.problem() ?? 'the diff store is not open yet');
     return store;
   };
@@ -63,7 +63,7 @@ export function reviewApi(deps: ReviewDependencies): Router {
   router.get('/api/groups', handle(async (req) => {
     const hours = queryOf(req).hours('window');
     const circuits = deps.circuits();
-    const store = deps.store?.reader;
+    const store = deps.store?.database;
     return {
       store: deps.store ? (deps.store.problem() ?? 'up') : 'off',
       groups: await Promise.all(config.groups.map(async (group) => {

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import type { Verdict } from '../../compare/index.js';
-import type { DiffFilter } from '../store/store.js';
+import type { DiffFilter } from '../store/database.js';
 
 /** A parameter the review API cannot use: answered 400 with this one line, which names it. */
 export class BadQuery extends Error {}

@@ -1,5 +1,5 @@
 import type { Group } from '../config/config.js';
-import type { GroupEvidence, SideSummary, VerdictCounts } from '../store/store.js';
+import type { GroupEvidence, SideSummary, VerdictCounts } from '../store/database.js';
 import { STAGES } from '../decision/stage.js';
 import { type Readiness, readinessOf } from './readiness.js';
 

@@ -2,7 +2,7 @@ import { compare, type Comparison, NoiseModel, type NoiseSnapshot, type Observat
 import type { ComparePool } from './compare-pool.js';
 import { bodyBytes, INLINE_BYTES } from '../evidence/size.js';
 import { type Group, rulesOfRoute } from '../config/config.js';
-import type { NoiseChanges, RouteCountsByGroup } from '../store/store.js';
+import type { NoiseChanges, RouteCountsByGroup } from '../store/database.js';
 
 export interface GroupNoise {
   readonly group: string;

@@ -14,7 +14,7 @@ import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { ShadowPool } from './pool.js';
 import { otherSide, type Side } from '../decision/stage.js';
-import type { Tally } from '../store/writer.js';
+import type { Tally } from '../evidence/tally.js';
 
 /**
  * Why a request of a comparing stage was not compared: label values of `cutover_shadow_skipped_total`.

@@ -1,459 +1,269 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
-import type { FieldTarget, RouteCounts, Verdict } from '../../compare/index.js';
-import type { Side } from '../decision/stage.js';
-import { migrateStore } from './migrations.js';
-import { COMPARISON_CASTS, COMPARISON_COLUMNS, type ComparisonRow } from './row.js';
-import { storableText } from './storable.js';
-import type { StoredComparison } from './stored.js';
-import type { TallyBatch } from './tally.js';
+import type { StoreConfig } from '../config/config.js';
+import type { ComparisonRecord } from '../evidence/record.js';
+import type { Tally } from '../evidence/tally.js';
+import type { Logger } from '../telemetry/log.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { type Side, SIDES } from '../decision/stage.js';
+import { bodyBytes, INLINE_BYTES } from '../evidence/size.js';
+import { startEmbeddedStore, type EmbeddedStore } from './embedded-process.js';
+import { preparedRow, type Redaction } from './prepare.js';
+import type { ComparisonRow } from './row.js';
+import { StoreDatabase, type NoiseChanges, type RouteCountsByGroup } from './database.js';
+import { bucketOf, minuteOf, Tallies } from './tally.js';
+import { mergeNoise } from './unwritten-noise.js';
 
-/** The store did not answer (down, unreachable, or too slow): what the writer counts as `store_down`. */
-export class StoreUnavailable extends Error {}
+/**
+ * The longest a first opening is part of a normal start: embedded Postgres opens in about 3 s on
+ * an idle machine and 6 to 8 s on a loaded one (issue 25), a PostgreSQL server in well under 1 s.
+ */
+const EXPECTED_OPEN_MS = 30_000;
+
+/** How often a store that could not be opened is tried again. */
+const REOPEN_MS = 2_000;
+
+export type StoreState = 'opening' | 'up' | 'down';
 
 
-/** Shared noise counts by group. */
-export type RouteCountsByGroup = ReadonlyMap<string, readonly RouteCounts[]>;
-
-/** One change of an override, as the history keeps it; stage null is a cleared override. */
-export interface OverrideRecord {
-  readonly group: string;
-  readonly stage: string | null;
-  readonly previous: string | null;
-  readonly reason: string;
-  readonly actor: string;
-  readonly at: string;
+/** The noise models, whose counts the store adds up over every proxy and hands back. */
+export interface SharedNoise {
+  takeNoiseChanges(): NoiseChanges[];
+  loadNoise(totals: RouteCountsByGroup): void;
 }
 
-const OVERRIDES_CHANNEL = 'cutover_overrides';
-/** Any fixed number: serialises override changes, so each records the stage it really replaced. */
-const OVERRIDE_LOCK = 7_342_002;
-
-/** What a group's noise model counted since the last flush, and when its routes' counts halve. */
-export interface NoiseChanges { readonly group: string; readonly decayEvery: number; readonly routes: readonly RouteCounts[] }
-
-/** What one flush writes: the stored comparisons, every tally and noise count taken since the last flush. */
-export interface Batch {
-  readonly comparisons: readonly ComparisonRow[];
-  readonly tallies: TallyBatch;
-  readonly noise: readonly NoiseChanges[];
+/** The worker threads that prepare the records of large bodies (the compare pool's). */
+export interface RowWorkers {
+  preparedRow(record: ComparisonRecord, redaction: Redaction, maxBodyBytes: number): Promise<ComparisonRow>;
 }
 
-export interface Window { readonly hours: number }
+type DropReason = 'store_down' | 'queue_full' | 'invalid_record';
 
-export interface VerdictCounts { readonly total: number; readonly match: number; readonly mismatch: number; readonly noise: number; readonly error: number }
 
-export interface SideSummary { readonly answers: number; readonly errors: number; readonly buckets: ReadonlyArray<{ leMs: number; count: number }> }
-
-export interface GroupEvidence {
-  readonly routes: ReadonlyMap<string, VerdictCounts>;
-  readonly sides: { readonly [S in Side]: SideSummary };
-  readonly requests: ReadonlyArray<{ stage: string; servedBy: string; count: number }>;
-  readonly skips: Readonly<Record<string, number>>;
+function isError(side: ComparisonRecord['legacy']): boolean {
+  return 'error' in side.observation || side.observation.status >= 500;
 }
 
-export interface DiffFilter {
-  readonly group?: string;
-  readonly route?: string;
-  readonly verdict?: Verdict;
-  readonly field?: string;
-  readonly since?: Date;
-  readonly limit: number;
-  /** The id below which to continue, from the previous page. */
-  readonly before?: bigint;
+/** What a record holds in memory until it is prepared: its bodies as received. */
+function heldBytes({ request, legacy, new: newSide }: ComparisonRecord): number {
+  const held = ({ observation }: ComparisonRecord['legacy']) => {
+    if (!('body' in observation)) return 0;
+    const { body } = observation;
+    return body instanceof Uint8Array ? body.byteLength : typeof body === 'string' ? body.length : bodyBytes(observation);
+  };
+  return request.body.length + held(legacy) + held(newSide);
 }
 
-export interface DiffSummary {
-  readonly id: string;
-  readonly at: string;
-  readonly requestId: string;
-  readonly group: string;
-  readonly route: string;
-  readonly method: string;
-  readonly path: string;
-  readonly verdict: string;
-  readonly legacyStatus: number | null;
-  readonly newStatus: number | null;
-  readonly fields: string[];
-}
-
-export interface FieldSummary {
-  readonly group: string;
-  readonly route: string;
-  readonly field: string;
-  readonly count: number;
-  readonly firstSeen: string;
-  readonly lastSeen: string;
-  readonly exampleId: string;
-}
-
-const EMPTY_COUNTS: VerdictCounts = { total: 0, match: 0, mismatch: 0, noise: 0, error: 0 };
-
-/** `VALUES ($1, $2), ($3, $4)…` for rows of `width` parameters. */
-function placeholders(rows: number, width: number, casts: readonly string[] = []): string {
-  return Array.from({ length: rows }, (_, row) =>
-    `(${Array.from({ length: width }, (_, column) => `$${row * width + column + 1}${casts[column] ?? ''}`).join(', ')})`).join(', ');
+/** Whether preparing the record costs the event loop as little as comparing it there would. */
+function isSmall({ request, legacy, new: newSide }: ComparisonRecord): boolean {
+  return request.body.length + bodyBytes(legacy.observation) + bodyBytes(newSide.observation) < INLINE_BYTES;
 }
 
 /**
- * The diff store's SQL over a pg pool: writes batches, prunes, and answers the review API. Every
- * statement has a deadline, so a store that hangs fails like one that is down.
+ * The diff store as the proxy runs it: opens the database (embedded Postgres or a server) and
+ * opens it again when it went away, prunes it, shares the noise counts through it, and hands
+ * comparisons to it without ever making traffic wait: records are prepared
+ * (redacted, serialised; in a worker thread when large), queued (bounded by count and by bytes),
+ * then written in batches by a timer. A full queue, a store that does not answer, or a record
+ * the database refuses drops records, counted by reason; counts (every comparison, request and
+ * skipped shadow, per minute, and the noise counts) are kept in memory until a write succeeds,
+ * so readiness loses nothing.
  */
-export class DiffStore {
-  private constructor(private readonly pool: pg.Pool, readonly callerKey: string) {}
+export class Store implements Tally {
+  private readonly tallies = new Tallies();
+  private queue: ComparisonRow[] = [];
+  private queuedBytes = 0;
+  /** Records in a worker thread, and the bytes they hold meanwhile, counted against the queue's bounds. */
+  private readonly preparing = new Set<Promise<void>>();
+  private preparingBytes = 0;
+  /** Noise counts of a write that failed, written with the next one. */
+  private unwrittenNoise: NoiseChanges[] = [];
+  private db: StoreDatabase | undefined;
+  private redaction: Redaction | undefined;
+  private embedded: EmbeddedStore | undefined;
+  private state: StoreState = 'opening';
+  private lastProblem = '';
+  private flushing: Promise<void> | undefined;
+  private closed = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly createdAt = Date.now();
 
-  /** Connects, migrates and reads the callers' hash key; throws StoreUnavailable when the database does not answer. */
-  static async open(url: string, onIdleError: (error: Error) => void): Promise<DiffStore> {
-    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 3_000, query_timeout: 10_000, idleTimeoutMillis: 10_000 });
-    // A connection that breaks must not end the process: the pool hears an idle one break, and
-    // each connection is given a listener of its own for when it breaks while in use (the pool
-    // listens only to idle ones); the statement under way fails, and its caller counts the drop.
-    pool.on('error', onIdleError);
-    pool.on('connect', (client) => client.on('error', () => undefined));
-    try {
-      await migrateStore(pool);
-      const { rows } = await pool.query<{ caller_key: string }>('SELECT caller_key FROM cutover_store_secret');
-      return new DiffStore(pool, rows[0]?.caller_key ?? '');
-    } catch (error) {
-      await pool.end().catch(() => undefined);
-      throw new StoreUnavailable((error as Error).message);
-    }
+  readonly name = 'store';
+
+  constructor(
+    private readonly config: StoreConfig,
+    private readonly caller: { header: string | undefined },
+    private readonly noise: SharedNoise,
+    private readonly workers: RowWorkers,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly random: () => number,
+  ) {}
+
+  /** Opens the store in the background: traffic starts at once, whatever the database does. */
+  start(): void {
+    void this.open();
+    this.timers.push(setInterval(() => void this.flush(), this.config.queue.flushMs).unref());
+    this.timers.push(setInterval(() => void this.prune(), this.config.retention.everyMs).unref());
   }
 
   /**
-   * Writes a batch in one transaction. A row the database refuses as data (SQLSTATE class 22,
-   * data exception, or 54, a limit such as nesting depth) is left out and handed back, and the
-   * rest of the batch, tallies and noise counts are written: one record never sinks the others.
-   * Anything else fails the whole write with StoreUnavailable.
+   * Whether the store is opening for the first time and may still be expected to: it has not
+   * failed yet, and EXPECTED_OPEN_MS have not passed since start.
    */
-  async write(batch: Batch): Promise<{ readonly refused: readonly ComparisonRow[] }> {
-    return this.transaction(async (client) => {
-      const refused = await insertIsolating(client, batch.comparisons);
-      const { comparisons, sides, requests, skips } = batch.tallies;
-      if (comparisons.length > 0) await client.query(...upsert('cutover_comparison_minutes', ['group_name', 'route', 'verdict'], comparisons, false));
-      if (sides.length > 0) await client.query(...upsert('cutover_side_minutes', ['group_name', 'side', 'le_ms'], sides, true));
-      if (requests.length > 0) await client.query(...upsert('cutover_request_minutes', ['group_name', 'stage', 'served_by'], requests, false));
-      if (skips.length > 0) await client.query(...upsert('cutover_skip_minutes', ['group_name', 'reason'], skips, false));
-      for (const changes of batch.noise) await addNoise(client, changes);
-      return { refused };
-    });
+  get opening(): boolean {
+    return this.state === 'opening' && this.lastProblem === '' && Date.now() - this.createdAt < EXPECTED_OPEN_MS;
   }
 
-  /** Runs `work` in a transaction; a connection on which it failed is closed rather than handed out again. */
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>, connect = () => this.connect()): Promise<T> {
-    const client = await connect();
-    let failed: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      failed = error as Error;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw new StoreUnavailable(failed.message);
-    } finally {
-      client.release(failed);
+  /** The store for the review API, once it is open. */
+  get database(): StoreDatabase | undefined {
+    return this.db;
+  }
+
+  /** For /readyz: what is wrong with the store, if anything. */
+  problem(): string | undefined {
+    if (this.state === 'up') return undefined;
+    return this.state === 'opening' ? `the diff store is not open yet${this.lastProblem ? `: ${this.lastProblem}` : ''}` : `the diff store does not answer: ${this.lastProblem}`;
+  }
+
+  /** A consumer of `publish`: counts the comparison, and keeps it when it is evidence worth keeping. */
+  consume(record: ComparisonRecord): void {
+    const minute = minuteOf(record.at);
+    this.tallies.comparisons.add(minute, [record.group, record.route, record.comparison.verdict]);
+    for (const side of SIDES) {
+      this.tallies.sides.add(minute, [record.group, side, bucketOf(record[side].ms)], isError(record[side]) ? 1 : 0);
     }
-  }
-
-  /**
-   * Deletes comparisons older than the age limit or beyond the row limit, a thousand rows a
-   * statement so that no lock is held for long, and tallies older than the age limit.
-   */
-  async prune(maxAgeHours: number, maxRows: number): Promise<number> {
-    let removed = 0;
-    const { rows } = await this.query<{ id: string }>('SELECT id FROM cutover_comparisons ORDER BY id DESC OFFSET $1 LIMIT 1', [maxRows]);
-    const beyond = rows[0]?.id ?? '0';
-    for (;;) {
-      const result = await this.query(`DELETE FROM cutover_comparisons WHERE id IN (
-        SELECT id FROM cutover_comparisons WHERE id <= $1 OR at < now() - $2 * interval '1 hour' ORDER BY id LIMIT 1000)`, [beyond, maxAgeHours]);
-      removed += result.rowCount ?? 0;
-      if ((result.rowCount ?? 0) < 1000) break;
-    }
-    for (const table of ['cutover_comparison_minutes', 'cutover_side_minutes', 'cutover_request_minutes', 'cutover_skip_minutes']) {
-      await this.query(`DELETE FROM ${table} WHERE minute < now() - $1 * interval '1 hour'`, [maxAgeHours]);
-    }
-    return removed;
-  }
-
-  async evidence(group: string, window: Window): Promise<GroupEvidence> {
-    const since = [group, window.hours];
-    const where = `group_name = $1 AND minute >= now() - $2 * interval '1 hour'`;
-    const [verdicts, sides, requests, skips] = await Promise.all([
-      this.query<{ route: string; verdict: Verdict; count: string }>(`SELECT route, verdict, sum(count) AS count FROM cutover_comparison_minutes WHERE ${where} GROUP BY route, verdict`, since),
-      this.query<{ side: Side; le_ms: number; count: string; errors: string }>(`SELECT side, le_ms, sum(count) AS count, sum(errors) AS errors FROM cutover_side_minutes WHERE ${where} GROUP BY side, le_ms ORDER BY le_ms`, since),
-      this.query<{ stage: string; served_by: string; count: string }>(`SELECT stage, served_by, sum(count) AS count FROM cutover_request_minutes WHERE ${where} GROUP BY stage, served_by`, since),
-      this.query<{ reason: string; count: string }>(`SELECT reason, sum(count) AS count FROM cutover_skip_minutes WHERE ${where} GROUP BY reason`, since),
-    ]);
-    const routes = new Map<string, VerdictCounts>();
-    for (const row of verdicts.rows) {
-      const counts = routes.get(row.route) ?? EMPTY_COUNTS;
-      routes.set(row.route, { ...counts, total: counts.total + Number(row.count), [row.verdict]: counts[row.verdict] + Number(row.count) });
-    }
-    const side = (name: Side): SideSummary => {
-      const rows = sides.rows.filter((row) => row.side === name);
-      return {
-        answers: rows.reduce((sum, row) => sum + Number(row.count), 0),
-        errors: rows.reduce((sum, row) => sum + Number(row.errors), 0),
-        buckets: rows.map((row) => ({ leMs: row.le_ms, count: Number(row.count) })),
-      };
-    };
-    return {
-      routes,
-      sides: { legacy: side('legacy'), new: side('new') },
-      requests: requests.rows.map((row) => ({ stage: row.stage, servedBy: row.served_by, count: Number(row.count) })),
-      skips: Object.fromEntries(skips.rows.map((row) => [row.reason, Number(row.count)])),
-    };
-  }
-
-  /** Newest first; one more row than asked tells whether there is a next page. */
-  async diffs(filter: DiffFilter): Promise<{ diffs: DiffSummary[]; more: boolean }> {
-    const conditions: string[] = [];
-    const values: unknown[] = [];
-    const add = (sql: string, value: unknown) => {
-      values.push(value);
-      conditions.push(sql.replace('?', `$${values.length}`));
-    };
-    if (filter.group !== undefined) add('group_name = ?', filter.group);
-    if (filter.route !== undefined) add('route = ?', filter.route);
-    if (filter.verdict !== undefined) add('verdict = ?', filter.verdict);
-    if (filter.field !== undefined) add('fields @> ARRAY[?]::text[]', filter.field);
-    if (filter.since !== undefined) add('at >= ?', filter.since);
-    if (filter.before !== undefined) add('id < ?', filter.before.toString());
-    values.push(filter.limit + 1);
-    const { rows } = await this.query<{ id: string; at: Date; request_id: string; group_name: string; route: string; method: string; path: string; verdict: string; legacy_status: number | null; new_status: number | null; fields: string[] }>(
-      `SELECT id, at, request_id, group_name, route, method, path, verdict,
-              (legacy->>'status')::int AS legacy_status, (new->>'status')::int AS new_status, fields
-         FROM cutover_comparisons ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''}
-        ORDER BY id DESC LIMIT $${values.length}`, values);
-    return {
-      more: rows.length > filter.limit,
-      diffs: rows.slice(0, filter.limit).map((row) => ({
-        id: row.id, at: row.at.toISOString(), requestId: row.request_id, group: row.group_name, route: row.route,
-        method: row.method, path: row.path, verdict: row.verdict, legacyStatus: row.legacy_status, newStatus: row.new_status, fields: row.fields,
-      })),
-    };
-  }
-
-  async diff(id: bigint): Promise<(StoredComparison & { id: string; escaped: boolean }) | undefined> {
-    const { rows } = await this.query<Record<string, unknown>>('SELECT * FROM cutover_comparisons WHERE id = $1', [id.toString()]);
-    const row = rows[0];
-    if (!row) return undefined;
-    return {
-      id: String(row.id), at: row.at as Date, requestId: row.request_id as string, group: row.group_name as string, route: row.route as string,
-      stage: row.stage as string, primarySide: row.primary_side as string, verdict: row.verdict as string, reason: row.reason as string | null,
-      method: row.method as string, path: row.path as string, query: row.query as string, caller: row.caller as string,
-      rule: row.rule as string | null, variation: row.variation as string | null,
-      requestHeaders: row.request_headers as StoredComparison['requestHeaders'], requestBody: row.request_body as StoredComparison['requestBody'],
-      legacy: row.legacy as StoredComparison['legacy'], new: row.new as StoredComparison['new'],
-      differences: row.differences as StoredComparison['differences'], hidden: row.hidden as StoredComparison['hidden'], fields: row.fields as string[],
-      escaped: row.escaped as boolean,
-    };
-  }
-
-  /** The fields that differed in stored mismatches, most frequent first. */
-  async fields(group: string | undefined, route: string | undefined): Promise<FieldSummary[]> {
-    const { rows } = await this.query<{ group_name: string; route: string; field: string; count: string; first_seen: Date; last_seen: Date; example_id: string }>(
-      `SELECT group_name, route, field, count(*) AS count, min(at) AS first_seen, max(at) AS last_seen, max(id) AS example_id
-         FROM cutover_comparisons, unnest(fields) AS field
-        WHERE verdict IN ('mismatch', 'noise') AND ($1::text IS NULL OR group_name = $1) AND ($2::text IS NULL OR route = $2)
-        GROUP BY group_name, route, field ORDER BY count(*) DESC, field LIMIT 500`, [group ?? null, route ?? null]);
-    return rows.map((row) => ({
-      group: row.group_name, route: row.route, field: row.field, count: Number(row.count),
-      firstSeen: row.first_seen.toISOString(), lastSeen: row.last_seen.toISOString(), exampleId: String(row.example_id),
-    }));
-  }
-
-  /** Every group's shared noise counts, what each proxy's model loads. */
-  async noise(): Promise<RouteCountsByGroup> {
-    const [routes, fields] = await Promise.all([
-      this.query<{ group_name: string; route: string; comparisons_ab: number; comparisons_aa: number }>('SELECT * FROM cutover_noise_routes', []),
-      this.query<{ group_name: string; route: string; target: FieldTarget; field: string; differences_ab: number; differences_aa: number }>('SELECT * FROM cutover_noise_fields', []),
-    ]);
-    const groups = new Map<string, RouteCounts[]>();
-    for (const row of routes.rows) {
-      const ofRoute = fields.rows.filter((field) => field.group_name === row.group_name && field.route === row.route);
-      const list = groups.get(row.group_name) ?? [];
-      list.push({
-        route: row.route, comparisonsAB: row.comparisons_ab, comparisonsAA: row.comparisons_aa,
-        fields: ofRoute.map((field) => ({ target: field.target, field: field.field, differencesAB: field.differences_ab, differencesAA: field.differences_aa })),
-      });
-      groups.set(row.group_name, list);
-    }
-    return groups;
-  }
-
-  /** The overrides every proxy obeys. */
-  async overrides(): Promise<Map<string, string>> {
-    const { rows } = await this.query<{ group_name: string; stage: string }>('SELECT group_name, stage FROM cutover_overrides', []);
-    return new Map(rows.map((row) => [row.group_name, row.stage]));
-  }
-
-  /**
-   * Sets (or, with stage null, clears) a group's override, records it in the history with the
-   * stage it replaced, and notifies the other proxies; one transaction, so that two admins at
-   * once each see the right previous stage.
-   */
-  changeOverride(change: { group: string; stage: string | null; reason: string; actor: string }, withinMs: number): Promise<OverrideRecord> {
-    const deadline = performance.now() + withinMs;
-    return this.transaction(async (client) => {
-      // The deadline is PostgreSQL's, so that a change given up is one it rolled back: a client
-      // that merely stopped waiting could not say that nothing was changed.
-      const left = String(Math.max(1, Math.floor(deadline - performance.now())));
-      await client.query("SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $1, true)", [left]);
-      await client.query('SELECT pg_advisory_xact_lock($1)', [OVERRIDE_LOCK]);
-      const { rows } = await client.query<{ stage: string }>('SELECT stage FROM cutover_overrides WHERE group_name = $1', [change.group]);
-      const previous = rows[0]?.stage ?? null;
-      if (change.stage === null) await client.query('DELETE FROM cutover_overrides WHERE group_name = $1', [change.group]);
-      else {
-        await client.query(`INSERT INTO cutover_overrides VALUES ($1, $2, $3, $4, now())
-          ON CONFLICT (group_name) DO UPDATE SET stage = EXCLUDED.stage, reason = EXCLUDED.reason, actor = EXCLUDED.actor, set_at = EXCLUDED.set_at`,
-        [change.group, change.stage, change.reason, change.actor]);
+    if (!this.keeps(record.comparison.verdict)) return;
+    if (this.state !== 'up' || !this.redaction) return this.drop('store_down');
+    const held = heldBytes(record);
+    const { max, maxBytes } = this.config.queue;
+    if (this.queue.length + this.preparing.size >= max || this.queuedBytes + this.preparingBytes + held > maxBytes) return this.drop('queue_full');
+    if (isSmall(record)) {
+      try {
+        return this.enqueue(preparedRow(record, this.redaction, this.config.bodyBytes));
+      } catch (error) {
+        return this.unprepared(record, error as Error);
       }
-      const { rows: [recorded] } = await client.query<{ at: Date }>(`INSERT INTO cutover_override_history (group_name, stage, previous, reason, actor, at)
-        VALUES ($1, $2, $3, $4, $5, now()) RETURNING at`, [change.group, change.stage, previous, change.reason, change.actor]);
-      await client.query(`NOTIFY ${OVERRIDES_CHANNEL}`);
-      return { ...change, previous, at: (recorded?.at ?? new Date()).toISOString() };
-    }, () => this.connectWithin(deadline - performance.now()));
-  }
-
-  async overrideHistory(limit: number): Promise<OverrideRecord[]> {
-    const { rows } = await this.query<{ group_name: string; stage: string | null; previous: string | null; reason: string; actor: string; at: Date }>(
-      'SELECT group_name, stage, previous, reason, actor, at FROM cutover_override_history ORDER BY id DESC LIMIT $1', [limit]);
-    return rows.map((row) => ({ group: row.group_name, stage: row.stage, previous: row.previous, reason: row.reason, actor: row.actor, at: row.at.toISOString() }));
-  }
-
-  /**
-   * Calls `onChange` when another proxy changes an override, on a connection of its own; the
-   * returned function stops listening. A connection that breaks calls `onLost`: notifications
-   * are a shortcut, the periodic re-read is what guarantees convergence.
-   */
-  async listenForOverrides(onChange: () => void, onLost: (error: Error) => void): Promise<() => Promise<void>> {
-    const client = await this.connect();
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      client.removeListener('notification', onChange);
-      client.release(true);
-    };
-    client.on('notification', onChange);
-    client.on('error', (error: Error) => {
-      release();
-      onLost(error);
-    });
-    try {
-      await client.query(`LISTEN ${OVERRIDES_CHANNEL}`);
-    } catch (error) {
-      release();
-      throw new StoreUnavailable((error as Error).message);
     }
-    return async () => {
-      if (!released) await client.query(`UNLISTEN ${OVERRIDES_CHANNEL}`).catch(() => undefined);
-      release();
-    };
+    this.preparingBytes += held;
+    const preparing: Promise<void> = this.workers.preparedRow(record, this.redaction, this.config.bodyBytes).then(
+      (row) => { this.preparingBytes -= held; this.enqueue(row); },
+      (error: Error) => { this.preparingBytes -= held; this.unprepared(record, error); },
+    ).finally(() => this.preparing.delete(preparing));
+    this.preparing.add(preparing);
   }
 
+  /** A prepared row measured against the byte bound: its size is known only now. */
+  private enqueue(row: ComparisonRow): void {
+    if (this.queuedBytes + row.bytes > this.config.queue.maxBytes) return this.drop('queue_full');
+    this.queue.push(row);
+    this.queuedBytes += row.bytes;
+    if (this.queue.length >= this.config.queue.batch) void this.flush();
+  }
+
+  private unprepared(record: ComparisonRecord, error: Error): void {
+    this.drop('invalid_record');
+    this.log.warn({ err: error, requestId: record.request.requestId, group: record.group }, `diff store: a comparison could not be prepared for the store (${error.message}); it is left out`);
+  }
+
+  countRequest(group: string, stage: string, servedBy: Side): void {
+    this.tallies.requests.add(minuteOf(new Date()), [group, stage, servedBy]);
+  }
+
+  countSkip(group: string, reason: string): void {
+    this.tallies.skips.add(minuteOf(new Date()), [group, reason]);
+  }
+
+  /** Writes what is queued, then closes the store (and stops embedded Postgres). */
   async close(): Promise<void> {
-    await this.pool.end();
+    for (const timer of this.timers) clearInterval(timer);
+    await Promise.all(this.preparing);
+    await this.flushing;
+    if (this.state === 'up') await this.flush();
+    this.closed = true;
+    await this.db?.close().catch(() => undefined);
+    await this.embedded?.close();
   }
 
-  private async connect(): Promise<pg.PoolClient> {
+  private keeps(verdict: string): boolean {
+    if (verdict === 'match') return this.random() * 100 < this.config.sample.match;
+    if (verdict === 'noise') return this.random() * 100 < this.config.sample.noise;
+    return true;
+  }
+
+  private drop(reason: DropReason, count = 1): void {
+    this.metrics.storeDropped.inc({ reason }, count);
+  }
+
+  private async open(): Promise<void> {
+    const { location } = this.config;
+    if (location.kind === 'off') return;
     try {
-      return await this.pool.connect();
+      if (location.kind === 'embedded' && !this.embedded) this.embedded = await startEmbeddedStore(location);
+      if (this.closed) return;
+      const url = location.kind === 'server' ? location.url : (this.embedded as EmbeddedStore).url;
+      const store = await StoreDatabase.open(url, (error) => this.log.warn({ err: error }, `diff store: an idle connection broke: ${error.message}`));
+      if (this.closed) return void store.close();
+      // What other proxies (or this one before a restart) learned is where calibration resumes.
+      this.noise.loadNoise(await store.noise());
+      this.db = store;
+      this.redaction = [this.config.redact, { hash: this.config.hashCallers, key: store.callerKey, header: this.caller.header }];
+      if (this.embedded) this.log.info({ store: this.embedded.url }, `diff store: embedded Postgres at ${this.embedded.url}${location.kind === 'embedded' && location.dataDir ? `, files in ${location.dataDir}` : ', in memory'}`);
+      this.up();
     } catch (error) {
-      throw new StoreUnavailable((error as Error).message);
+      this.lastProblem = (error as Error).message;
+      this.log.warn({ err: error }, `diff store: cannot open it (${this.lastProblem}); trying again every ${REOPEN_MS / 1000} s, traffic goes on`);
+      if (!this.closed) setTimeout(() => void this.open(), REOPEN_MS).unref();
     }
   }
 
-  /** A connection within `ms`, or StoreUnavailable; one that comes later goes back to the pool. */
-  private async connectWithin(ms: number): Promise<pg.PoolClient> {
-    const connecting = this.pool.connect();
-    const stop = new AbortController();
-    const late = sleep(Math.max(0, ms), 'late' as const, { signal: stop.signal }).catch(() => 'stopped' as const);
+  private up(): void {
+    if (this.state !== 'up') this.log.info(this.state === 'down' ? 'diff store: it answers again; writing resumes' : 'diff store: open');
+    this.state = 'up';
+    this.lastProblem = '';
+  }
+
+  private flush(): Promise<void> {
+    if (!this.flushing) this.flushing = this.write().finally(() => { this.flushing = undefined; });
+    return this.flushing;
+  }
+
+  private async write(): Promise<void> {
+    const store = this.db;
+    if (!store) return;
+    const comparisons = this.queue.splice(0, this.config.queue.batch);
+    this.queuedBytes -= comparisons.reduce((sum, row) => sum + row.bytes, 0);
+    const tallies = this.tallies.take();
+    const noise = mergeNoise(this.unwrittenNoise, this.noise.takeNoiseChanges());
+    this.unwrittenNoise = [];
+    // With nothing to write, a store that is down is still probed (an empty transaction), so that it is seen coming back.
+    if (this.state === 'up' && comparisons.length === 0 && noise.length === 0 && Object.values(tallies).every((rows) => rows.length === 0)) return;
     try {
-      const first = await Promise.race([connecting, late]);
-      if (typeof first !== 'string') return first;
-      connecting.then((client) => client.release(), () => undefined);
-      throw new StoreUnavailable(`no connection to the store within ${Math.round(ms)} ms`);
+      const { refused } = await store.write({ comparisons, tallies, noise });
+      this.metrics.storeWritten.inc(comparisons.length - refused.length);
+      if (refused.length > 0) {
+        this.drop('invalid_record', refused.length);
+        this.log.warn({ requestIds: refused.map((row) => row.requestId) }, `diff store: the database refused ${refused.length} comparison(s) as data; they are left out, the rest of the batch is written`);
+      }
+      this.up();
+      this.noise.loadNoise(await store.noise());
     } catch (error) {
-      throw error instanceof StoreUnavailable ? error : new StoreUnavailable((error as Error).message);
-    } finally {
-      stop.abort();
+      this.drop('store_down', comparisons.length + this.queue.length);
+      this.queue = [];
+      this.queuedBytes = 0;
+      this.tallies.restore(tallies);
+      this.unwrittenNoise = noise;
+      this.lastProblem = (error as Error).message;
+      if (this.state !== 'down') this.log.error({ err: error }, `diff store: a write failed (${this.lastProblem}); comparisons are dropped and counted until it answers, traffic goes on`);
+      this.state = 'down';
     }
   }
 
-  private async query<Row extends pg.QueryResultRow>(sql: string, values: unknown[]): Promise<pg.QueryResult<Row>> {
+  private async prune(): Promise<void> {
+    if (!this.db || this.state !== 'up') return;
     try {
-      return await this.pool.query<Row>(sql, values);
+      const removed = await this.db.prune(this.config.retention.maxAgeHours, this.config.retention.maxRows);
+      if (removed > 0) this.log.info({ removed }, `diff store: retention removed ${removed} comparisons`);
     } catch (error) {
-      throw new StoreUnavailable((error as Error).message);
+      this.log.warn({ err: error }, `diff store: retention failed: ${(error as Error).message}`);
     }
   }
-}
-
-/**
- * Adds a model's counts to the shared ones, then halves the routes that reached `decayEvery`
- * A/B comparisons: the row lock makes a second proxy doing the same see the halved count, so a
- * route is never halved twice for one crossing.
- */
-async function addNoise(client: pg.PoolClient, { group, decayEvery, routes }: NoiseChanges): Promise<void> {
-  for (const route of routes) {
-    await client.query(`INSERT INTO cutover_noise_routes AS t VALUES ($1, $2, $3, $4)
-      ON CONFLICT (group_name, route) DO UPDATE SET comparisons_ab = t.comparisons_ab + EXCLUDED.comparisons_ab, comparisons_aa = t.comparisons_aa + EXCLUDED.comparisons_aa`,
-    [group, route.route, route.comparisonsAB, route.comparisonsAA]);
-    if (route.fields.length > 0) {
-      // A field is named by a member of a body, which may hold a NUL: stored escaped, like the comparison that showed it.
-      const values = route.fields.flatMap((field) => [group, route.route, field.target, storableText(field.field).text, field.differencesAB, field.differencesAA]);
-      await client.query(`INSERT INTO cutover_noise_fields AS t VALUES ${placeholders(route.fields.length, 6)}
-        ON CONFLICT (group_name, route, target, field) DO UPDATE SET differences_ab = t.differences_ab + EXCLUDED.differences_ab, differences_aa = t.differences_aa + EXCLUDED.differences_aa`, values);
-    }
-    const halved = await client.query(`UPDATE cutover_noise_routes SET comparisons_ab = comparisons_ab / 2, comparisons_aa = comparisons_aa / 2
-      WHERE group_name = $1 AND route = $2 AND comparisons_ab >= $3`, [group, route.route, decayEvery]);
-    if ((halved.rowCount ?? 0) > 0) {
-      await client.query('UPDATE cutover_noise_fields SET differences_ab = differences_ab / 2, differences_aa = differences_aa / 2 WHERE group_name = $1 AND route = $2', [group, route.route]);
-    }
-  }
-}
-
-function insertComparisons(rows: readonly ComparisonRow[]): [string, unknown[]] {
-  return [`INSERT INTO cutover_comparisons (${COMPARISON_COLUMNS.join(', ')}) VALUES ${placeholders(rows.length, COMPARISON_COLUMNS.length, COMPARISON_CASTS)}`,
-    rows.flatMap((row) => row.values)];
-}
-
-/** Data the database refuses, rather than a database that fails: a row's fault, so only that row is left out. */
-function isRefusedData(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('54'));
-}
-
-/**
- * Inserts the rows, or, when the database refuses their data, each half of them in turn (under
- * a savepoint, so the transaction goes on): a refused row costs about 2·log2(batch) statements,
- * and the others are kept. Returns the rows refused.
- */
-async function insertIsolating(client: pg.PoolClient, rows: readonly ComparisonRow[]): Promise<ComparisonRow[]> {
-  if (rows.length === 0) return [];
-  await client.query('SAVEPOINT comparisons');
-  try {
-    await client.query(...insertComparisons(rows));
-    await client.query('RELEASE SAVEPOINT comparisons');
-    return [];
-  } catch (error) {
-    if (!isRefusedData(error)) throw error;
-    await client.query('ROLLBACK TO SAVEPOINT comparisons');
-    await client.query('RELEASE SAVEPOINT comparisons');
-    if (rows.length === 1) return [...rows];
-    const half = Math.ceil(rows.length / 2);
-    return [...await insertIsolating(client, rows.slice(0, half)), ...await insertIsolating(client, rows.slice(half))];
-  }
-}
-
-function upsert(table: string, keys: readonly string[], rows: ReadonlyArray<{ minute: Date; key: readonly (string | number)[]; count: number; errors: number }>, withErrors: boolean): [string, unknown[]] {
-  const columns = ['minute', ...keys, 'count', ...(withErrors ? ['errors'] : [])];
-  const values = rows.flatMap((row) => [row.minute, ...row.key, row.count, ...(withErrors ? [row.errors] : [])]);
-  const update = withErrors ? 'count = t.count + EXCLUDED.count, errors = t.errors + EXCLUDED.errors' : 'count = t.count + EXCLUDED.count';
-  return [`INSERT INTO ${table} AS t (${columns.join(', ')}) VALUES ${placeholders(rows.length, columns.length)}
-    ON CONFLICT (minute, ${keys.join(', ')}) DO UPDATE SET ${update}`, values];
 }

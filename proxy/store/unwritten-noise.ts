@@ -1,5 +1,5 @@
 import type { RouteCounts } from '../../compare/index.js';
-import type { NoiseChanges } from './store.js';
+import type { NoiseChanges } from './database.js';
 
 type FieldCount = RouteCounts['fields'][number];
 

@@ -3,7 +3,7 @@ import type { RequestLog } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { Stage } from '../decision/stage.js';
 import type { Flags } from '../decision/flags.js';
-import type { Tally } from '../store/writer.js';
+import type { Tally } from '../evidence/tally.js';
 import type { Served } from './serve.js';
 
 /** The label of traffic that no route matched: it goes to legacy, untouched and never shadowed. */

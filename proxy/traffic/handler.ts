@@ -7,7 +7,7 @@ import type { Group } from '../config/config.js';
 import { forRequest, type Logger, type RequestLog } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { requestIdOf } from '../http/request-id.js';
-import type { Tally } from '../store/writer.js';
+import type { Tally } from '../evidence/tally.js';
 import { account, type Handled, type Labels, statusClass, UNMATCHED } from './account.js';
 import { Connection } from '../http/connection.js';
 import { isRefusal, readInbound } from './inbound.js';

@@ -9,7 +9,7 @@ import type { Config } from '../config/config.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { asCompared, SAFE_METHODS, type Shadows, type SkipReason } from '../shadow/shadow.js';
 import type { Side } from '../decision/stage.js';
-import type { Tally } from '../store/writer.js';
+import type { Tally } from '../evidence/tally.js';
 import type { Plan } from './plan.js';
 import { delivered, sendProblem } from '../http/respond.js';
 
