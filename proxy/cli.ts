@@ -62,7 +62,7 @@ function listenProblem(error: NodeJS.ErrnoException & { address?: string; port?:
 /**
  * V8 reads its heap growth factor at every full collection, so setting it here, before the proxy
  * allocates much, holds from the first one on: a smaller heap at the cost of more collections
- * (README, "Memory at saturation").
+ * (docs/performance.md, "Memory at saturation").
  */
 function holdHeapGrowth(percent: number): void {
   if (percent === 0) return;
@@ -108,11 +108,11 @@ export function program(): Command {
       'cutover report --group catalog              is a group ready for its next stage?',
       'cutover recheck --group catalog             send its stored mismatches again',
       'cutover start --help                        the options of one command',
-    ) + '\nDocumentation: README.md, docs/architecture.md, docs/operations.md\n');
+    ) + '\nDocumentation: README.md, docs/walkthrough.md, docs/configuration.md, docs/operations.md\n');
 
   cutover.command('start')
     .description('run the proxy (traffic and admin ports) from a configuration file; SIGTERM or Ctrl-C drains and stops it')
-    .option('-c, --config <file>', 'the configuration, YAML or JSON (every key: README, "Configuration"); default: $CUTOVER_CONFIG, else cutover.yaml', defaultConfig())
+    .option('-c, --config <file>', 'the configuration, YAML or JSON (every key: docs/configuration.md); default: $CUTOVER_CONFIG, else cutover.yaml', defaultConfig())
     .addHelpText('after', examples(
       'cutover start --config demo/cutover.yaml',
       'CUTOVER_ADMIN_TOKEN=… cutover start -c /etc/cutover/cutover.yaml',

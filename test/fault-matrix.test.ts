@@ -2,7 +2,7 @@
  * The fault matrix: each way a side, the flags, the diff store, a client or its bytes can fail,
  * one case per row. Every case asserts, through accounted(), that the proxy lives, that the client
  * got the right answer or the proxy's own error document, and that the counters account for every
- * request (README, "What the proxy answers when a side fails" and "Metrics").
+ * request (docs/failures.md, and "Metrics" in docs/reference.md).
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';

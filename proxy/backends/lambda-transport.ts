@@ -64,8 +64,7 @@ class Collecting implements Dispatcher.DispatchHandler {
  * The LambdaClient's HTTP handler: the SDK's own signed request, sent on an undici pool per
  * endpoint, and the answer handed back as bytes. In place of the SDK's NodeHttpHandler, which
  * builds a request and a response stream, a collector and timers on every call: measured in
- * one run, undici's dispatch costs half to two thirds of Node's HTTP client per request (README,
- * "Measured figures"). Deadlines are the caller's: it aborts through the signal.
+ * one run, undici's dispatch costs half to two thirds of Node's HTTP client per request (docs/performance.md). Deadlines are the caller's: it aborts through the signal.
  */
 export class LambdaTransport implements RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions> {
   readonly metadata = { handlerProtocol: 'http/1.1' };

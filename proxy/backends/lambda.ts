@@ -7,7 +7,7 @@ import type { Exchange, UpstreamRequest } from './upstream.js';
 import { InvokeClient } from './lambda-client.js';
 
 // The AWS SDK warns in nine lines, wherever a client is made on Node 20, that its releases after
-// January 2027 need Node 22; the pinned version works on Node 20 (README, "Known limits").
+// January 2027 need Node 22; the pinned version works on Node 20 (docs/operations.md, "Known limits").
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 /** Lambda's limit on a synchronous invocation's payload. */

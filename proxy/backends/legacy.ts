@@ -272,7 +272,7 @@ function connectorFor(config: LegacyConfig): buildConnector.connector {
  * The monolith over HTTP or HTTPS, through one undici connection pool: the primary exchange
  * streamed both ways, and the buffered exchange of a shadow. Every exchange settles, whatever
  * legacy or the client does. undici, not http-proxy nor Node's http client: measured in one run,
- * it costs half to two thirds of their CPU per request (README, "Measured figures").
+ * it costs half to two thirds of their CPU per request (docs/performance.md).
  */
 export class LegacyBackend {
   private readonly pool: Pool;
