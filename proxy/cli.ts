@@ -8,6 +8,7 @@ import { DatafileError } from './decision/flag-source.js';
 import { DEFAULT_CONFIG, loadConfigFile } from './commands/config-file.js';
 import { diff, type DiffIo } from './commands/diff.js';
 import { flagsCheck } from './commands/flags-check.js';
+import { flagsSet } from './commands/flags-set.js';
 import { DEFAULT_LIMIT, recheck } from './commands/recheck.js';
 import { DEFAULT_ADMIN, report, type ReviewIo } from './commands/report.js';
 import { startProxy } from './server.js';
@@ -134,6 +135,21 @@ export function program(): Command {
     ) + '\nExit code 0 when sound, 1 with the problems (one a line), 2 on unusable input.\n')
     .action(async (options: { config: string; datafile?: string; previous?: string }) => {
       process.exitCode = await flagsCheck(options, terminal);
+    });
+  flags.command('set')
+    .description('roll a group out in the local datafile: its flag gives <stage> to <share> of callers and the rest stay where they are (a growing share keeps every caller it had)')
+    .argument('<group>', 'a configured group')
+    .argument('<stage>', 'legacy, shadow, live or complete')
+    .argument('[share]', 'the share of callers, such as 10%; default 100%')
+    .option('-c, --config <file>', 'the configuration naming the group and its flag; default: $CUTOVER_CONFIG, else cutover.yaml', defaultConfig())
+    .option('--datafile <file>', 'the datafile to change (default: flags.datafile of the configuration)')
+    .addHelpText('after', examples(
+      'cutover flags set catalog live 10% --config demo/cutover.yaml',
+      'cutover flags set catalog live 50% --config demo/cutover.yaml',
+      'cutover flags set catalog complete --config demo/cutover.yaml',
+    ) + '\nExit code 0 when written, 1 when the result would not pass flags check (nothing written), 2 on unusable input.\n')
+    .action(async (group: string, stage: string, share: string | undefined, options: { config: string; datafile?: string }) => {
+      process.exitCode = await flagsSet(group, stage, share, options, terminal);
     });
 
   cutover.command('diff')

@@ -10,7 +10,7 @@ export interface Datafile {
 }
 
 /** A flag's rules in the datafile (its rollout's, then its experiments'); undefined when the flag is missing. */
-function rulesOf(datafile: Datafile, flagKey: string): Rule[] | undefined {
+export function rulesOf(datafile: Datafile, flagKey: string): Rule[] | undefined {
   const flag = (datafile.featureFlags ?? []).find((candidate) => candidate.key === flagKey);
   if (!flag) return undefined;
   const experiments = new Map<string, Rule>([...(datafile.experiments ?? []), ...(datafile.groups ?? []).flatMap((group) => group.experiments ?? [])].map((rule) => [rule.id, rule]));
