@@ -92,23 +92,24 @@ function program(): Command {
   return new Command('npm run demo:traffic --')
     .description('Send a realistic mix of pet-store traffic (browsing, orders, order look-ups, cancellations, a few mistakes) through the proxy of `npm start`.')
     .option('--url <url>', 'the proxy\'s traffic port (or CUTOVER_TRAFFIC_URL)', process.env.CUTOVER_TRAFFIC_URL ?? 'http://127.0.0.1:8080')
+    .option('--admin <url>', 'the proxy\'s admin port, where the evidence is read (or CUTOVER_ADMIN_URL)', process.env.CUTOVER_ADMIN_URL ?? 'http://127.0.0.1:9901')
     .option('--requests <n>', 'requests to send', positiveInteger, 600)
     .option('--callers <n>', 'distinct callers (x-customer-id customer-1…customer-N)', positiveInteger, 40)
     .option('--concurrency <n>', 'requests in flight at once', positiveInteger, 8)
     .option('--seed <n>', 'the same seed sends the same requests', positiveInteger, 7)
-    .addHelpText('after', '\nExamples:\n  npm run demo:traffic\n  npm run demo:traffic -- --requests 2000 --concurrency 16\n  npm run demo:traffic -- --url http://127.0.0.1:8080 --seed 42\n')
+    .addHelpText('after', '\nExamples:\n  npm run demo:traffic\n  npm run demo:traffic -- --requests 2000 --concurrency 16\n  npm run demo:traffic -- --url http://127.0.0.1:8080 --seed 42\n  npm run demo:traffic -- --url http://127.0.0.1:8084 --admin http://127.0.0.1:9904\n')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`demo:traffic: ${text.replace(/^error: /, '').trim()} (see npm run demo:traffic -- --help)\n`) });
 }
 
 async function main(argv: string[]): Promise<void> {
-  const values = program().parse(argv, { from: 'user' }).opts<Omit<TrafficOptions, 'url'> & { url: string }>();
+  const values = program().parse(argv, { from: 'user' }).opts<Omit<TrafficOptions, 'url'> & { url: string; admin: string }>();
   const options = { ...values, url: values.url.replace(/\/$/, '') };
   console.log(`demo:traffic: ${options.requests} requests from ${options.callers} callers to ${options.url}`);
   const started = Date.now();
   const outcomes = await sendTraffic(options);
   if ([...outcomes.keys()].every((outcome) => outcome.includes(' failed: '))) throw new Error(`no request reached ${options.url}: is the demo stack running (npm start)?`);
-  console.log(`demo:traffic: done in ${((Date.now() - started) / 1000).toFixed(1)} s; see the groups at http://127.0.0.1:9901/api/groups`);
+  console.log(`demo:traffic: done in ${((Date.now() - started) / 1000).toFixed(1)} s; see the groups at ${values.admin.replace(/\/$/, '')}/ and ${values.admin.replace(/\/$/, '')}/api/groups`);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

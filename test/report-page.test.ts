@@ -79,7 +79,7 @@ describe('report page (real browser, real proxy and store)', function () {
     // Comparisons made before the store is open are dropped (counted), by design: traffic never waits for it.
     await until(async () => (await admin<{ store?: string }>('/api/groups')).store === 'up', 'the diff store to open', 20_000);
     const compared = async () => sampleAll(await stack!.metrics(), 'cutover_comparisons_total', { group: 'catalog' });
-    for (const [index, target] of ['/products/1', '/products/2', '/categories/7', '/products/3'].entries()) {
+    for (const [index, target] of ['/products/1', '/products/2', '/categories/7', '/products/3?color=red'].entries()) {
       const response: Response = await fetch(`${stack.proxy.trafficUrl}${target}`, { headers: { 'x-customer-id': 'reviewer-1' } });
       assert.equal(response.status, 200, target);
       await response.arrayBuffer();
@@ -182,12 +182,13 @@ describe('report page (real browser, real proxy and store)', function () {
     assert.equal(await page.getByTestId('field-name').textContent(), PRICE);
     assert.equal(await page.getByTestId('field-stats').getByTestId('field-count').textContent(), '2 times');
     assert.deepEqual(await page.getByTestId('sample-row').evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.id)), diffs.map((diff) => diff.id));
+    assert.deepEqual(await page.getByTestId('sample-row').locator('code').first().textContent(), 'GET /products/3?color=red', 'samples of one route told apart by their query');
 
     await page.locator(`[data-testid="sample-row"][data-id="${newest.id}"]`).getByTestId('sample-link').click();
     await page.getByTestId('sides').waitFor();
     assert.equal(await page.getByTestId('sample-id').textContent(), newest.id);
     assert.equal(await page.getByTestId('verdict').first().textContent(), 'mismatch');
-    assert.equal(await page.getByTestId('request-line').textContent(), 'GET /products/3');
+    assert.equal(await page.getByTestId('request-line').textContent(), 'GET /products/3?color=red');
     assert.equal(await page.getByTestId('legacy-status').textContent(), '200');
     assert.equal(await page.getByTestId('new-status').textContent(), '200');
 

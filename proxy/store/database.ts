@@ -71,6 +71,8 @@ export interface DiffSummary {
   readonly route: string;
   readonly method: string;
   readonly path: string;
+  /** The query string without its "?", as received (redacted as stored): samples of one route differ by it. */
+  readonly query: string;
   readonly verdict: string;
   readonly legacyStatus: number | null;
   readonly newStatus: number | null;
@@ -222,8 +224,8 @@ export class StoreDatabase {
     if (filter.since !== undefined) add('at >= ?', filter.since);
     if (filter.before !== undefined) add('id < ?', filter.before.toString());
     values.push(filter.limit + 1);
-    const { rows } = await this.query<{ id: string; at: Date; request_id: string; group_name: string; route: string; method: string; path: string; verdict: string; legacy_status: number | null; new_status: number | null; fields: string[] }>(
-      `SELECT id, at, request_id, group_name, route, method, path, verdict,
+    const { rows } = await this.query<{ id: string; at: Date; request_id: string; group_name: string; route: string; method: string; path: string; query: string; verdict: string; legacy_status: number | null; new_status: number | null; fields: string[] }>(
+      `SELECT id, at, request_id, group_name, route, method, path, query, verdict,
               (legacy->>'status')::int AS legacy_status, (new->>'status')::int AS new_status, fields
          FROM cutover_comparisons ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''}
         ORDER BY id DESC LIMIT $${values.length}`, values);
@@ -231,7 +233,7 @@ export class StoreDatabase {
       more: rows.length > filter.limit,
       diffs: rows.slice(0, filter.limit).map((row) => ({
         id: row.id, at: row.at.toISOString(), requestId: row.request_id, group: row.group_name, route: row.route,
-        method: row.method, path: row.path, verdict: row.verdict, legacyStatus: row.legacy_status, newStatus: row.new_status, fields: row.fields,
+        method: row.method, path: row.path, query: row.query, verdict: row.verdict, legacyStatus: row.legacy_status, newStatus: row.new_status, fields: row.fields,
       })),
     };
   }

@@ -166,7 +166,7 @@ export async function groupView(params) {
 function samplesRows(diffs, params) {
   return diffs.map((d) => h('tr', { 'data-testid': 'sample-row', 'data-id': d.id },
     h('td', {}, h('a', { href: route('/diff', { id: d.id, group: params.get('group'), route: params.get('route'), field: params.get('field') }), 'data-testid': 'sample-link' }, time(d.at))),
-    h('td', {}, h('code', {}, `${d.method} ${d.path}`)),
+    h('td', {}, h('code', {}, `${d.method} ${d.path}${d.query ? `?${d.query}` : ''}`)),
     h('td', {}, verdictBadge(d.verdict)),
     h('td', {}, statusBadge(d.legacyStatus, 'sample-legacy-status')),
     h('td', {}, statusBadge(d.newStatus, 'sample-new-status')),
