@@ -100,7 +100,8 @@ writeFileSync(path.join(dir, 'cutover.json'), JSON.stringify({
 
 /** Starts `cutover start` and reads its two URLs from its first line; its output is drained after that. */
 async function startProxy(): Promise<{ child: ChildProcess; traffic: string; admin: string }> {
-  const child = spawn(process.execPath, [CUTOVER_BIN, 'start', '--config', path.join(dir, 'cutover.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // As the image runs it (Dockerfile: MALLOC_ARENA_MAX), so that its memory is the one measured.
+  const child = spawn(process.execPath, [CUTOVER_BIN, 'start', '--config', path.join(dir, 'cutover.json')], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MALLOC_ARENA_MAX: '2' } });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (chunk) => {
