@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { StoreDatabase } from '../proxy/store/database.js';
 import { databaseKinds, openTestDatabase, type TestDatabase } from './support/database.js';
+import { startTestProxy, type TestProxy } from './support/proxy.js';
+import { listen, type TestServer } from './support/servers.js';
+import { until } from './support/until.js';
 
 /**
  * Requests and skipped shadows are tallied by route since migration 5. A store holding tallies of
@@ -66,3 +69,50 @@ for (const kind of databaseKinds()) {
     });
   });
 }
+
+describe('a shadow that times out: compared as an error, and its evidence lost on its route', function () {
+  this.timeout(60_000);
+  let database: TestDatabase;
+  let legacy: TestServer;
+  let s: TestProxy;
+  /** The new side answers no shadow until the test ends: its 100 ms shadow timeout always fires first. */
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => { release = resolve; });
+
+  before(async () => {
+    database = await openTestDatabase();
+    legacy = await listen((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"id":1}');
+    });
+    s = await startTestProxy({
+      legacyUrl: legacy.url,
+      functions: { catalog: { handler: async () => { await held; return { statusCode: 200, body: '{"id":1}' }; } } },
+      groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products/{id}', 'GET /categories/{id}'], shadow: { timeoutMs: 100 } } },
+      flags: [{ key: 'catalog_flag', everyoneElse: 'shadow' }],
+      extra: { store: { url: database.url, queue: { flushMs: 25 } } },
+    });
+    await until(async () => ((await (await fetch(`${s.proxy.adminUrl}/readyz`)).json()) as { status: string }).status === 'ready', 'the store open', 15_000);
+  });
+
+  after(async () => {
+    release();
+    await s?.close();
+    await legacy?.close();
+    await database?.close();
+  });
+
+  it('counts shadow_timeout against the route, and names it in the readiness reasons', async () => {
+    const response = await fetch(`${s.proxy.trafficUrl}/products/1`);
+    assert.equal(response.status, 200);
+    await response.arrayBuffer();
+    type Summary = { routes: Array<{ route: string; comparisons: { error: number }; lost: Record<string, number> }>; readiness: { reasons: Array<{ check: string; ok: boolean; text: string }> } };
+    const catalog = async () => ((await (await fetch(`${s.proxy.adminUrl}/api/groups`)).json()) as { groups: Summary[] }).groups[0];
+    await until(async () => (await catalog())?.routes[0]?.lost.shadow_timeout === 1, 'the timeout counted in the store', 10_000);
+    const summary = await catalog() as Summary;
+    assert.deepEqual(summary.routes.map((route) => [route.route, route.comparisons.error, route.lost]), [['GET /products/{id}', 1, { shadow_timeout: 1 }], ['GET /categories/{id}', 0, {}]]);
+    assert.deepEqual(summary.readiness.reasons.filter((reason) => reason.check === 'lost_evidence'), [
+      { check: 'lost_evidence', ok: false, text: 'GET /products/{id}: evidence lost for 1 of 1 comparisons, 100 % (≤ 5 %): shadow_timeout 1' },
+    ]);
+  });
+});
