@@ -591,6 +591,11 @@ describe('the fault matrix', function () {
           const summarised = async () => ((await (await fetch(`${s.proxy.adminUrl}/api/groups`)).json()) as { groups: Array<{ comparisons: { total: number } }> }).groups[0]?.comparisons.total;
           await until(async () => (await summarised()) === await verdicts(s, 'match'), 'the comparisons made while the store was away counted once it came back');
           assert.equal((await readyz(s)).status, 'ready');
+          // Every record dropped is evidence lost, counted against its route once the store is back.
+          const dropped = sample(await s.metrics(), 'cutover_store_dropped_total', { reason: 'store_down' });
+          const lost = async () => ((await (await fetch(`${s.proxy.adminUrl}/api/groups`)).json()) as { groups: Array<{ routes: Array<{ lost: Record<string, number> }> }> }).groups[0]?.routes.map((route) => route.lost.store_down ?? 0);
+          await until(async () => (await lost())?.[0] === dropped, 'the drops counted against GET /products/{id}');
+          assert.deepEqual((await lost())?.slice(1).filter((n) => n > 0), [], 'and against no other route');
           await accounted(s, {
             answers: each(answers, passed(200, document('1'))),
             requests: [[read('shadow', 'legacy', '2xx'), answers.length]],

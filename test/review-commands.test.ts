@@ -58,6 +58,7 @@ function block(stdout: string, group: string): string[] {
 }
 
 const product = (id: string, price: number) => JSON.stringify({ data: { type: 'products', id, attributes: { name: 'Rope Tug Toy', price } }, meta: { requestId: Math.random().toString(36) } });
+const cart = (id: string) => JSON.stringify({ data: { type: 'carts', id } });
 const review = (id: string) => JSON.stringify({ data: { type: 'reviews', id, attributes: { stars: 5 } } });
 
 describe('cutover report and cutover recheck, against a proxy with a diff store', function () {
@@ -74,44 +75,53 @@ describe('cutover report and cutover recheck, against a proxy with a diff store'
     catalog: { handler: async (event: APIGatewayProxyEventV2) => { const id = event.pathParameters?.id ?? '0'; return json(product(id, priceBug && id === '2' ? 9.99 : 8.99)); } },
     reviews: { handler: async (event: APIGatewayProxyEventV2) => json(review(event.pathParameters?.id ?? '0')) },
     orders: { handler: async () => json('{"data":[]}') },
+    carts: { handler: async (event: APIGatewayProxyEventV2) => json(cart(event.pathParameters?.id ?? 'new')) },
   };
 
   before(async () => {
     database = await openTestDatabase('embedded');
     legacy = await listen((req, res) => {
-      const [, kind, id = '0'] = /^\/(products|reviews)\/(\w+)/.exec(req.url ?? '') ?? [];
+      const [, kind, id = 'new'] = /^\/(products|reviews|carts)(?:\/(\w+))?$/.exec(req.url ?? '') ?? [];
       res.writeHead(kind ? 200 : 404, { 'content-type': 'application/vnd.api+json' });
-      res.end(kind === 'products' ? product(id, 8.99) : kind === 'reviews' ? review(id) : '{"errors":[]}');
+      res.end(kind === 'products' ? product(id, 8.99) : kind === 'reviews' ? review(id) : kind === 'carts' ? cart(id) : '{"errors":[]}');
     });
     s = await startTestProxy({
       legacyUrl: legacy.url, functions,
       groups: {
-        catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products/{id}'], rules: { ignore: ['/meta/requestId'] }, readiness: { minComparisons: 3 } },
-        // Ready once it has 3 comparisons; the latency check is loose, for a local Lambda host.
-        reviews: { flag: 'reviews_flag', function: 'reviews', routes: ['GET /reviews/{id}'], readiness: { minComparisons: 3, maxP99Ratio: 1000 } },
+        // The latency checks are loose, for a local Lambda host: its boundary is test/readiness.test.ts's.
+        catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products/{id}'], rules: { ignore: ['/meta/requestId'] }, readiness: { minComparisons: 3, maxP99Ratio: 1000 } },
+        // Ready once it has 3 comparisons: its write route is exempt, and says so.
+        reviews: {
+          flag: 'reviews_flag', function: 'reviews', routes: ['GET /reviews/{id}', 'POST /reviews'],
+          readiness: { minComparisons: 3, maxP99Ratio: 1000, exempt: [{ route: 'POST /reviews', reason: 'written by the legacy moderation queue until it moves' }] },
+        },
         // No traffic at all: insufficient data.
         orders: { flag: 'orders_flag', function: 'orders', routes: ['GET /orders/{id}'] },
+        // Enough comparisons, all matching, on its reads; its writes are never mirrored (shadow.writes: off).
+        carts: { flag: 'carts_flag', function: 'carts', routes: ['GET /carts/{id}', 'POST /carts'], readiness: { minComparisons: 3, maxP99Ratio: 1000 } },
       },
-      flags: [{ key: 'catalog_flag', everyoneElse: 'shadow' }, { key: 'reviews_flag', everyoneElse: 'shadow' }, { key: 'orders_flag', everyoneElse: 'shadow' }],
+      flags: ['catalog_flag', 'reviews_flag', 'orders_flag', 'carts_flag'].map((key) => ({ key, everyoneElse: 'shadow' })),
       extra: { store: { url: database.url, sample: { match: 100 }, queue: { flushMs: 25 } } },
     });
     admin = s.proxy.adminUrl;
     await until(async () => ((await (await fetch(`${admin}/readyz`)).json()) as { status: string }).status === 'ready', 'the store open', 15_000);
 
     // Traffic: product 2 mismatches (3 times), product 1 matches (twice), every review matches.
-    for (const path of ['/products/1', '/products/2', '/products/2', '/products/1', '/products/2', '/reviews/1', '/reviews/2', '/reviews/3', '/reviews/4']) {
-      const response = await fetch(`${s.proxy.trafficUrl}${path}`);
+    // Every cart read matches; the two cart writes and the review write are served by legacy, uncompared.
+    for (const path of ['/products/1', '/products/2', '/products/2', '/products/1', '/products/2', '/reviews/1', '/reviews/2', '/reviews/3', '/reviews/4', '/carts/1', '/carts/2', '/carts/3', 'POST /carts', 'POST /carts', 'POST /reviews']) {
+      const [method, target] = path.startsWith('POST ') ? ['POST', path.slice(5)] : ['GET', path];
+      const response = await fetch(`${s.proxy.trafficUrl}${target}`, { method, ...(method === 'POST' ? { body: '{}', headers: { 'content-type': 'application/json' } } : {}) });
       await response.arrayBuffer();
       assert.equal(response.status, 200, path);
     }
     const counted = async () => {
-      const groups = ((await (await fetch(`${admin}/api/groups`)).json()) as { groups: Array<{ name: string; comparisons?: { total: number } }> }).groups;
-      return Object.fromEntries(groups.map((group) => [group.name, group.comparisons?.total ?? 0]));
+      const groups = ((await (await fetch(`${admin}/api/groups`)).json()) as { groups: Array<{ name: string; comparisons?: { total: number }; requests?: { total: number } }> }).groups;
+      return Object.fromEntries(groups.map((group) => [group.name, `${group.comparisons?.total ?? 0} of ${group.requests?.total ?? 0}`]));
     };
     await until(async () => {
       const totals = await counted();
-      return totals.catalog === 5 && totals.reviews === 4;
-    }, 'every comparison counted in the store', 15_000);
+      return totals.catalog === '5 of 5' && totals.reviews === '4 of 5' && totals.carts === '3 of 5';
+    }, 'every comparison and request counted in the store', 15_000);
     await until(async () => ((await (await fetch(`${admin}/api/diffs?group=catalog&verdict=mismatch`)).json()) as { diffs: unknown[] }).diffs.length === 3, 'the three mismatches stored');
   });
 
@@ -144,23 +154,38 @@ describe('cutover report and cutover recheck, against a proxy with a diff store'
       assert.match(catalog[3] ?? '', /^ {2}latency {6}legacy p50 [\d.]+ ms, p99 [\d.]+ ms · new p50 [\d.]+ ms, p99 [\d.]+ ms$/);
       assert.equal(catalog[4], '  error rate   legacy 0 % · new 0 %');
       assert.equal(catalog[5], '  skipped      none (shadows not sent)');
-      assert.equal(catalog[6], '  readiness    not ready');
-      assert.equal(catalog[7], '    ✔ 5 comparisons in 24 h (≥ 3)');
-      assert.equal(catalog[8], '    ✘ mismatch rate 60 % (≤ 1 %), errors included');
-      assert.equal(catalog[9], '    ✔ new error rate 0 % vs legacy 0 % (at most 0.1 % more)');
-      assert.match(catalog[10] ?? '', /^ {4}[✔✘] new p99 \d+ ms vs legacy \d+ ms \(≤ 1\.2×\)$/);
+      assert.equal(catalog[6], '  lost         none (compared, evidence not kept)');
+      assert.equal(catalog[7], '  readiness    not ready');
+      assert.equal(catalog[8], '    ✔ 5 comparisons in 24 h (≥ 3)');
+      assert.equal(catalog[9], '    ✔ GET /products/{id}: 5 of 5 requests compared (≥ 3)');
+      assert.equal(catalog[10], '    ✘ mismatch rate 60 % (≤ 1 %), errors included');
+      assert.equal(catalog[11], '    ✔ new error rate 0 % vs legacy 0 % (at most 0.1 % more)');
+      assert.match(catalog[12] ?? '', /^ {4}✔ new p99 \d+ ms vs legacy \d+ ms \(≤ 1000×\)$/);
 
       const reviews = block(run.stdout, 'reviews');
-      assert.equal(reviews[6], '  readiness    ready');
-      assert.deepEqual(reviews.slice(7).map((line) => line.slice(0, 6)), ['    ✔ ', '    ✔ ', '    ✔ ', '    ✔ ']);
+      assert.equal(reviews[7], '  skipped      unsafe_method 1 (shadows not sent)');
+      assert.equal(reviews[9], '  readiness    ready');
+      assert.deepEqual(reviews.slice(10, 12), ['    ✔ 4 comparisons in 24 h (≥ 3)', '    ✔ GET /reviews/{id}: 4 of 4 requests compared (≥ 3)']);
+      assert.equal(reviews[12], '    ✔ POST /reviews: exempt (written by the legacy moderation queue until it moves); 0 of 1 requests compared');
+      assert.deepEqual(reviews.slice(13).map((line) => line.slice(0, 6)), ['    ✔ ', '    ✔ ', '    ✔ ']);
+
+      const carts = block(run.stdout, 'carts');
+      assert.equal(carts[2], '  comparisons  3: 3 match, 0 mismatch, 0 noise, 0 error · match rate 100 %');
+      assert.equal(carts[9], '  readiness    insufficient data');
+      assert.deepEqual(carts.slice(10, 13), [
+        '    ✔ 3 comparisons in 24 h (≥ 3)',
+        '    ✔ GET /carts/{id}: 3 of 3 requests compared (≥ 3)',
+        '    ✘ POST /carts: 0 of 2 requests compared: writes are not mirrored (shadow.writes: off)',
+      ]);
+      assert.deepEqual(carts.slice(13).map((line) => line.slice(0, 6)), ['    ✔ ', '    ✔ ', '    ✔ '], 'every other check passes: the write route alone withholds readiness');
 
       const orders = block(run.stdout, 'orders');
       assert.equal(orders[1], '  requests     0 in 24h: stages none · served by none');
       assert.equal(orders[2], '  comparisons  0: 0 match, 0 mismatch, 0 noise, 0 error · match rate n/a');
       assert.equal(orders[3], '  latency      legacy not measured · new not measured');
-      assert.equal(orders[6], '  readiness    insufficient data');
-      assert.equal(orders[7], '    ✘ 0 comparisons in 24 h (≥ 1,000)');
-      assert.equal(orders[10], '    ✘ p99 latency: not measured on both sides yet');
+      assert.equal(orders[7], '  readiness    insufficient data');
+      assert.equal(orders[8], '    ✘ 0 comparisons in 24 h (≥ 1,000)');
+      assert.equal(orders[11], '    ✘ p99 latency: not measured on both sides yet');
     });
 
     it('exits 0 for a ready group, 1 for one not ready or without enough data, 2 for an unknown group (the real binary)', async () => {
@@ -178,9 +203,13 @@ describe('cutover report and cutover recheck, against a proxy with a diff store'
       assert.equal(insufficient.code, 1);
       assert.match(insufficient.stdout, /^ {2}readiness {4}insufficient data$/m);
 
+      const writesUncompared = await cutover(['report', '--admin', admin, '-g', 'carts']);
+      assert.equal(writesUncompared.code, 1);
+      assert.match(writesUncompared.stdout, /^ {4}✘ POST \/carts: 0 of 2 requests compared: writes are not mirrored \(shadow\.writes: off\)$/m);
+
       const unknown = await cutover(['report', '--admin', admin, '--group', 'payments']);
       assert.equal(unknown.code, 2);
-      assert.equal(oneLine(unknown), `cutover report: no group named "payments" at ${admin} (its groups: catalog, reviews, orders)`);
+      assert.equal(oneLine(unknown), `cutover report: no group named "payments" at ${admin} (its groups: catalog, reviews, orders, carts)`);
       assert.equal(unknown.stdout, '');
     });
 
@@ -189,7 +218,7 @@ describe('cutover report and cutover recheck, against a proxy with a diff store'
       assert.equal(all.code, 0);
       const document = JSON.parse(all.stdout) as { store: string; groups: Array<{ name: string }> };
       assert.equal(document.store, 'up');
-      assert.deepEqual(document.groups.map((group) => group.name), ['catalog', 'reviews', 'orders']);
+      assert.deepEqual(document.groups.map((group) => group.name), ['catalog', 'reviews', 'orders', 'carts']);
       assert.deepEqual(document.groups, ((await (await fetch(`${admin}/api/groups?window=24h`)).json()) as { groups: unknown[] }).groups, 'the API\'s groups as they are');
 
       const one = await call<ReportOptions>(report, { admin, group: 'catalog', json: true, since: '7d' });
@@ -199,7 +228,12 @@ describe('cutover report and cutover recheck, against a proxy with a diff store'
       assert.equal(catalog?.window, '168h');
       assert.deepEqual(catalog?.comparisons, { total: 5, match: 2, mismatch: 3, noise: 0, error: 0 });
       assert.deepEqual((catalog?.readiness as { verdict: string }).verdict, 'not_ready');
-      assert.deepEqual(Object.keys(catalog ?? {}).sort(), ['circuit', 'comparisons', 'errorRate', 'fallback', 'flag', 'function', 'latency', 'matchRate', 'name', 'override', 'readiness', 'requests', 'routes', 'skippedShadows', 'window']);
+      const carts = (JSON.parse((await call<ReportOptions>(report, { admin, group: 'carts', json: true })).stdout) as { groups: Array<{ readiness: { verdict: string; reasons: Array<{ check: string; ok: boolean; text: string }> } }> }).groups[0];
+      assert.equal(carts?.readiness.verdict, 'insufficient_data');
+      assert.deepEqual(carts?.readiness.reasons.filter((reason) => !reason.ok), [
+        { check: 'route_coverage', ok: false, text: 'POST /carts: 0 of 2 requests compared: writes are not mirrored (shadow.writes: off)' },
+      ]);
+      assert.deepEqual(Object.keys(catalog ?? {}).sort(), ['circuit', 'comparisons', 'errorRate', 'fallback', 'flag', 'function', 'latency', 'lostEvidence', 'matchRate', 'name', 'override', 'readiness', 'requests', 'routes', 'skippedShadows', 'window']);
     });
 
     it('says in one line, exit 2, that the admin port cannot be reached, or that an option is unusable', async () => {

@@ -45,7 +45,7 @@ for (const kind of databaseKinds()) {
       const minute = new Date(Date.now() - (Date.now() % 60_000));
       const result = await store.write({
         comparisons: [...good.slice(0, 2), refused, ...good.slice(2)],
-        tallies: { comparisons: [{ minute, key: ['catalog', 'GET /products/{id}', 'mismatch'], count: 6, errors: 0 }], sides: [], requests: [], skips: [] },
+        tallies: { comparisons: [{ minute, key: ['catalog', 'GET /products/{id}', 'mismatch'], count: 6, errors: 0 }], sides: [], requests: [], skips: [], lost: [] },
         noise: [{ group: 'catalog', decayEvery: 1_000, routes: [{ route: 'GET /products/{id}', comparisonsAB: 6, comparisonsAA: 0, fields: [] }] }],
       });
       assert.deepEqual(result.refused.map((row) => row.requestId), ['refused']);

@@ -100,6 +100,13 @@ for (const kind of databaseKinds()) {
       assert.equal(sample(text, 'cutover_store_written_total', {}), written + 1);
       const { diffs } = await api<{ diffs: Array<{ path: string }> }>('/api/diffs?group=catalog');
       assert.deepEqual(diffs.map((diff) => diff.path).sort(), ['/products/2', '/products/300']);
+      // The record dropped is evidence lost, counted against its route and shown beside the verdict.
+      type Summary = { lostEvidence: Record<string, number>; routes: Array<{ route: string; lost: Record<string, number> }>; readiness: { reasons: Array<{ check: string; text: string }> } };
+      const catalog = async () => (await api<{ groups: Summary[] }>('/api/groups')).groups[0];
+      await until(async () => (await catalog())?.lostEvidence.queue_full === 1, 'the drop counted in the store', 10_000);
+      const groups = await catalog() as Summary;
+      assert.deepEqual(groups.routes.map((route) => [route.route, route.lost]), [['GET /products/{kb}', { queue_full: 1 }]]);
+      assert.match(groups.readiness.reasons.find((reason) => reason.check === 'lost_evidence')?.text ?? '', /^GET \/products\/\{kb\}: evidence lost for 1 of \d+ comparisons, [\d.]+ % \(≤ 5 %\): queue_full 1$/);
     });
   });
 }

@@ -122,6 +122,7 @@ export function formatGroup(group: GroupView, store: string): string {
     `  latency      legacy ${latency(summary.latency.legacy)} · new ${latency(summary.latency.new)}`,
     `  error rate   legacy ${percent(summary.errorRate.legacy)} · new ${percent(summary.errorRate.new)}`,
     `  skipped      ${nonZero(summary.skippedShadows)} (shadows not sent)`,
+    `  lost         ${nonZero(summary.lostEvidence)} (compared, evidence not kept)`,
     `  readiness    ${VERDICT_TEXT[summary.readiness.verdict]}`,
     ...summary.readiness.reasons.map((reason) => `    ${reason.ok ? '✔' : '✘'} ${reason.text}`),
   ];

@@ -43,6 +43,12 @@ export interface ReadinessThresholds {
   readonly maxErrorRateIncrease: number;
   /** The new side's p99 latency over legacy's, at most. */
   readonly maxP99Ratio: number;
+  /** Fewer comparisons on a route with traffic in the window is `insufficient_data`: by default the group's minimum, at most 100. */
+  readonly minRouteComparisons: number;
+  /** Share of a route's comparisons whose evidence was lost (dropped by the store, shadows skipped for capacity or circuit, timed out), at most. */
+  readonly maxLostShare: number;
+  /** Routes not judged, each with the reason a reviewer reads beside the verdict. */
+  readonly exempt: ReadonlyMap<string, string>;
 }
 
 /** Where comparisons are kept as evidence, and what of them (docs/operations.md, "The diff store"). */
@@ -247,6 +253,9 @@ const schema = z.strictObject({
       maxMismatchRate: share.default(0.01),
       maxErrorRateIncrease: share.default(0.001),
       maxP99Ratio: z.number().positive().default(1.2),
+      minRouteComparisons: z.number().int().min(1).optional(),
+      maxLostShare: share.default(0.05),
+      exempt: z.array(z.strictObject({ route: z.string().min(1), reason: z.string().trim().min(1) })).default([]),
     }).prefault({}),
   })).refine((groups) => Object.keys(groups).length > 0, 'at least one group is needed'),
   store: z.strictObject({
@@ -320,6 +329,18 @@ function parsedRules<T>(key: string, parse: () => T): T {
   }
 }
 
+/** A group's readiness thresholds, its exemptions checked against its routes: an exemption of no route would hide nothing, silently. */
+function readinessOf(name: string, readiness: z.output<typeof schema>['groups'][string]['readiness'], routes: readonly Route[]): ReadinessThresholds {
+  const exempt = new Map<string, string>();
+  for (const [index, { route, reason }] of readiness.exempt.entries()) {
+    const key = route.trim().split(/\s+/).join(' ');
+    if (!routes.some((owned) => owned.key === key)) throw new ConfigError(`groups.${name}.readiness.exempt[${index}].route: ${route} is not a route of group ${name}`);
+    exempt.set(key, reason);
+  }
+  const { minRouteComparisons, ...thresholds } = readiness;
+  return { ...thresholds, minRouteComparisons: minRouteComparisons ?? Math.min(readiness.minComparisons, 100), exempt };
+}
+
 function parseGroups(groups: z.output<typeof schema>['groups'], baseDir: string): Group[] {
   const owners = new Map<string, string>();
   return Object.entries(groups).map(([name, group]) => {
@@ -355,7 +376,7 @@ function parseGroups(groups: z.output<typeof schema>['groups'], baseDir: string)
       shadow: group.shadow,
       rules,
       routeRules,
-      readiness: group.readiness,
+      readiness: readinessOf(name, group.readiness, routes),
       routes,
     };
   });

@@ -1,7 +1,8 @@
 import type { Group } from '../config/config.js';
 import type { GroupEvidence, SideSummary, VerdictCounts } from '../store/database.js';
 import { STAGES } from '../decision/stage.js';
-import { type Readiness, readinessOf } from './readiness.js';
+import { maySendTwice } from '../shadow/shadow.js';
+import { type Readiness, readinessOf, type RouteEvidence } from './readiness.js';
 
 export interface Latency { readonly p50Ms: number; readonly p99Ms: number }
 
@@ -12,10 +13,19 @@ export interface GroupSummary {
   readonly comparisons: VerdictCounts;
   /** Matches and noise over all comparisons; null without comparisons. */
   readonly matchRate: number | null;
-  readonly routes: ReadonlyArray<{ readonly route: string; readonly comparisons: VerdictCounts; readonly matchRate: number | null }>;
+  readonly routes: ReadonlyArray<{
+    readonly route: string;
+    readonly requests: number;
+    readonly comparisons: VerdictCounts;
+    readonly matchRate: number | null;
+    /** Comparisons whose stored evidence is lost, by reason (store drops, shadow timeouts). */
+    readonly lost: Readonly<Record<string, number>>;
+  }>;
   readonly latency: { readonly legacy: Latency | null; readonly new: Latency | null };
   readonly errorRate: { readonly legacy: number | null; readonly new: number | null };
   readonly skippedShadows: Readonly<Record<string, number>>;
+  /** The routes' lost evidence together, by reason: what the kept comparisons do not show. */
+  readonly lostEvidence: Readonly<Record<string, number>>;
   readonly readiness: Readiness;
 }
 
@@ -54,10 +64,30 @@ function latency(side: SideSummary): Latency | null {
   return p50 === null || p99 === null ? null : { p50Ms: Math.round(p50 * 10) / 10, p99Ms: Math.round(p99 * 10) / 10 };
 }
 
+/** Skip reasons that are evidence lost, not a choice: no room in the shadow pool, or the shadow side's circuit open. */
+const LOST_SKIPS: readonly string[] = ['capacity', 'shadow_circuit_open'];
+
+function add(into: Record<string, number>, counts: Readonly<Record<string, number>>): Record<string, number> {
+  for (const [reason, n] of Object.entries(counts)) into[reason] = (into[reason] ?? 0) + n;
+  return into;
+}
+
 export function summarise(group: Group, evidence: GroupEvidence): GroupSummary {
   const routes = group.routes.map((route) => {
     const comparisons = evidence.routes.get(route.key) ?? NO_COMPARISONS;
-    return { route: route.key, comparisons, matchRate: matchRate(comparisons) };
+    const traffic = evidence.traffic.get(route.key);
+    return { route: route.key, requests: traffic?.requests ?? 0, comparisons, matchRate: matchRate(comparisons), lost: traffic?.lost ?? {} };
+  });
+  const routeEvidence = group.routes.map((route): RouteEvidence => {
+    const traffic = evidence.traffic.get(route.key);
+    return {
+      route: route.key,
+      requests: traffic?.requests ?? 0,
+      comparisons: evidence.routes.get(route.key)?.total ?? 0,
+      unmirrored: maySendTwice(group, route.method) ? undefined : `writes are not mirrored (shadow.writes: ${group.shadow.writes})`,
+      skipped: Object.fromEntries(Object.entries(traffic?.skips ?? {}).filter(([reason]) => LOST_SKIPS.includes(reason))),
+      lost: traffic?.lost ?? {},
+    };
   });
   const comparisons = routes.reduce((all, route) => sum(all, route.comparisons), NO_COMPARISONS);
   const byStage: Record<string, number> = Object.fromEntries(STAGES.map((stage) => [stage, 0]));
@@ -78,11 +108,13 @@ export function summarise(group: Group, evidence: GroupEvidence): GroupSummary {
     latency: sideLatency,
     errorRate: { legacy: errorRate(legacy), new: errorRate(newSide) },
     skippedShadows: evidence.skips,
+    lostEvidence: routes.reduce((all, route) => add(all, route.lost), {}),
     readiness: readinessOf({
       comparisons: comparisons.total,
       mismatches: comparisons.mismatch + comparisons.error,
       legacy: { answers: legacy.answers, errors: legacy.errors, p99Ms: sideLatency.legacy?.p99Ms ?? null },
       new: { answers: newSide.answers, errors: newSide.errors, p99Ms: sideLatency.new?.p99Ms ?? null },
+      routes: routeEvidence,
     }, group.readiness),
   };
 }

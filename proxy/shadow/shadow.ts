@@ -124,9 +124,11 @@ export class Shadows {
     const breaker = this.breaker(group, shadowSide);
     if (shadow.failure) breaker.failure();
     else breaker.success();
+    // Compared still (an error), but what the other side would have answered is not known.
+    if (shadow.failure?.reason === 'timeout') this.tally.countLost(group.name, route, 'shadow_timeout');
     if (!primary) {
       this.metrics.shadowSkipped.inc({ group: group.name, reason: 'client_aborted' });
-      this.tally.countSkip(group.name, 'client_aborted');
+      this.tally.countSkip(group.name, route, 'client_aborted');
       this.log.info({ requestId: request.requestId, group: group.name, route, shadowSide, shadowMs: shadow.ms }, 'shadow not compared: the client left before its answer');
       return;
     }

@@ -45,11 +45,20 @@ export interface VerdictCounts { readonly total: number; readonly match: number;
 
 export interface SideSummary { readonly answers: number; readonly errors: number; readonly buckets: ReadonlyArray<{ leMs: number; count: number }> }
 
+/** What a route was asked, and the evidence it did not get, by reason. */
+export interface RouteTraffic {
+  readonly requests: number;
+  readonly skips: Readonly<Record<string, number>>;
+  readonly lost: Readonly<Record<string, number>>;
+}
+
 export interface GroupEvidence {
   readonly routes: ReadonlyMap<string, VerdictCounts>;
   readonly sides: { readonly [S in Side]: SideSummary };
-  readonly requests: ReadonlyArray<{ stage: string; servedBy: string; count: number }>;
+  readonly requests: ReadonlyArray<{ route: string; stage: string; servedBy: string; count: number }>;
   readonly skips: Readonly<Record<string, number>>;
+  /** By route key; counts from before routes were tallied are under ''. */
+  readonly traffic: ReadonlyMap<string, RouteTraffic>;
 }
 
 export interface DiffFilter {
@@ -131,11 +140,12 @@ export class StoreDatabase {
   async write(batch: Batch): Promise<{ readonly refused: readonly ComparisonRow[] }> {
     return this.transaction(async (client) => {
       const refused = await insertIsolating(client, batch.comparisons);
-      const { comparisons, sides, requests, skips } = batch.tallies;
+      const { comparisons, sides, requests, skips, lost } = batch.tallies;
       if (comparisons.length > 0) await client.query(...upsert('cutover_comparison_minutes', ['group_name', 'route', 'verdict'], comparisons, false));
       if (sides.length > 0) await client.query(...upsert('cutover_side_minutes', ['group_name', 'side', 'le_ms'], sides, true));
-      if (requests.length > 0) await client.query(...upsert('cutover_request_minutes', ['group_name', 'stage', 'served_by'], requests, false));
-      if (skips.length > 0) await client.query(...upsert('cutover_skip_minutes', ['group_name', 'reason'], skips, false));
+      if (requests.length > 0) await client.query(...upsert('cutover_request_minutes', ['group_name', 'route', 'stage', 'served_by'], requests, false));
+      if (skips.length > 0) await client.query(...upsert('cutover_skip_minutes', ['group_name', 'route', 'reason'], skips, false));
+      if (lost.length > 0) await client.query(...upsert('cutover_lost_minutes', ['group_name', 'route', 'reason'], lost, false));
       for (const changes of batch.noise) await addNoise(client, changes);
       return { refused };
     });
@@ -173,7 +183,7 @@ export class StoreDatabase {
       removed += result.rowCount ?? 0;
       if ((result.rowCount ?? 0) < 1000) break;
     }
-    for (const table of ['cutover_comparison_minutes', 'cutover_side_minutes', 'cutover_request_minutes', 'cutover_skip_minutes']) {
+    for (const table of ['cutover_comparison_minutes', 'cutover_side_minutes', 'cutover_request_minutes', 'cutover_skip_minutes', 'cutover_lost_minutes']) {
       await this.query(`DELETE FROM ${table} WHERE minute < now() - $1 * interval '1 hour'`, [maxAgeHours]);
     }
     return removed;
@@ -182,12 +192,24 @@ export class StoreDatabase {
   async evidence(group: string, window: Window): Promise<GroupEvidence> {
     const since = [group, window.hours];
     const where = `group_name = $1 AND minute >= now() - $2 * interval '1 hour'`;
-    const [verdicts, sides, requests, skips] = await Promise.all([
+    const [verdicts, sides, requests, skips, lost] = await Promise.all([
       this.query<{ route: string; verdict: Verdict; count: string }>(`SELECT route, verdict, sum(count) AS count FROM cutover_comparison_minutes WHERE ${where} GROUP BY route, verdict`, since),
       this.query<{ side: Side; le_ms: number; count: string; errors: string }>(`SELECT side, le_ms, sum(count) AS count, sum(errors) AS errors FROM cutover_side_minutes WHERE ${where} GROUP BY side, le_ms ORDER BY le_ms`, since),
-      this.query<{ stage: string; served_by: string; count: string }>(`SELECT stage, served_by, sum(count) AS count FROM cutover_request_minutes WHERE ${where} GROUP BY stage, served_by`, since),
-      this.query<{ reason: string; count: string }>(`SELECT reason, sum(count) AS count FROM cutover_skip_minutes WHERE ${where} GROUP BY reason`, since),
+      this.query<{ route: string; stage: string; served_by: string; count: string }>(`SELECT route, stage, served_by, sum(count) AS count FROM cutover_request_minutes WHERE ${where} GROUP BY route, stage, served_by`, since),
+      this.query<{ route: string; reason: string; count: string }>(`SELECT route, reason, sum(count) AS count FROM cutover_skip_minutes WHERE ${where} GROUP BY route, reason`, since),
+      this.query<{ route: string; reason: string; count: string }>(`SELECT route, reason, sum(count) AS count FROM cutover_lost_minutes WHERE ${where} GROUP BY route, reason`, since),
     ]);
+    const traffic = new Map<string, { requests: number; skips: Record<string, number>; lost: Record<string, number> }>();
+    const ofRoute = (route: string) => {
+      const found = traffic.get(route) ?? { requests: 0, skips: {}, lost: {} };
+      traffic.set(route, found);
+      return found;
+    };
+    for (const row of requests.rows) ofRoute(row.route).requests += Number(row.count);
+    for (const row of skips.rows) ofRoute(row.route).skips[row.reason] = Number(row.count);
+    for (const row of lost.rows) ofRoute(row.route).lost[row.reason] = Number(row.count);
+    const groupSkips: Record<string, number> = {};
+    for (const row of skips.rows) groupSkips[row.reason] = (groupSkips[row.reason] ?? 0) + Number(row.count);
     const routes = new Map<string, VerdictCounts>();
     for (const row of verdicts.rows) {
       const counts = routes.get(row.route) ?? EMPTY_COUNTS;
@@ -204,8 +226,9 @@ export class StoreDatabase {
     return {
       routes,
       sides: { legacy: side('legacy'), new: side('new') },
-      requests: requests.rows.map((row) => ({ stage: row.stage, servedBy: row.served_by, count: Number(row.count) })),
-      skips: Object.fromEntries(skips.rows.map((row) => [row.reason, Number(row.count)])),
+      requests: requests.rows.map((row) => ({ route: row.route, stage: row.stage, servedBy: row.served_by, count: Number(row.count) })),
+      skips: groupSkips,
+      traffic,
     };
   }
 

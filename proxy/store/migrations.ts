@@ -139,6 +139,28 @@ CREATE TABLE cutover_override_history (
 -- that the text was not sent so.
 ALTER TABLE cutover_comparisons ADD COLUMN escaped boolean NOT NULL DEFAULT false;`,
   },
+  {
+    version: 5,
+    name: 'requests and skipped shadows by route, and the evidence lost',
+    // Readiness judges route by route. Rows counted before this have route '': they still count
+    // in a group's totals, and are never taken for a route's.
+    sql: `
+ALTER TABLE cutover_request_minutes ADD COLUMN route text NOT NULL DEFAULT '';
+ALTER TABLE cutover_request_minutes DROP CONSTRAINT cutover_request_minutes_pkey;
+ALTER TABLE cutover_request_minutes ADD PRIMARY KEY (minute, group_name, route, stage, served_by);
+ALTER TABLE cutover_skip_minutes ADD COLUMN route text NOT NULL DEFAULT '';
+ALTER TABLE cutover_skip_minutes DROP CONSTRAINT cutover_skip_minutes_pkey;
+ALTER TABLE cutover_skip_minutes ADD PRIMARY KEY (minute, group_name, route, reason);
+-- Evidence a route did not get: comparisons the store dropped, shadows that timed out.
+CREATE TABLE cutover_lost_minutes (
+  minute      timestamptz NOT NULL,
+  group_name  text NOT NULL,
+  route       text NOT NULL,
+  reason      text NOT NULL,
+  count       bigint NOT NULL,
+  PRIMARY KEY (minute, group_name, route, reason)
+);`,
+  },
 ];
 
 /** Any fixed number: the advisory lock that lets one proxy at a time migrate a shared store. */

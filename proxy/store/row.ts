@@ -13,6 +13,9 @@ export const COMPARISON_CASTS = [...Array<string>(14).fill(''), '::jsonb', '::js
  */
 export interface ComparisonRow {
   readonly requestId: string;
+  /** Whose evidence the row is, so that a row dropped is counted against its route. */
+  readonly group: string;
+  readonly route: string;
   readonly values: readonly unknown[];
   /** What the row's text holds, in UTF-16 code units: the queue's measure. */
   readonly bytes: number;
@@ -39,5 +42,5 @@ export function comparisonRow(c: StoredComparison): ComparisonRow {
     text(c.query), text(c.caller), optional(c.rule), optional(c.variation),
     json(c.requestHeaders), json(c.requestBody), json(c.legacy), json(c.new), json(c.differences), json(c.hidden), c.fields.map(text),
   ];
-  return { requestId: c.requestId, values: [...values, escaped], bytes };
+  return { requestId: c.requestId, group: c.group, route: c.route, values: [...values, escaped], bytes };
 }

@@ -132,10 +132,10 @@ export class Store implements Tally {
       this.tallies.sides.add(minute, [record.group, side, bucketOf(record[side].ms)], isError(record[side]) ? 1 : 0);
     }
     if (!this.keeps(record.comparison.verdict)) return;
-    if (this.state !== 'up' || !this.redaction) return this.drop('store_down');
+    if (this.state !== 'up' || !this.redaction) return this.drop('store_down', [record]);
     const held = heldBytes(record);
     const { max, maxBytes } = this.config.queue;
-    if (this.queue.length + this.preparing.size >= max || this.queuedBytes + this.preparingBytes + held > maxBytes) return this.drop('queue_full');
+    if (this.queue.length + this.preparing.size >= max || this.queuedBytes + this.preparingBytes + held > maxBytes) return this.drop('queue_full', [record]);
     if (isSmall(record)) {
       try {
         return this.enqueue(preparedRow(record, this.redaction, this.config.bodyBytes));
@@ -153,23 +153,27 @@ export class Store implements Tally {
 
   /** A prepared row measured against the byte bound: its size is known only now. */
   private enqueue(row: ComparisonRow): void {
-    if (this.queuedBytes + row.bytes > this.config.queue.maxBytes) return this.drop('queue_full');
+    if (this.queuedBytes + row.bytes > this.config.queue.maxBytes) return this.drop('queue_full', [row]);
     this.queue.push(row);
     this.queuedBytes += row.bytes;
     if (this.queue.length >= this.config.queue.batch) void this.flush();
   }
 
   private unprepared(record: ComparisonRecord, error: Error): void {
-    this.drop('invalid_record');
+    this.drop('invalid_record', [record]);
     this.log.warn({ err: error, requestId: record.request.requestId, group: record.group }, `diff store: a comparison could not be prepared for the store (${error.message}); it is left out`);
   }
 
-  countRequest(group: string, stage: string, servedBy: Side): void {
-    this.tallies.requests.add(minuteOf(new Date()), [group, stage, servedBy]);
+  countRequest(group: string, route: string, stage: string, servedBy: Side): void {
+    this.tallies.requests.add(minuteOf(new Date()), [group, route, stage, servedBy]);
   }
 
-  countSkip(group: string, reason: string): void {
-    this.tallies.skips.add(minuteOf(new Date()), [group, reason]);
+  countSkip(group: string, route: string, reason: string): void {
+    this.tallies.skips.add(minuteOf(new Date()), [group, route, reason]);
+  }
+
+  countLost(group: string, route: string, reason: string): void {
+    this.tallies.lost.add(minuteOf(new Date()), [group, route, reason]);
   }
 
   /** Writes what is queued, then closes the store (and stops embedded Postgres). */
@@ -189,8 +193,10 @@ export class Store implements Tally {
     return true;
   }
 
-  private drop(reason: DropReason, count = 1): void {
-    this.metrics.storeDropped.inc({ reason }, count);
+  /** Counts the comparisons not kept, in the metric and against their routes' evidence. */
+  private drop(reason: DropReason, dropped: ReadonlyArray<{ readonly group: string; readonly route: string }>): void {
+    this.metrics.storeDropped.inc({ reason }, dropped.length);
+    for (const { group, route } of dropped) this.countLost(group, route, reason);
   }
 
   private async open(): Promise<void> {
@@ -240,13 +246,13 @@ export class Store implements Tally {
       const { refused } = await store.write({ comparisons, tallies, noise });
       this.metrics.storeWritten.inc(comparisons.length - refused.length);
       if (refused.length > 0) {
-        this.drop('invalid_record', refused.length);
+        this.drop('invalid_record', refused);
         this.log.warn({ requestIds: refused.map((row) => row.requestId) }, `diff store: the database refused ${refused.length} comparison(s) as data; they are left out, the rest of the batch is written`);
       }
       this.up();
       this.noise.loadNoise(await store.noise());
     } catch (error) {
-      this.drop('store_down', comparisons.length + this.queue.length);
+      this.drop('store_down', [...comparisons, ...this.queue]);
       this.queue = [];
       this.queuedBytes = 0;
       this.tallies.restore(tallies);

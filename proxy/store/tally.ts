@@ -42,16 +42,17 @@ export class Counts<Key extends readonly (string | number)[]> {
 
 type CountsOf<T> = T extends Counts<infer Key> ? Array<CountRow<Key>> : never;
 
-/** Every comparison, every routed request and every skipped shadow, counted per minute for the review API. */
+/** Every comparison, every routed request, every skipped shadow and all evidence lost, counted per minute for the review API. */
 export class Tallies {
   readonly comparisons = new Counts<[group: string, route: string, verdict: string]>();
   readonly sides = new Counts<[group: string, side: Side, leMs: number]>();
-  readonly requests = new Counts<[group: string, stage: string, servedBy: string]>();
-  readonly skips = new Counts<[group: string, reason: string]>();
+  readonly requests = new Counts<[group: string, route: string, stage: string, servedBy: string]>();
+  readonly skips = new Counts<[group: string, route: string, reason: string]>();
+  readonly lost = new Counts<[group: string, route: string, reason: string]>();
 
   /** Everything counted since the last take, for one write. */
   take(): TallyBatch {
-    return { comparisons: this.comparisons.take(), sides: this.sides.take(), requests: this.requests.take(), skips: this.skips.take() };
+    return { comparisons: this.comparisons.take(), sides: this.sides.take(), requests: this.requests.take(), skips: this.skips.take(), lost: this.lost.take() };
   }
 
   /** Puts back a batch the store did not take. */
@@ -60,6 +61,7 @@ export class Tallies {
     this.sides.restore(batch.sides);
     this.requests.restore(batch.requests);
     this.skips.restore(batch.skips);
+    this.lost.restore(batch.lost);
   }
 }
 
@@ -68,6 +70,7 @@ export interface TallyBatch {
   readonly sides: CountsOf<Tallies['sides']>;
   readonly requests: CountsOf<Tallies['requests']>;
   readonly skips: CountsOf<Tallies['skips']>;
+  readonly lost: CountsOf<Tallies['lost']>;
 }
 
 export function minuteOf(at: Date): Date {

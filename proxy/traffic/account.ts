@@ -53,7 +53,7 @@ export interface Accounts {
 export function account(accounts: Accounts, res: ServerResponse, log: RequestLog, { labels, served, conversion }: Handled, startedAt: bigint): void {
   const statusClass = statusClassOf(res);
   accounts.metrics.requests.inc({ ...labels, served_by: served.servedBy, status_class: statusClass });
-  if (labels.group !== UNMATCHED) accounts.tally.countRequest(labels.group, labels.stage, served.servedBy);
+  if (labels.group !== UNMATCHED) accounts.tally.countRequest(labels.group, labels.route, labels.stage, served.servedBy);
   if (conversion && res.writableFinished && res.statusCode >= 200 && res.statusCode < 300) accounts.flags.track(conversion.caller, conversion.event);
   if (!log.isLevelEnabled('info')) return;
   log.info({

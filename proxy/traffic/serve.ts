@@ -89,7 +89,7 @@ export class Primary {
   }
 
   serve(exchange: Exchange, plan: Plan): Promise<Served> {
-    if (plan.shadow !== undefined && plan.shadow !== 'send') this.skipped(plan.group.name, plan.shadow);
+    if (plan.shadow !== undefined && plan.shadow !== 'send') this.skipped(plan, plan.shadow);
     if (plan.side === 'new') return this.serveNew(exchange, plan);
     return plan.shadow === 'send' ? this.serveLegacyShadowed(exchange, plan) : this.passThrough(exchange, plan);
   }
@@ -125,7 +125,7 @@ export class Primary {
       return this.unread(exchange, error, plan);
     }
     if ('stream' in buffered || buffered.body.length > group.shadow.maxBodyBytes) {
-      this.skipped(group.name, 'body_too_large');
+      this.skipped(plan, 'body_too_large');
       return this.forwardToLegacy(exchange, buffered);
     }
     const forwarded = this.legacy.forward(exchange, buffered.body, this.config.shadow.captureBytes);
@@ -147,7 +147,7 @@ export class Primary {
     }
     if (buffered === undefined || 'stream' in buffered) {
       buffered?.stream.destroy();
-      if (plan.shadow === 'send') this.skipped(group.name, 'body_too_large');
+      if (plan.shadow === 'send') this.skipped(plan, 'body_too_large');
       // The rest of the body is never read: the connection cannot carry another request.
       sendProblem({ ...exchange, keepAlive: () => false }, 413, 'too_large', `The request is larger than the ${MAX_PAYLOAD_BYTES} bytes a Lambda invocation takes.`);
       return { servedBy: 'new', primaryMs: undefined };
@@ -156,7 +156,7 @@ export class Primary {
     const request = upstreamRequest(exchange.inbound, group.name, match, body, group.timeoutMs);
     const answering = this.invoke(exchange, plan, request);
     if (plan.shadow === 'send') {
-      if (body.length > group.shadow.maxBodyBytes) this.skipped(group.name, 'body_too_large');
+      if (body.length > group.shadow.maxBodyBytes) this.skipped(plan, 'body_too_large');
       else this.dispatch(plan, request, answering.then(async (answer) => (await this.deliveredWhole(exchange)) ? asCompared(request.method, answer) : undefined));
     }
 
@@ -205,7 +205,7 @@ export class Primary {
   /** A body that never came whole, before any side was asked: the client left or stalled. */
   private unread(exchange: Exchange, error: unknown, plan: Plan | undefined): Served {
     if (!(error instanceof ClientLeft || error instanceof BodyStalled)) throw error;
-    if (plan?.shadow === 'send') this.skipped(plan.group.name, 'client_aborted');
+    if (plan?.shadow === 'send') this.skipped(plan, 'client_aborted');
     if (error instanceof BodyStalled) return this.stalled(exchange, plan);
     exchange.log.info('the client left before its request body was complete');
     exchange.res.destroy();
@@ -251,11 +251,11 @@ export class Primary {
       group, route: match.route.key, request, decision: plan.decision, primarySide: plan.side, primary,
       calibrate: SAFE_METHODS.has(request.method) && this.random() * 100 < group.shadow.calibrationPercent,
     });
-    if (dispatched !== 'dispatched') this.skipped(group.name, dispatched);
+    if (dispatched !== 'dispatched') this.skipped(plan, dispatched);
   }
 
-  private skipped(group: string, reason: SkipReason): void {
-    this.metrics.shadowSkipped.inc({ group, reason });
-    this.tally.countSkip(group, reason);
+  private skipped({ group, match }: Plan, reason: SkipReason): void {
+    this.metrics.shadowSkipped.inc({ group: group.name, reason });
+    this.tally.countSkip(group.name, match.route.key, reason);
   }
 }

@@ -53,11 +53,18 @@ function traffic(requests) {
 function health(group) {
   const latency = (side) => (side ? `p50 ${ms(side.p50Ms)} · p99 ${ms(side.p99Ms)}` : '—');
   const skipped = Object.entries(group.skippedShadows ?? {});
+  const lost = lostText(group.lostEvidence);
   return h('dl', { class: 'facts' },
     h('dt', {}, 'Latency legacy'), h('dd', {}, latency(group.latency?.legacy)),
     h('dt', {}, 'Latency new'), h('dd', {}, latency(group.latency?.new)),
     h('dt', {}, 'Error rate'), h('dd', {}, `legacy ${percent(group.errorRate?.legacy, 2)} · new ${percent(group.errorRate?.new, 2)}`),
-    skipped.length ? [h('dt', {}, 'Shadows skipped'), h('dd', {}, skipped.map(([reason, n]) => `${reason.replace(/_/g, ' ')} ${count(n)}`).join(' · '))] : null);
+    skipped.length ? [h('dt', {}, 'Shadows skipped'), h('dd', {}, skipped.map(([reason, n]) => `${reason.replace(/_/g, ' ')} ${count(n)}`).join(' · '))] : null,
+    lost ? [h('dt', {}, 'Evidence lost'), h('dd', { 'data-testid': 'lost-evidence' }, lost)] : null);
+}
+
+/** Comparisons made whose records were not kept, by reason; '' when none. */
+function lostText(lost) {
+  return Object.entries(lost ?? {}).filter(([, n]) => n > 0).map(([reason, n]) => `${reason.replace(/_/g, ' ')} ${count(n)}`).join(' · ');
 }
 
 function groupSummary(group, params, linked) {
@@ -123,8 +130,16 @@ function routesTable(group, params) {
       h('td', { class: 'num' }, count(r.comparisons?.error))))));
 }
 
-function fieldsTable(fields, groupName, selectedRoute) {
+function fieldsTable(fields, group, selectedRoute) {
+  const groupName = group.name;
   if (fields.length === 0) {
+    // Mismatches counted with none stored means their records were lost: say so rather than "every response matched".
+    const counts = selectedRoute ? group.routes?.find((r) => r.route === selectedRoute)?.comparisons : group.comparisons;
+    const differing = (counts?.mismatch ?? 0) + (counts?.noise ?? 0);
+    if (differing > 0) {
+      const lost = lostText(selectedRoute ? group.routes?.find((r) => r.route === selectedRoute)?.lost : group.lostEvidence);
+      return h('p', { class: 'empty', 'data-testid': 'no-fields' }, `${count(differing)} differing comparisons counted, none stored${lost ? `: evidence lost (${lost})` : ''}.`);
+    }
     return h('p', { class: 'empty', 'data-testid': 'no-fields' }, selectedRoute ? `No differing fields on ${selectedRoute}.` : 'No differing fields: every compared response matched.');
   }
   return h('table', { class: 'grid', 'data-testid': 'fields' },
@@ -158,7 +173,7 @@ export async function groupView(params) {
         h('div', { class: 'page-head' },
           h('h2', {}, 'Differing fields', selectedRoute ? [' on ', h('code', {}, selectedRoute)] : null),
           selectedRoute ? h('a', { href: route('/group', { group: name, window: params.get('window') }) }, 'all routes') : null),
-        fieldsTable(fields.fields ?? [], name, selectedRoute)),
+        fieldsTable(fields.fields ?? [], group, selectedRoute)),
     ],
   };
 }
