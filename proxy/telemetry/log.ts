@@ -41,10 +41,43 @@ export function createLogger(level: LogLevel, destination: DestinationStream = b
   }, destination);
 }
 
-/** What the request path logs through. */
-export type RequestLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error' | 'isLevelEnabled'>;
+/** The access line of a request: counts and names, never a header or a body. */
+export interface AccessLine {
+  readonly group: string;
+  readonly route: string;
+  readonly stage: string;
+  readonly servedBy: string;
+  /** The status sent, or `aborted` when the client left before any. */
+  readonly status: number | string;
+  readonly complete: boolean;
+  readonly primaryMs: number | undefined;
+  readonly failedOverMs?: number;
+  readonly totalMs: number;
+}
 
-type Level = Exclude<keyof RequestLog, 'isLevelEnabled'>;
+/** What the request path logs through. */
+export type RequestLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error' | 'isLevelEnabled'> & {
+  /** Writes the request's access line at `info`, when the level has it. */
+  access(line: AccessLine): void;
+};
+
+/**
+ * A logger's child without the redaction, for the access line alone: an AccessLine carries no
+ * header, and pino's redaction (its wildcard paths clone and walk every object logged) cost about
+ * 13 µs a line, a tenth of a `legacy` request. One per logger, made on its first access line.
+ */
+const unredacted = new WeakMap<Logger, Logger>();
+
+function unredactedOf(log: Logger): Logger {
+  let child = unredacted.get(log);
+  if (!child) {
+    child = log.child({}, { redact: [] });
+    unredacted.set(log, child);
+  }
+  return child;
+}
+
+type Level = Exclude<keyof RequestLog, 'isLevelEnabled' | 'access'>;
 
 /**
  * The log of one request: every line it writes names the request. The child logger is made on
@@ -75,6 +108,10 @@ class LazyRequestLog implements RequestLog {
 
   error(...args: unknown[]): void {
     this.write('error', args);
+  }
+
+  access(line: AccessLine): void {
+    if (this.log.isLevelEnabled('info')) unredactedOf(this.log).info({ requestId: this.requestId, ...line }, 'request');
   }
 
   private write(level: Level, args: unknown[]): void {

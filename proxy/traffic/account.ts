@@ -29,7 +29,7 @@ export function account(res: ServerResponse, log: RequestLog, metrics: Metrics, 
   const statusClass = statusClassOf(res);
   metrics.requests.inc({ ...labels, served_by: served.servedBy, status_class: statusClass });
   if (!log.isLevelEnabled('info')) return;
-  log.info({
+  log.access({
     group: labels.group,
     route: labels.route,
     stage: labels.stage,
@@ -39,5 +39,5 @@ export function account(res: ServerResponse, log: RequestLog, metrics: Metrics, 
     primaryMs: served.primaryMs,
     ...(served.failedOverMs === undefined ? {} : { failedOverMs: served.failedOverMs }),
     totalMs: Number(process.hrtime.bigint() - startedAt) / 1e6,
-  }, 'request');
+  });
 }
