@@ -8,7 +8,14 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
-      'no-restricted-imports': 'off',
+      // A package's built files are its internals: an upgrade moves or changes them without a
+      // word (issue 26). Only what a package exports by name is imported.
+      'no-restricted-imports': ['error', {
+        patterns: [{
+          group: ['@aws-sdk/*/dist-*', '@smithy/*/dist-*', '@aws-crypto/*/dist-*', '@aws-crypto/*/build'],
+          message: 'a deep import of an AWS SDK package\'s internals: import what the package exports',
+        }],
+      }],
     },
   },
   // The import rules (compare/ pure, the services stand-alone, the proxy's folders) are

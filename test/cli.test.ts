@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import http from 'node:http';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { writeDatafile } from './support/datafile.js';
+import { listen } from './support/servers.js';
 
 interface Run { status: number | null; stdout: string; stderr: string }
 
@@ -230,6 +232,57 @@ describe('the cutover command', function () {
     } finally {
       clearTimeout(killer);
       child.kill('SIGKILL');
+    }
+  });
+
+  it('writes the access line of every request answered before SIGTERM to its stdout, at the default log level, before it exits 0', async () => {
+    const legacy = await listen((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
+    const datafile = writeDatafile(path.join(dir, 'access-datafile.json'), [{ key: 'catalog_flag', everyoneElse: 'legacy' }]);
+    const config = path.join(dir, 'access.json');
+    writeFileSync(config, JSON.stringify({
+      traffic: { host: '127.0.0.1', port: 0, drainMs: 0 },
+      admin: { host: '127.0.0.1', port: 0 },
+      legacy: { url: legacy.url },
+      flags: { datafile },
+      store: { enabled: false },
+      groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products/{id}'] } },
+    }));
+    const child = spawn(process.execPath, [BIN, 'start', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    let stdout = '', stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => { stderr += text; });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    try {
+      const trafficUrl = await new Promise<string>((resolve, reject) => {
+        child.stdout.setEncoding('utf8').on('data', (text: string) => {
+          stdout += text;
+          const serving = /cutover: traffic on (\S+),/.exec(stdout);
+          if (serving) resolve(serving[1] as string);
+        });
+        child.once('exit', (code) => reject(new Error(`cutover start exited ${code} before serving:\n${stderr}`)));
+      });
+      // Fewer bytes of access lines than the log's buffer holds at the end, so the last ones are
+      // still in memory at SIGTERM, and more than it holds in all, so that earlier ones were written while serving.
+      const ids = Array.from({ length: 300 }, (_, n) => `access-${String(n).padStart(6, '0')}`);
+      await Promise.all(ids.map((id) => new Promise<void>((resolve, reject) => {
+        http.get(`${trafficUrl}/products/${id}`, { agent, headers: { 'x-request-id': id } }, (res) => {
+          res.resume().on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${id}: ${res.statusCode}`))));
+        }).on('error', reject);
+      })));
+      agent.destroy();
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      assert.deepEqual(await exited, [0, null]);
+      const access = stdout.split('\n').filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { msg: string; requestId?: string; status?: number })
+        .filter((line) => line.msg === 'request');
+      assert.deepEqual(access.map((line) => line.requestId).sort(), ids);
+      assert.ok(access.every((line) => line.status === 200));
+    } finally {
+      clearTimeout(killer);
+      child.kill('SIGKILL');
+      agent.destroy();
+      await legacy.close();
     }
   });
 });

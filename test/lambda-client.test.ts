@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InvokeCommand, LambdaClient, LambdaServiceException } from '@aws-sdk/client-lambda';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { Sha256 } from '@smithy/core/checksum';
-import { HttpRequest } from '@smithy/core/protocols';
+import { InvokeCommand, LambdaClient, LambdaServiceException, ResourceNotFoundException, TooManyRequestsException } from '@aws-sdk/client-lambda';
 import { type LambdaHost, startLambdaHost } from '../new-services/lambda-host/server.js';
 import { InvokeClient } from '../proxy/backends/lambda-client.js';
 import { listen, rawServer, type TestServer } from './support/servers.js';
+import { sigV4Problem } from './support/sigv4.js';
 
 /** The credentials the client uses with a local endpoint. */
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -19,49 +17,44 @@ interface Seen {
   readonly body: Buffer;
 }
 
-/** A server that records each request and answers `{"ok":1}`. */
-async function recorder(): Promise<{ server: TestServer; seen: Seen[] }> {
+/**
+ * A server that records each request and answers `{"ok":1}`; with `secretAccessKey`, a host that
+ * checks SigV4 as Lambda does: a request whose signature does not verify is answered 403.
+ */
+async function recorder(secretAccessKey?: string): Promise<{ server: TestServer; seen: Seen[] }> {
   const seen: Seen[] = [];
   const server = await listen((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk)).on('end', () => {
-      seen.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks) });
+      const request = { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks) };
+      seen.push(request);
+      const problem = secretAccessKey === undefined ? undefined : sigV4Problem(request, secretAccessKey);
+      if (problem) {
+        res.writeHead(403, { 'content-type': 'application/json', 'x-amzn-errortype': 'InvalidSignatureException' }).end(JSON.stringify({ message: problem }));
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":1}');
     });
   });
   return { server, seen };
 }
 
-/** The signature SigV4 gives a captured request, recomputed by the SDK's own signer at the request's own time. */
-async function resign(request: Seen, url: URL, secretAccessKey = credentials.secretAccessKey): Promise<string | undefined> {
-  const { headers } = request;
-  const accessKeyId = /Credential=([^/]+)\//.exec(String(headers.authorization))?.[1] ?? '';
-  const signedNames = /SignedHeaders=([^,]+)/.exec(String(headers.authorization))?.[1]?.split(';') ?? [];
-  const signed = Object.fromEntries(signedNames.filter((name) => name !== 'x-amz-date').map((name) => [name, String(headers[name])]));
-  const stamp = String(headers['x-amz-date']);
-  const at = new Date(`${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}Z`);
-  const signer = new SignatureV4({ credentials: { accessKeyId, secretAccessKey }, region: 'us-east-1', service: 'lambda', sha256: Sha256 });
-  const signable = new HttpRequest({ method: request.method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: request.url, headers: signed, body: request.body });
-  return (await signer.sign(signable, { signingDate: at })).headers.authorization;
-}
-
 const signedHeaders = (headers: IncomingHttpHeaders) => /SignedHeaders=([^,]+)/.exec(String(headers.authorization))?.[1];
 
-describe('the trimmed Invoke client', function () {
+describe('the Invoke client', function () {
   this.timeout(20_000);
 
-  it('sends what the SDK\'s own client sends, but the retry step\'s two headers, with a signature SigV4 verifies', async () => {
+  it('sends what the SDK\'s own client sends but its bookkeeping headers and user agent, with a signature SigV4 verifies', async () => {
     const { server, seen } = await recorder();
     const url = new URL(server.url);
     const payload = Buffer.from(JSON.stringify({ hello: 'world' }));
     const stock = new LambdaClient({ region: 'us-east-1', endpoint: url.href, credentials, maxAttempts: 1 });
     const trimmed = new InvokeClient({ region: 'us-east-1', endpoint: url });
     try {
-      await stock.send(new InvokeCommand({ FunctionName: 'catalog', Payload: payload }));
-      // Twice: the second call takes the endpoint, auth scheme and user agent the first one resolved.
+      await stock.send(new InvokeCommand({ FunctionName: 'arn:aws:lambda:us-east-1:123456789012:function:catalog:live', Payload: payload }));
       for (let call = 0; call < 2; call += 1) {
-        const output = await trimmed.send('catalog', payload, 1_000);
-        assert.equal(Buffer.from(output.Payload ?? []).toString(), '{"ok":1}');
+        const output = await trimmed.send('arn:aws:lambda:us-east-1:123456789012:function:catalog:live', payload, 1_000);
+        assert.equal(output.Payload.toString(), '{"ok":1}');
         assert.equal(output.StatusCode, 200);
       }
     } finally {
@@ -71,16 +64,46 @@ describe('the trimmed Invoke client', function () {
     }
     assert.equal(seen.length, 3);
     const [fromStock, ...fromTrimmed] = seen as [Seen, Seen, Seen];
-    // Only the retry step's bookkeeping headers are gone: Invoke is never retried. The date and
-    // the signature over it are the moment's.
-    const varying = new Set(['amz-sdk-invocation-id', 'amz-sdk-request', 'x-amz-date', 'authorization']);
+    // The SDK's retry and user-agent steps' headers are not sent: Invoke is never retried, and the
+    // user agent names Cutover. The date and the signature over it are the moment's.
+    const bookkeeping = ['amz-sdk-invocation-id', 'amz-sdk-request', 'x-amz-user-agent'];
+    const varying = new Set([...bookkeeping, 'user-agent', 'x-amz-date', 'authorization']);
     const comparable = ({ headers }: Seen) => Object.entries(headers).filter(([name]) => !varying.has(name)).sort();
     for (const request of fromTrimmed) {
       assert.deepEqual([request.method, request.url, request.body], [fromStock.method, fromStock.url, fromStock.body]);
       assert.deepEqual(comparable(request), comparable(fromStock));
-      assert.equal(signedHeaders(request.headers), signedHeaders(fromStock.headers)?.replace('amz-sdk-invocation-id;amz-sdk-request;', ''));
+      assert.match(String(request.headers['user-agent']), /^cutover\/\d+\.\d+\.\d+/);
+      assert.equal(signedHeaders(request.headers), signedHeaders(fromStock.headers)?.split(';').filter((name) => !bookkeeping.includes(name)).join(';'));
     }
-    for (const request of seen) assert.equal(await resign(request, url), request.headers.authorization);
+    for (const request of seen) assert.equal(sigV4Problem(request, credentials.secretAccessKey), undefined);
+    // The verifier refuses what it should: another body, another secret.
+    assert.match(String(sigV4Problem({ ...fromTrimmed[0], body: Buffer.from('{"hello":"there"}') }, credentials.secretAccessKey)), /x-amz-content-sha256/);
+    assert.match(String(sigV4Problem(fromTrimmed[0], 'another secret')), /does not verify/);
+    assert.match(String(sigV4Problem({ ...fromTrimmed[0], url: '/2015-03-31/functions/other/invocations' }, credentials.secretAccessKey)), /does not verify/);
+  });
+
+  it('signs concurrent calls each with its own signature, every one verified by a host that checks SigV4', async () => {
+    const { server, seen } = await recorder(credentials.secretAccessKey);
+    const trimmed = new InvokeClient({ region: 'us-east-1', endpoint: new URL(server.url) });
+    try {
+      const calls = Array.from({ length: 64 }, (_, n) => trimmed.send(n % 2 ? 'catalog' : 'orders:live', Buffer.from(JSON.stringify({ n })), 5_000));
+      const answers = await Promise.all(calls);
+      assert.deepEqual(answers.map((answer) => answer.StatusCode), answers.map(() => 200));
+    } finally {
+      trimmed.destroy();
+      await server.close();
+    }
+    assert.equal(seen.length, 64);
+    assert.equal(new Set(seen.map((request) => request.headers.authorization)).size, 64);
+    // And a host that checks SigV4 refuses a wrong key, as the modeled exception Lambda names.
+    const strict = await recorder('not the secret');
+    const wrong = new InvokeClient({ region: 'us-east-1', endpoint: new URL(strict.server.url) });
+    try {
+      await assert.rejects(wrong.send('catalog', Buffer.from('{}'), 5_000), (error: unknown) => error instanceof LambdaServiceException && error.name === 'InvalidSignatureException' && error.$metadata.httpStatusCode === 403);
+    } finally {
+      wrong.destroy();
+      await strict.server.close();
+    }
   });
 
   it('aborts a call past its deadline with a TimeoutError, and the request with it', async () => {
@@ -128,7 +151,7 @@ describe('the trimmed Invoke client', function () {
     }
   });
 
-  it('takes a configured endpoint (AWS_ENDPOINT_URL_LAMBDA), and never signs with credentials past their expiration', async () => {
+  it('takes a configured endpoint (AWS_ENDPOINT_URL_LAMBDA), never signs with credentials past their expiration, and signs a session\'s token', async () => {
     const { server, seen } = await recorder();
     const names = ['AWS_ENDPOINT_URL_LAMBDA', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_CREDENTIAL_EXPIRATION', 'AWS_PROFILE'] as const;
     const saved = names.map((name) => [name, process.env[name]] as const);
@@ -146,6 +169,7 @@ describe('the trimmed Invoke client', function () {
       await trimmed.send('catalog', Buffer.from('{}'), 2_000);
       await sleep(150);
       use('second-key', 'second-secret', 60 * 60_000);
+      process.env.AWS_SESSION_TOKEN = 'second-session';
       await trimmed.send('catalog', Buffer.from('{}'), 2_000);
     } finally {
       trimmed?.destroy();
@@ -156,15 +180,18 @@ describe('the trimmed Invoke client', function () {
       await server.close();
     }
     const [first, second] = seen as [Seen, Seen];
-    const url = new URL(server.url);
     assert.match(String(first.headers.authorization), /Credential=first-key\//);
     assert.match(String(second.headers.authorization), /Credential=second-key\//, 'the first key had expired');
-    assert.equal(await resign(first, url, 'first-secret'), first.headers.authorization);
-    assert.equal(await resign(second, url, 'second-secret'), second.headers.authorization);
+    // A session's token travels signed, as the SDK sends it.
+    assert.equal(first.headers['x-amz-security-token'], undefined);
+    assert.equal(second.headers['x-amz-security-token'], 'second-session');
+    assert.match(String(second.headers.authorization), /SignedHeaders=[^,]*x-amz-security-token/);
+    assert.equal(sigV4Problem(first, 'first-secret'), undefined);
+    assert.equal(sigV4Problem(second, 'second-secret'), undefined);
   });
 });
 
-describe('the trimmed Invoke client and the local Lambda host', function () {
+describe('the Invoke client and the local Lambda host', function () {
   this.timeout(20_000);
   let host: LambdaHost;
   let other: LambdaHost;
@@ -185,7 +212,7 @@ describe('the trimmed Invoke client and the local Lambda host', function () {
     await other?.close();
   });
 
-  const payloadOf = (output: { Payload?: Uint8Array }) => JSON.parse(Buffer.from(output.Payload ?? []).toString('utf8')) as unknown;
+  const payloadOf = (output: { Payload: Buffer }) => JSON.parse(output.Payload.toString('utf8')) as unknown;
 
   it('returns a function\'s answer, and a function\'s failure as its FunctionError, as the SDK does', async () => {
     const trimmed = new InvokeClient({ region: 'us-east-1', endpoint: new URL(host.url) });
@@ -203,19 +230,21 @@ describe('the trimmed Invoke client and the local Lambda host', function () {
 
   it('rejects Lambda\'s errors as the SDK\'s modeled exceptions, with their status, request id and response', async () => {
     const trimmed = new InvokeClient({ region: 'us-east-1', endpoint: new URL(host.url) });
-    const modeled = (name: string, status: number) => (error: unknown) => {
-      assert.ok(error instanceof LambdaServiceException, String(error));
-      assert.equal(error.name, name);
+    const modeled = (exception: abstract new (...args: never[]) => LambdaServiceException, status: number, members: Record<string, unknown>) => (error: unknown) => {
+      assert.ok(error instanceof exception, String(error));
+      assert.ok(error instanceof LambdaServiceException);
+      assert.equal(error.name, exception.name);
       assert.equal(error.$fault, 'client');
       assert.equal(error.$metadata.httpStatusCode, status);
       assert.match(String(error.$metadata.requestId), /^[0-9a-f-]{36}$/);
-      // The signer reads the server's clock from it, to correct a skewed clock.
-      assert.equal((error as unknown as { $response: { statusCode: number } }).$response.statusCode, status);
+      assert.ok(error.message.length > 0);
+      for (const [name, value] of Object.entries(members)) assert.equal((error as unknown as Record<string, unknown>)[name], value, name);
+      assert.equal(error.$response?.statusCode, status);
       return true;
     };
     try {
-      await assert.rejects(trimmed.send('throttled', Buffer.from('{}'), 2_000), modeled('TooManyRequestsException', 429));
-      await assert.rejects(trimmed.send('no_such_function', Buffer.from('{}'), 2_000), modeled('ResourceNotFoundException', 404));
+      await assert.rejects(trimmed.send('throttled', Buffer.from('{}'), 2_000), modeled(TooManyRequestsException, 429, { Type: 'User' }));
+      await assert.rejects(trimmed.send('no_such_function', Buffer.from('{}'), 2_000), modeled(ResourceNotFoundException, 404, { Type: 'User' }));
     } finally {
       trimmed.destroy();
     }

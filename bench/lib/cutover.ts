@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Stage } from '../../proxy/decision/stage.js';
+import type { LogLevel } from '../../proxy/telemetry/log.js';
 import { writeDatafile } from '../../test/support/datafile.js';
 import { sampleAll } from '../../test/support/metrics.js';
 import { CUTOVER_BIN } from './build.js';
@@ -31,6 +32,8 @@ export interface CutoverOptions {
   readonly entry?: readonly string[];
   /** `memory.heapGrowthPercent`: V8's own growth when absent. */
   readonly heapGrowthPercent?: number;
+  /** `log.level`: the default (`info`, an access line per request) when absent. */
+  readonly logLevel?: LogLevel;
 }
 
 export interface RunningCutover {
@@ -50,8 +53,7 @@ function writeConfig(options: CutoverOptions): string {
     legacy: { url: options.legacyUrl, timeoutMs: 10_000 },
     lambda: { endpoint: options.lambdaUrl },
     flags: { datafile: 'datafile.json' },
-    // warn: an access line per request would make the bench measure pino.
-    log: { level: 'warn' },
+    ...(options.logLevel === undefined ? {} : { log: { level: options.logLevel } }),
     shadow: { maxInFlight: 64 },
     groups: {
       [GROUP]: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products/{id}'], shadow: { percent: 100, timeoutMs: 2_500 } },

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Stage } from '../../proxy/decision/stage.js';
+import type { LogLevel } from '../../proxy/telemetry/log.js';
 import type { Children } from './children.js';
 import { type Accounting, MATCHED_PATH, readAccounting, settleShadows, startCutover, UNMATCHED_PATH } from './cutover.js';
 import { startNginx } from './nginx.js';
@@ -120,6 +121,7 @@ export interface CutoverRowOptions {
   /** What runs the proxy, when not the build: the sources through tsx. */
   readonly entry?: readonly string[];
   readonly heapGrowthPercent?: number;
+  readonly logLevel?: LogLevel;
 }
 
 /** Starts a Cutover process for one row, against the shared legacy upstream. */
@@ -132,6 +134,7 @@ export async function prepareCutover(lab: Lab, id: string, options: CutoverRowOp
     ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
     ...(options.entry ? { entry: options.entry } : {}),
     ...(options.heapGrowthPercent === undefined ? {} : { heapGrowthPercent: options.heapGrowthPercent }),
+    ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
   });
   return {
     url: `${cutover.url}${options.unmatched ? UNMATCHED_PATH : MATCHED_PATH}`,
@@ -158,7 +161,11 @@ function cutoverRow(id: string, label: string, options: CutoverRowOptions): RowS
 /** The lean rows' heap growth: what memory at saturation costs in CPU, side by side with V8's own. */
 const LEAN_HEAP_GROWTH = 25;
 
-/** In the order of the table: peers first, then Cutover's stages, then the isolation rows in pairs. */
+/**
+ * In the order of the table: peers first, then Cutover's stages, then the isolation rows in pairs.
+ * Cutover runs at its default configuration, access log on, as operators run it; the `warn` row
+ * beside `legacy` says what the access line costs.
+ */
 export const ROWS: readonly RowSpec[] = [
   {
     id: 'direct', label: 'direct (no proxy)',
@@ -173,7 +180,8 @@ export const ROWS: readonly RowSpec[] = [
   forwarderRow('undici', 'bare undici dispatch handler, keep-alive pool'),
   nginxRow('nginx', 'nginx reverse proxy (1 worker, keep-alive upstream)'),
   nginxRow('nginx-mirror', 'nginx mirror to a second upstream', 'mirror'),
-  cutoverRow('cutover-legacy', 'Cutover legacy', { stage: 'legacy', newSide: 'fast' }),
+  cutoverRow('cutover-legacy', 'Cutover legacy (default configuration: an access line per request)', { stage: 'legacy', newSide: 'fast' }),
+  cutoverRow('cutover-legacy-warn', 'Cutover legacy, log.level warn (no access line)', { stage: 'legacy', newSide: 'fast', logLevel: 'warn' }),
   cutoverRow('cutover-legacy-sources', 'Cutover legacy, the sources through tsx (no build)', { stage: 'legacy', newSide: 'fast', entry: ['--import', 'tsx', 'proxy/cli.ts'] }),
   cutoverRow('cutover-unmatched', 'Cutover unmatched path (/other)', { stage: 'legacy', newSide: 'fast', unmatched: true }),
   cutoverRow('cutover-shadow', 'Cutover shadow (100 % mirrored and compared)', { stage: 'shadow', newSide: 'fast' }),

@@ -1,34 +1,47 @@
-import { buildQueryString, HttpResponse } from '@smithy/core/protocols';
-import type { HttpHandlerOptions, HttpRequest, RequestHandler } from '@smithy/types';
 import { type Dispatcher, Pool } from 'undici';
 
-/** Why a call was aborted: the caller's reason (its deadline), when it gave one. */
-function abortReason(signal: object): Error {
-  const { reason } = signal as { reason?: unknown };
-  return reason instanceof Error ? reason : new Error('aborted');
+/** What a caller's deadline needs of a signal: it sets `onabort`. */
+export interface AbortSignalLike {
+  aborted: boolean;
+  reason?: Error;
+  onabort: (() => void) | null;
 }
 
-/** A header undici forbids in a request; Node's handler answers it itself, and nothing here waits for 100 Continue. */
-const EXPECT = 'expect';
+export interface TransportRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Uint8Array;
+}
+
+export interface TransportResponse {
+  readonly statusCode: number;
+  /** Lower-case names; a repeated header's values joined with `, `. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+}
+
+/** Why a call was aborted: the caller's reason (its deadline), when it gave one. */
+function abortReason(signal: AbortSignalLike): Error {
+  return signal.reason ?? new Error('aborted');
+}
 
 /** Collects one response whole and settles once, whatever the connection does. */
 class Collecting implements Dispatcher.DispatchHandler {
   private readonly chunks: Buffer[] = [];
   private statusCode = 0;
-  private reason: string | undefined;
   private headers: Record<string, string> = {};
   private settled = false;
   controller: Dispatcher.DispatchController | undefined;
 
-  constructor(private readonly resolve: (response: HttpResponse) => void, private readonly reject: (error: Error) => void) {}
+  constructor(private readonly resolve: (response: TransportResponse) => void, private readonly reject: (error: Error) => void) {}
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, reason?: string): void {
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     this.statusCode = statusCode;
-    this.reason = reason;
     this.headers = {};
     for (const name in headers) {
       const value = headers[name];
@@ -43,8 +56,7 @@ class Collecting implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     if (this.settled) return;
     this.settled = true;
-    // The whole body as bytes: the SDK's deserializers take them as they are, with no stream to collect.
-    this.resolve(new HttpResponse({ statusCode: this.statusCode, reason: this.reason, headers: this.headers, body: Buffer.concat(this.chunks) }));
+    this.resolve({ statusCode: this.statusCode, headers: this.headers, body: this.chunks.length === 1 ? this.chunks[0] as Buffer : Buffer.concat(this.chunks) });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
@@ -61,51 +73,30 @@ class Collecting implements Dispatcher.DispatchHandler {
 }
 
 /**
- * The LambdaClient's HTTP handler: the SDK's own signed request, sent on an undici pool per
- * endpoint, and the answer handed back as bytes. In place of the SDK's NodeHttpHandler, which
- * builds a request and a response stream, a collector and timers on every call: measured in
- * one run, undici's dispatch costs half to two thirds of Node's HTTP client per request (docs/performance.md). Deadlines are the caller's: it aborts through the signal.
+ * The Invoke client's HTTP: one undici keep-alive pool per endpoint, the answer handed back whole
+ * as bytes. undici's dispatch costs half to two thirds of Node's HTTP client per request (docs/performance.md). Deadlines are the caller's: it aborts through the signal.
  */
-export class LambdaTransport implements RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions> {
-  readonly metadata = { handlerProtocol: 'http/1.1' };
+export class LambdaTransport {
   private readonly pools = new Map<string, Pool>();
 
   constructor(private readonly connections: number) {}
 
-  handle(request: HttpRequest, options: HttpHandlerOptions = {}): Promise<{ response: HttpResponse }> {
+  send(origin: string, request: TransportRequest, signal?: AbortSignalLike): Promise<TransportResponse> {
     return new Promise((resolve, reject) => {
-      const { abortSignal } = options;
-      if (abortSignal?.aborted) return reject(abortReason(abortSignal));
-      const handler = new Collecting((response) => resolve({ response }), reject);
-      // The SDK's signals, old and new, all call `onabort`.
-      if (abortSignal) abortSignal.onabort = () => handler.fail(abortReason(abortSignal));
-      const query = request.query ? buildQueryString(request.query) : '';
-      const headers: Record<string, string> = {};
-      for (const name in request.headers) if (name.toLowerCase() !== EXPECT) headers[name] = request.headers[name] as string;
-      this.pool(request).dispatch({
-        method: request.method,
-        path: query ? `${request.path}?${query}` : request.path,
-        headers,
-        body: request.body ?? null,
-      }, handler);
+      if (signal?.aborted) return reject(abortReason(signal));
+      const handler = new Collecting(resolve, reject);
+      if (signal) signal.onabort = () => handler.fail(abortReason(signal));
+      this.pool(origin).dispatch({ method: request.method, path: request.path, headers: request.headers, body: request.body }, handler);
     });
   }
 
-  private pool(request: HttpRequest): Pool {
-    const host = request.hostname.includes(':') && !request.hostname.startsWith('[') ? `[${request.hostname}]` : request.hostname;
-    const origin = `${request.protocol}//${host}${request.port === undefined ? '' : `:${request.port}`}`;
+  private pool(origin: string): Pool {
     let pool = this.pools.get(origin);
     if (!pool) {
       pool = new Pool(origin, { connections: this.connections });
       this.pools.set(origin, pool);
     }
     return pool;
-  }
-
-  updateHttpClientConfig(): void {}
-
-  httpHandlerConfigs(): Record<string, never> {
-    return {};
   }
 
   destroy(): void {

@@ -39,8 +39,8 @@ function failureOf(error: unknown, timeoutMs: number): UpstreamFailure {
 }
 
 /**
- * The rewritten APIs: one Lambda Invoke per request, through one keep-alive LambdaClient trimmed
- * for it (lambda-client.ts). No retries: a write must not run twice, and a failed read falls back to legacy.
+ * The rewritten APIs: one Lambda Invoke per request, through one keep-alive Invoke client
+ * (lambda-client.ts). No retries: a write must not run twice, and a failed read falls back to legacy.
  */
 export class LambdaBackend {
   private readonly client: InvokeClient;
@@ -73,8 +73,7 @@ export class LambdaBackend {
     if (output.FunctionError) throw new FunctionFailed(output.FunctionError);
     let result: unknown;
     try {
-      const bytes = output.Payload;
-      result = JSON.parse(bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : 'null');
+      result = JSON.parse(output.Payload.toString('utf8'));
     } catch {
       throw new InvalidFunctionResult('the payload is not JSON');
     }

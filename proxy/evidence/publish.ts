@@ -1,5 +1,5 @@
 import { otherSide } from '../decision/stage.js';
-import type { Logger } from '../telemetry/log.js';
+import { type Logger, unredactedOf } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { ComparisonRecord } from './record.js';
 
@@ -60,7 +60,12 @@ export class ComparisonMetrics implements Consumer {
 export class ComparisonLog implements Consumer {
   readonly name = 'log';
 
-  constructor(private readonly log: Logger) {}
+  private readonly log: Logger;
+
+  /** Its line carries names and counts, never a header: written without the redaction. */
+  constructor(log: Logger) {
+    this.log = unredactedOf(log);
+  }
 
   consume(record: ComparisonRecord): void {
     const { comparison } = record;

@@ -56,7 +56,7 @@ export function account(accounts: Accounts, res: ServerResponse, log: RequestLog
   if (labels.group !== UNMATCHED) accounts.tally.countRequest(labels.group, labels.route, labels.stage, served.servedBy);
   if (conversion && res.writableFinished && res.statusCode >= 200 && res.statusCode < 300) accounts.flags.track(conversion.caller, conversion.event);
   if (!log.isLevelEnabled('info')) return;
-  log.info({
+  log.access({
     group: labels.group,
     route: labels.route,
     stage: labels.stage,
@@ -66,5 +66,5 @@ export function account(accounts: Accounts, res: ServerResponse, log: RequestLog
     primaryMs: served.primaryMs,
     ...(served.failedOverMs === undefined ? {} : { failedOverMs: served.failedOverMs }),
     totalMs: Number(process.hrtime.bigint() - startedAt) / 1e6,
-  }, 'request');
+  });
 }
