@@ -95,7 +95,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     onCircuit: (group, state) => log.warn({ group, circuit: state }, `circuit: the new side of group ${group} is ${state.replace('_', '-')}`),
   });
   const handler = createTrafficHandler({
-    config, routes, flags, metrics, tally, log, primary, random,
+    config, routes, flags, metrics, tally, log, primary, random, overrides,
     poolFull: () => pool.full,
   });
   const traffic = http.createServer(handler);

@@ -73,7 +73,7 @@ export interface StoreConfig {
   /** The caller key is stored as a keyed hash unless this is false. */
   readonly hashCallers: boolean;
   /** How often the shared overrides are read again, and how long without a read makes them stale. */
-  readonly overrides: { readonly rereadMs: number; readonly staleAfterMs: number };
+  readonly overrides: { readonly rereadMs: number; readonly staleAfterMs: number; readonly startWaitMs: number };
 }
 
 /** How a group mirrors in `shadow` and `live`. */
@@ -273,7 +273,12 @@ const schema = z.strictObject({
         .refine((name) => isSecretName(foldName(name)), 'not a name the defaults redact (see docs/operations.md, "Redaction")')).default([]),
     }).prefault({}),
     hashCallers: z.boolean().default(true),
-    overrides: z.strictObject({ rereadMs: timeoutMs.max(2_000).default(1_000), staleAfterMs: timeoutMs.default(5_000) }).prefault({}),
+    overrides: z.strictObject({
+      rereadMs: timeoutMs.max(2_000).default(1_000),
+      staleAfterMs: timeoutMs.default(5_000),
+      // A client held longer than a few seconds has given up; past this a matched request gets a 503 to retry.
+      startWaitMs: timeoutMs.max(10_000).default(2_000),
+    }).prefault({}),
   }).prefault({}),
   memory: z.strictObject({ heapGrowthPercent: z.number().int('a whole number of percent').min(0).max(1_000).default(0) }).prefault({}),
 });

@@ -7,6 +7,12 @@ import { type StoreDatabase, type OverrideRecord, StoreUnavailable } from '../st
 /** How long a change may wait for the store (its locks, a connection) before it is refused: the documented 2 s. */
 const CHANGE_WITHIN_MS = 2_000;
 
+/**
+ * How often a starting proxy tries its first read: matched requests wait for it, so it is made as
+ * soon as the store opens rather than at the next re-read.
+ */
+const FIRST_READ_TRY_MS = 20;
+
 /** Changes kept in memory without a store. */
 const MEMORY_HISTORY = 1_000;
 
@@ -27,6 +33,11 @@ export class OverrideNotShared extends Error {}
  * written there first (with its history) and reaches every proxy through a notification, or at
  * the latest through the re-read every second. When the store does not answer, a proxy keeps the
  * overrides it last read and says so; a change is refused rather than applied to one replica.
+ *
+ * At start, with a store that is opening or answers, no matched request is decided before the
+ * overrides are read (`settle`): a replica restarted during an incident would otherwise serve the
+ * side the kill switch turned away from. A store that failed at start leaves the proxy deciding
+ * by the flags alone, loudly (the documented behaviour: traffic does not depend on the store).
  */
 export class Overrides {
   private current = new Map<string, Stage>();
@@ -35,7 +46,11 @@ export class Overrides {
   private timer: NodeJS.Timeout | undefined;
   private unlisten: (() => Promise<void>) | undefined;
   private reading: Promise<void> | undefined;
-  private readonly startedAt = Date.now();
+  /** Whether a read failed before any succeeded: the store does not answer at start. */
+  private firstReadFailed = false;
+  private firstTry: NodeJS.Timeout | undefined;
+  private readonly settledOnce: Promise<void>;
+  private markSettled: () => void = () => undefined;
   /** The level the current staleness was logged at, so that each is logged once. */
   private reported: 'info' | 'error' | undefined;
 
@@ -54,12 +69,39 @@ export class Overrides {
     private readonly onStale: (stale: boolean) => void = () => undefined,
     /** Whether the store is still opening for the first time, within its expected opening time. */
     private readonly opening: () => boolean = () => false,
-  ) {}
+  ) {
+    this.settledOnce = new Promise((resolve) => { this.markSettled = resolve; });
+  }
 
   start(): void {
     if (!this.shared) return;
     this.timer = setInterval(() => void this.refresh(), this.timing.rereadMs).unref();
+    this.firstTry = setInterval(() => {
+      if (this.settled()) this.endFirstTries();
+      else void this.refresh();
+    }, FIRST_READ_TRY_MS).unref();
     void this.refresh();
+  }
+
+  /**
+   * Whether a matched request may be decided now: the overrides are known (or live in this
+   * process), or the store failed at start, so that the flags alone decide, as documented.
+   */
+  settled(): boolean {
+    if (!this.shared || this.lastRead !== undefined) return true;
+    return !this.opening() && (this.store() === undefined || this.firstReadFailed);
+  }
+
+  /** Waits for `settled`, at most `startWaitMs`; false when still unsettled then. */
+  async settle(): Promise<boolean> {
+    if (this.settled()) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), this.timing.startWaitMs); });
+    try {
+      return await Promise.race([this.settledOnce.then(() => true), waited]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   get(group: string): Stage | undefined {
@@ -73,11 +115,14 @@ export class Overrides {
   /** For /readyz: why this proxy's overrides may not be the fleet's. */
   problem(): string | undefined {
     if (!this.shared) return undefined;
-    const since = this.lastRead ?? this.startedAt;
-    if (Date.now() - since <= this.timing.staleAfterMs) return undefined;
-    return this.lastRead === undefined
-      ? 'overrides: the store has not answered since start, so no override is known (a kill switch set elsewhere is NOT obeyed here)'
-      : `overrides: not read from the store for ${Math.round((Date.now() - this.lastRead) / 1000)} s; obeying the last ones read`;
+    if (this.lastRead === undefined) {
+      return this.settled()
+        // Said at once: the proxy decides by the flags alone meanwhile.
+        ? 'overrides: the store has not answered since start, so no override is known (a kill switch set elsewhere is NOT obeyed here)'
+        : 'overrides: not read from the store yet; requests on the routes wait for them';
+    }
+    if (Date.now() - this.lastRead <= this.timing.staleAfterMs) return undefined;
+    return `overrides: not read from the store for ${Math.round((Date.now() - this.lastRead) / 1000)} s; obeying the last ones read`;
   }
 
   async change(change: OverrideChange): Promise<OverrideRecord> {
@@ -105,6 +150,7 @@ export class Overrides {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    this.endFirstTries();
     await this.reading;
     await this.unlisten?.();
   }
@@ -138,9 +184,15 @@ export class Overrides {
       this.replace(stored);
       this.lastRead = Date.now();
     } catch (error) {
+      if (this.lastRead === undefined) this.firstReadFailed = true;
       this.log.debug({ err: error }, 'overrides: the store did not answer');
     }
     this.staleness();
+  }
+
+  private endFirstTries(): void {
+    clearInterval(this.firstTry);
+    this.markSettled();
   }
 
   private lost(error: Error): void {
@@ -163,7 +215,7 @@ export class Overrides {
     const problem = this.problem();
     // While the store opens for the first time, within its expected time, not knowing the
     // overrides yet is part of a normal start (info); past that, or once it failed, it is an error.
-    const level = problem === undefined ? undefined : this.lastRead === undefined && this.opening() ? 'info' : 'error';
+    const level = problem === undefined ? undefined : this.lastRead === undefined && !this.settled() ? 'info' : 'error';
     if (level !== undefined && level !== this.reported) this.log[level](problem);
     this.reported = level;
     this.onStale(problem !== undefined);
