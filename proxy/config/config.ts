@@ -274,7 +274,8 @@ const schema = z.strictObject({
     }).prefault({}),
     hashCallers: z.boolean().default(true),
     overrides: z.strictObject({
-      rereadMs: timeoutMs.max(2_000).default(1_000),
+      // Beyond 2 s the promise rests on the notification alone (a PostgreSQL server): said at start.
+      rereadMs: timeoutMs.max(600_000).default(1_000),
       staleAfterMs: timeoutMs.default(5_000),
       // A client held longer than a few seconds has given up; past this a matched request gets a 503 to retry.
       startWaitMs: timeoutMs.max(10_000).default(2_000),

@@ -75,6 +75,7 @@ export class Overrides {
 
   start(): void {
     if (!this.shared) return;
+    if (this.timing.rereadMs > CHANGE_WITHIN_MS) this.log.warn(`overrides: store.overrides.rereadMs is ${this.timing.rereadMs} ms, so a change reaches this proxy within ${CHANGE_WITHIN_MS / 1000} s only through its notification (a PostgreSQL server; not embedded Postgres, nor a connection that broke)`);
     this.timer = setInterval(() => void this.refresh(), this.timing.rereadMs).unref();
     this.firstTry = setInterval(() => {
       if (this.settled()) this.endFirstTries();
