@@ -24,6 +24,22 @@ export interface Group {
   /** The rules of the routes that have their own, layered over the group's. */
   readonly routeRules: ReadonlyMap<string, Rules>;
   readonly readiness: ReadinessThresholds;
+  readonly guard: GuardConfig;
+}
+
+/** When the guard rolls a group back on its own (docs/operations.md, "The guard"). */
+export interface GuardConfig {
+  readonly enabled: boolean;
+  /** The sliding window the rates are taken over. */
+  readonly windowMs: number;
+  /** Fewer new-side answers (or comparisons, for the mismatch rate) in the window never trip. */
+  readonly minSamples: number;
+  /** The new side's error rate (5xx, failures, fallbacks) above legacy's that trips, a share. */
+  readonly maxErrorRateIncrease: number;
+  /** The share of comparisons that are mismatches (noise excluded) that trips. */
+  readonly maxMismatchRate: number;
+  /** The stage it forces: never one that serves the new side. */
+  readonly rollbackTo: 'legacy' | 'shadow';
 }
 
 /** The rules a route's comparisons use: its own over the group's, or the group's. */
@@ -248,6 +264,14 @@ const schema = z.strictObject({
       maxErrorRateIncrease: share.default(0.001),
       maxP99Ratio: z.number().positive().default(1.2),
     }).prefault({}),
+    guard: z.strictObject({
+      enabled: z.boolean().default(false),
+      windowMs: timeoutMs.default(60_000),
+      minSamples: z.number().int().min(1).default(100),
+      maxErrorRateIncrease: share.default(0.05),
+      maxMismatchRate: share.default(0.05),
+      rollbackTo: z.enum(['legacy', 'shadow']).default('shadow'),
+    }).prefault({}),
   })).refine((groups) => Object.keys(groups).length > 0, 'at least one group is needed'),
   store: z.strictObject({
     enabled: z.boolean().default(true),
@@ -362,6 +386,7 @@ function parseGroups(groups: z.output<typeof schema>['groups'], baseDir: string)
       rules,
       routeRules,
       readiness: group.readiness,
+      guard: group.guard,
       routes,
     };
   });

@@ -142,6 +142,30 @@ export class Overrides {
     return record;
   }
 
+  /**
+   * The guard's rollback: taken only when the group has no override anywhere (one replica of
+   * those that see a breach writes it; an engineer's override stands). False when one was there.
+   * Throws OverrideNotShared when the store cannot take it: never applied to this replica only.
+   */
+  async rollBack(change: OverrideChange & { readonly stage: Stage }): Promise<boolean> {
+    if (!this.shared) {
+      if (this.current.has(change.group)) return false;
+      this.changeInMemory(change);
+      return true;
+    }
+    const store = this.store();
+    if (!store) throw new OverrideNotShared('the store is not open');
+    let record: OverrideRecord | undefined;
+    try {
+      record = await store.guardOverride(change, CHANGE_WITHIN_MS);
+    } catch (error) {
+      if (error instanceof StoreUnavailable) throw new OverrideNotShared(error.message);
+      throw error;
+    }
+    if (record) this.apply(change.group, change.stage);
+    return record !== undefined;
+  }
+
   async changes(limit = 100): Promise<readonly OverrideRecord[]> {
     if (!this.shared) return this.history.slice(0, limit);
     const store = this.store();

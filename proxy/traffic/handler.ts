@@ -8,7 +8,7 @@ import { forRequest, type Logger, type RequestLog } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { requestIdOf } from '../http/request-id.js';
 import type { Tally } from '../evidence/tally.js';
-import { account, type Handled, type Labels, statusClass, UNMATCHED } from './account.js';
+import { account, type Accounts, type Handled, type Labels, statusClass, UNMATCHED } from './account.js';
 import { Connection } from '../http/connection.js';
 import { isRefusal, readInbound } from './inbound.js';
 import { type PlanDependencies, planOf } from './plan.js';
@@ -25,6 +25,7 @@ export interface TrafficDependencies extends Omit<PlanDependencies, 'groups'> {
   readonly log: Logger;
   /** Whether the kill switch is known yet: matched requests wait for it at start. */
   readonly overrides: Pick<Overrides, 'settled' | 'settle'>;
+  readonly guard: Accounts['guard'];
 }
 
 

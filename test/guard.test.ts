@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { databaseKinds, openTestDatabase, type TestDatabase } from './support/database.js';
+import { sampleAll } from './support/metrics.js';
+import { ADMIN_TOKEN, startTestProxy, type TestProxy } from './support/proxy.js';
+import { listen, type TestServer } from './support/servers.js';
+import { until } from './support/until.js';
+
+const BODY = '{"price":1}';
+
+for (const kind of databaseKinds()) {
+  describe(`the guard on three replicas (${kind === 'embedded' ? 'embedded Postgres' : 'PostgreSQL server'})`, function () {
+    this.timeout(90_000);
+    let legacy: TestServer;
+    let database: TestDatabase;
+    let fleet: TestProxy[] = [];
+    /** Whether the new side answers 500 to one request in five. */
+    let regressed = false;
+    let invocations = 0;
+
+    before(async () => {
+      database = await openTestDatabase(kind);
+      legacy = await listen((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(BODY);
+      });
+    });
+
+    afterEach(async () => {
+      for (const proxy of fleet) await proxy.close();
+      fleet = [];
+      regressed = false;
+    });
+
+    after(async () => {
+      await legacy?.close();
+      await database?.close();
+    });
+
+    const replica = async () => {
+      const proxy = await startTestProxy({
+        legacyUrl: legacy.url,
+        functions: {
+          catalog: {
+            handler: async () => (regressed && ++invocations % 5 === 0
+              ? { statusCode: 500, headers: { 'content-type': 'application/json' }, body: '{"error":"boom"}' }
+              : { statusCode: 200, headers: { 'content-type': 'application/json' }, body: BODY }),
+          },
+        },
+        // Half the callers on the new side: `live 50 %`.
+        groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /price'], guard: { enabled: true, windowMs: 10_000, minSamples: 30 } } },
+        flags: [{ key: 'catalog_flag', rules: [{ key: 'half', variation: 'live', percent: 50 }], everyoneElse: 'shadow' }],
+        extra: { store: { url: database.url, queue: { flushMs: 25 } } },
+      });
+      fleet.push(proxy);
+      await until(async () => ((await (await fetch(`${proxy.proxy.adminUrl}/readyz`)).json()) as { status: string }).status === 'ready', 'the store open', 15_000);
+      return proxy;
+    };
+    const total = async (name: string, labels: Record<string, string>) => {
+      let sum = 0;
+      for (const proxy of fleet) sum += sampleAll(await proxy.metrics(), name, labels);
+      return sum;
+    };
+    const overrides = async () => (await (await fetch(`${fleet[0]!.proxy.adminUrl}/api/overrides`)).json()) as { overrides: Record<string, string>; history: Array<{ actor: string; stage: string; reason: string }> };
+
+    /** Traffic on every replica from many callers, until `stop` says so. */
+    const traffic = (stop: () => boolean) => Promise.all(fleet.map(async (proxy, index) => {
+      for (let i = 0; !stop(); i++) {
+        const response = await fetch(`${proxy.proxy.trafficUrl}/price`, { headers: { 'x-customer-id': `r${index}-c${i % 200}` } });
+        await response.arrayBuffer();
+      }
+    }));
+
+    it('never trips on an A/A run (no regression)', async () => {
+      await replica(); await replica(); await replica();
+      const before = (await overrides()).history.length;
+      const started = performance.now();
+      let requests = 0;
+      await traffic(() => ++requests > 600 && performance.now() - started > 5_000);
+      assert.equal(await total('cutover_guard_trips_total', { group: 'catalog' }), 0);
+      const after = await overrides();
+      assert.deepEqual(after.overrides, {});
+      assert.equal(after.history.length, before);
+    });
+
+    it('rolls the group back to shadow fleet-wide when the new side answers 5xx one request in five: one rollback, by the guard, with its figures', async () => {
+      await replica(); await replica(); await replica();
+      const before = (await overrides()).history.length;
+      regressed = true;
+      let tripped = false;
+      const running = traffic(() => tripped);
+      await until(async () => (await overrides()).overrides.catalog === 'shadow', 'the guard rolling catalog back', 30_000);
+      // Every replica obeys within the 2 s promise; then no caller is served by the new side.
+      await until(async () => {
+        for (const proxy of fleet) {
+          const decision = await (await fetch(`${proxy.proxy.adminUrl}/api/decide?group=catalog&caller=r0-c1`)).json() as { source: string };
+          if (decision.source !== 'override') return false;
+        }
+        return true;
+      }, 'the rollback obeyed everywhere', 2_000);
+      tripped = true;
+      await running;
+      const servedByNew = await total('cutover_requests_total', { group: 'catalog', served_by: 'new' });
+      let requests = 0;
+      await traffic(() => ++requests > 300);
+      assert.equal(await total('cutover_requests_total', { group: 'catalog', served_by: 'new' }), servedByNew, 'new-side answers after the rollback');
+
+      const { history } = await overrides();
+      const events = history.slice(0, history.length - before);
+      assert.equal(events.length, 1, `one rollback: ${JSON.stringify(events)}`);
+      assert.equal(events[0]!.actor, 'guard');
+      assert.equal(events[0]!.stage, 'shadow');
+      assert.match(events[0]!.reason, /^guard: new 5xx \d+\.\d % vs legacy 0\.0 % over \d+ requests$/);
+      assert.equal(await total('cutover_guard_trips_total', { group: 'catalog' }), 1);
+      assert.ok(fleet.some((proxy) => proxy.logs.some((line) => line.includes('"level":50') && line.includes('guard: group catalog rolled back to shadow'))));
+
+      const cleared = await fetch(`${fleet[0]!.proxy.adminUrl}/api/overrides/catalog?reason=fixed`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      assert.equal(cleared.status, 200);
+    });
+  });
+}
