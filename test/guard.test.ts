@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { databaseKinds, openTestDatabase, type TestDatabase } from './support/database.js';
+import type { FlagSpec } from './support/datafile.js';
 import { sampleAll } from './support/metrics.js';
 import { ADMIN_TOKEN, startTestProxy, type TestProxy } from './support/proxy.js';
 import { listen, type TestServer } from './support/servers.js';
@@ -36,7 +37,8 @@ for (const kind of databaseKinds()) {
       await database?.close();
     });
 
-    const replica = async () => {
+    const HALF_LIVE: FlagSpec[] = [{ key: 'catalog_flag', rules: [{ key: 'half', variation: 'live', percent: 50 }], everyoneElse: 'shadow' }];
+    const replica = async (flags: FlagSpec[] = HALF_LIVE) => {
       const proxy = await startTestProxy({
         legacyUrl: legacy.url,
         functions: {
@@ -46,9 +48,9 @@ for (const kind of databaseKinds()) {
               : { statusCode: 200, headers: { 'content-type': 'application/json' }, body: BODY }),
           },
         },
-        // Half the callers on the new side: `live 50 %`.
+        // By default half the callers on the new side: `live 50 %`.
         groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /price'], guard: { enabled: true, windowMs: 10_000, minSamples: 30 } } },
-        flags: [{ key: 'catalog_flag', rules: [{ key: 'half', variation: 'live', percent: 50 }], everyoneElse: 'shadow' }],
+        flags,
         extra: { store: { url: database.url, queue: { flushMs: 25 } } },
       });
       fleet.push(proxy);
@@ -113,6 +115,20 @@ for (const kind of databaseKinds()) {
       assert.equal(await total('cutover_guard_trips_total', { group: 'catalog' }), 1);
       assert.ok(fleet.some((proxy) => proxy.logs.some((line) => line.includes('"level":50') && line.includes('guard: group catalog rolled back to shadow'))));
 
+      const cleared = await fetch(`${fleet[0]!.proxy.adminUrl}/api/overrides/catalog?reason=fixed`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      assert.equal(cleared.status, 200);
+    });
+
+    it('trips on fallbacks alone: in complete (no shadows), every failure of the new side answered by legacy', async () => {
+      const complete: FlagSpec[] = [{ key: 'catalog_flag', everyoneElse: 'complete' }];
+      await replica(complete); await replica(complete); await replica(complete);
+      regressed = true;
+      let requests = 0;
+      const running = traffic(() => requests > 0);
+      await until(async () => (await overrides()).overrides.catalog === 'shadow', 'the guard rolling catalog back', 30_000);
+      requests = 1;
+      await running;
+      assert.ok(await total('cutover_fallbacks_total', { group: 'catalog' }) > 0, 'the failures were answered by legacy');
       const cleared = await fetch(`${fleet[0]!.proxy.adminUrl}/api/overrides/catalog?reason=fixed`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       assert.equal(cleared.status, 200);
     });
