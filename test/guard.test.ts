@@ -14,8 +14,9 @@ for (const kind of databaseKinds()) {
     let legacy: TestServer;
     let database: TestDatabase;
     let fleet: TestProxy[] = [];
-    /** Whether the new side answers 500 to one request in five. */
+    /** Whether the new side answers 500 to one request in `failEvery`. */
     let regressed = false;
+    let failEvery = 5;
     let invocations = 0;
 
     before(async () => {
@@ -30,6 +31,7 @@ for (const kind of databaseKinds()) {
       for (const proxy of fleet) await proxy.close();
       fleet = [];
       regressed = false;
+      failEvery = 5;
     });
 
     after(async () => {
@@ -43,7 +45,7 @@ for (const kind of databaseKinds()) {
         legacyUrl: legacy.url,
         functions: {
           catalog: {
-            handler: async () => (regressed && ++invocations % 5 === 0
+            handler: async () => (regressed && ++invocations % failEvery === 0
               ? { statusCode: 500, headers: { 'content-type': 'application/json' }, body: '{"error":"boom"}' }
               : { statusCode: 200, headers: { 'content-type': 'application/json' }, body: BODY }),
           },
@@ -131,6 +133,21 @@ for (const kind of databaseKinds()) {
       assert.ok(await total('cutover_fallbacks_total', { group: 'catalog' }) > 0, 'the failures were answered by legacy');
       const cleared = await fetch(`${fleet[0]!.proxy.adminUrl}/api/overrides/catalog?reason=fixed`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       assert.equal(cleared.status, 200);
+    });
+
+    it('never trips on a handful of requests, every one failing', async () => {
+      await replica(); await replica(); await replica();
+      const before = (await overrides()).history.length;
+      regressed = true;
+      failEvery = 1;
+      // 20 requests a replica, about 10 of them on the new side: below minSamples (30).
+      for (const proxy of fleet) {
+        for (let i = 0; i < 20; i++) await (await fetch(`${proxy.proxy.trafficUrl}/price`, { headers: { 'x-customer-id': `few-${i}` } })).arrayBuffer();
+      }
+      // The guard looks every second: two looks.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      assert.equal(await total('cutover_guard_trips_total', { group: 'catalog' }), 0);
+      assert.equal((await overrides()).history.length, before);
     });
   });
 }
