@@ -51,6 +51,7 @@ export class Overrides {
   private firstTry: NodeJS.Timeout | undefined;
   private readonly settledOnce: Promise<void>;
   private markSettled: () => void = () => undefined;
+  private readonly listeners: Array<(group: string) => void> = [];
   /** The level the current staleness was logged at, so that each is logged once. */
   private reported: 'info' | 'error' | undefined;
 
@@ -103,6 +104,11 @@ export class Overrides {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Calls `listener` with a group whose override was set, changed or cleared here or elsewhere. */
+  onChange(listener: (group: string) => void): void {
+    this.listeners.push(listener);
   }
 
   get(group: string): Stage | undefined {
@@ -193,6 +199,7 @@ export class Overrides {
     if (stage === null) next.delete(group);
     else next.set(group, stage);
     this.current = next;
+    for (const listener of this.listeners) listener(group);
   }
 
   private refresh(): Promise<void> {
@@ -230,10 +237,10 @@ export class Overrides {
     for (const [group, stage] of stored) {
       if (this.groups.has(group) && isStage(stage)) next.set(group, stage);
     }
-    for (const group of new Set([...next.keys(), ...this.current.keys()])) {
-      if (next.get(group) !== this.current.get(group)) this.log.warn({ group, stage: next.get(group) ?? null }, `overrides: group ${group} is ${next.has(group) ? `forced to ${next.get(group)}` : 'back to its flag'} (from the store)`);
-    }
+    const changed = [...new Set([...next.keys(), ...this.current.keys()])].filter((group) => next.get(group) !== this.current.get(group));
+    for (const group of changed) this.log.warn({ group, stage: next.get(group) ?? null }, `overrides: group ${group} is ${next.has(group) ? `forced to ${next.get(group)}` : 'back to its flag'} (from the store)`);
     this.current = next;
+    for (const group of changed) for (const listener of this.listeners) listener(group);
   }
 
   private staleness(): void {

@@ -78,12 +78,15 @@ export class Guard {
 
   constructor(
     groups: readonly Group[],
-    private readonly overrides: Pick<Overrides, 'rollBack'>,
+    private readonly overrides: Pick<Overrides, 'rollBack' | 'get' | 'onChange'>,
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
     this.groups = new Map(groups.filter((group) => group.guard.enabled).map((group) => [group.name, group]));
     for (const group of this.groups.values()) this.windows.set(group.name, new Window(group.guard.windowMs));
+    // Evidence from before an override was set or cleared says nothing about what follows: an
+    // engineer who clears a rollback gets a guard that judges the new side afresh.
+    overrides.onChange((group) => this.windows.get(group)?.clear());
   }
 
   start(): void {
@@ -144,6 +147,9 @@ export class Guard {
     const now = Date.now();
     for (const [name, group] of this.groups) {
       const window = this.windows.get(name) as Window;
+      const forced = this.overrides.get(name);
+      // Forced to a stage where no caller is on the new side: nothing to guard.
+      if (forced === 'legacy' || forced === 'shadow') continue;
       const reason = this.breach(group, window.totals(now));
       if (reason === undefined || this.acting.has(name)) continue;
       this.acting.add(name);
@@ -157,7 +163,8 @@ export class Guard {
     try {
       const wrote = await this.overrides.rollBack({ group: group.name, stage, reason, actor: 'guard' });
       this.metrics.guardUnable.set({ group: group.name }, 0);
-      // Evidence gathered before the rollback says nothing about what comes after it.
+      // Lost to another replica, or won: either way the override's change clears the window; this
+      // is for the replica that has not heard of the winner's yet.
       window.clear();
       if (!wrote) return;
       this.metrics.guardTrips.inc({ group: group.name });
