@@ -70,6 +70,8 @@ export class Overrides {
     private readonly onStale: (stale: boolean) => void = () => undefined,
     /** Whether the store is still opening for the first time, within its expected opening time. */
     private readonly opening: () => boolean = () => false,
+    /** Whether the store is new with this process (embedded, in memory), so that it holds no override yet. */
+    private readonly fresh = false,
   ) {
     this.settledOnce = new Promise((resolve) => { this.markSettled = resolve; });
   }
@@ -94,9 +96,14 @@ export class Overrides {
     return !this.opening() && (this.store() === undefined || this.firstReadFailed);
   }
 
-  /** Waits for `settled`, at most `startWaitMs`; false when still unsettled then. */
+  /** Whether a matched request may be decided now: settled, or no override can be in the store yet. */
+  decidable(): boolean {
+    return this.fresh || this.settled();
+  }
+
+  /** Waits for `decidable`, at most `startWaitMs`; false when still not then. */
   async settle(): Promise<boolean> {
-    if (this.settled()) return true;
+    if (this.decidable()) return true;
     let timer: NodeJS.Timeout | undefined;
     const waited = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), this.timing.startWaitMs); });
     try {
@@ -126,7 +133,7 @@ export class Overrides {
       return this.settled()
         // Said at once: the proxy decides by the flags alone meanwhile.
         ? 'overrides: the store has not answered since start, so no override is known (a kill switch set elsewhere is NOT obeyed here)'
-        : 'overrides: not read from the store yet; requests on the routes wait for them';
+        : this.fresh ? 'overrides: not read from the store yet (a new embedded store: it holds none)' : 'overrides: not read from the store yet; requests on the routes wait for them';
     }
     if (Date.now() - this.lastRead <= this.timing.staleAfterMs) return undefined;
     return `overrides: not read from the store for ${Math.round((Date.now() - this.lastRead) / 1000)} s; obeying the last ones read`;

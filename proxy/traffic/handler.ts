@@ -24,7 +24,7 @@ export interface TrafficDependencies extends Omit<PlanDependencies, 'groups'> {
   readonly tally: Tally;
   readonly log: Logger;
   /** Whether the kill switch is known yet: matched requests wait for it at start. */
-  readonly overrides: Pick<Overrides, 'settled' | 'settle'>;
+  readonly overrides: Pick<Overrides, 'decidable' | 'settle'>;
   readonly guard: Accounts['guard'];
 }
 
@@ -88,7 +88,7 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
       }
       // Before the overrides are read a matched request waits for them, briefly: deciding it by the
       // flags could serve the side a kill switch turned away from. Unmatched traffic is legacy's anyway.
-      if (!deps.overrides.settled() && deps.routes.match(inbound.method, inbound.path) && !await deps.overrides.settle()) {
+      if (!deps.overrides.decidable() && deps.routes.match(inbound.method, inbound.path) && !await deps.overrides.settle()) {
         sendProblem(reply, 503, 'overrides_unknown', 'This proxy has not read the overrides (the kill switch) from its store yet; send the request again.', { 'retry-after': '1' });
         return { labels, served: { servedBy: 'legacy', primaryMs: undefined } };
       }
