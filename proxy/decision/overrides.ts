@@ -88,8 +88,8 @@ export class Overrides {
   }
 
   /**
-   * Whether a matched request may be decided now: the overrides are known (or live in this
-   * process), or the store failed at start, so that the flags alone decide, as documented.
+   * Whether the overrides are known (or live in this process), or the store failed at start, so
+   * that the flags alone decide, as documented.
    */
   settled(): boolean {
     if (!this.shared || this.lastRead !== undefined) return true;
