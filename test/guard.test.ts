@@ -4,6 +4,7 @@ import { StoreDatabase } from '../proxy/store/database.js';
 import type { FlagSpec } from './support/datafile.js';
 import { sampleAll } from './support/metrics.js';
 import { ADMIN_TOKEN, startTestProxy, type TestProxy } from './support/proxy.js';
+import { type Relay, relayTo } from './support/relay.js';
 import { listen, type TestServer } from './support/servers.js';
 import { until } from './support/until.js';
 
@@ -44,7 +45,7 @@ for (const kind of databaseKinds()) {
     });
 
     const HALF_LIVE: FlagSpec[] = [{ key: 'catalog_flag', rules: [{ key: 'half', variation: 'live', percent: 50 }], everyoneElse: 'shadow' }];
-    const replica = async (flags: FlagSpec[] = HALF_LIVE) => {
+    const replica = async (flags: FlagSpec[] = HALF_LIVE, storeUrl = database.url) => {
       const proxy = await startTestProxy({
         legacyUrl: legacy.url,
         functions: {
@@ -59,7 +60,7 @@ for (const kind of databaseKinds()) {
         // By default half the callers on the new side: `live 50 %`.
         groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /price'], guard: { enabled: true, windowMs: 10_000, minSamples: 30 } } },
         flags,
-        extra: { store: { url: database.url, queue: { flushMs: 25 } } },
+        extra: { store: { url: storeUrl, queue: { flushMs: 25 } } },
       });
       fleet.push(proxy);
       await until(async () => ((await (await fetch(`${proxy.proxy.adminUrl}/readyz`)).json()) as { status: string }).status === 'ready', 'the store open', 15_000);
@@ -201,6 +202,29 @@ for (const kind of databaseKinds()) {
         assert.equal((await replicas[0]!.overrides()).get('race'), 'shadow');
       } finally {
         for (const replica of replicas) await replica.close();
+      }
+    });
+
+    it('says it cannot act when the store is away, rather than rolling back one replica', async () => {
+      const relay: Relay = await relayTo(database.url);
+      try {
+        const proxy = await replica([{ key: 'catalog_flag', everyoneElse: 'complete' }], relay.url);
+        relay.cut();
+        regressed = true;
+        let stop = false;
+        const running = traffic(() => stop);
+        await until(async () => sampleAll(await proxy.metrics(), 'cutover_guard_unable', { group: 'catalog' }) === 1, 'the guard saying it cannot act', 30_000);
+        stop = true;
+        await running;
+        assert.ok(proxy.logs.some((line) => line.includes('"level":50') && line.includes('NOT rolled back, not even on this replica')));
+        const decision = await (await fetch(`${proxy.proxy.adminUrl}/api/decide?group=catalog&caller=alice`)).json() as { source: string; stage: string };
+        assert.deepEqual({ source: decision.source, stage: decision.stage }, { source: 'optimizely', stage: 'complete' });
+        assert.equal(await total('cutover_guard_trips_total', { group: 'catalog' }), 0);
+      } finally {
+        relay.restore();
+        for (const proxy of fleet) await proxy.close();
+        fleet = [];
+        await relay.close();
       }
     });
   });

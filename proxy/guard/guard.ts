@@ -83,7 +83,11 @@ export class Guard {
     private readonly log: Logger,
   ) {
     this.groups = new Map(groups.filter((group) => group.guard.enabled).map((group) => [group.name, group]));
-    for (const group of this.groups.values()) this.windows.set(group.name, new Window(group.guard.windowMs));
+    for (const group of this.groups.values()) {
+      this.windows.set(group.name, new Window(group.guard.windowMs));
+      // Present from start, so that an alert on it has a series to read.
+      metrics.guardUnable.set({ group: group.name }, 0);
+    }
     // Evidence from before an override was set or cleared says nothing about what follows: an
     // engineer who clears a rollback gets a guard that judges the new side afresh.
     overrides.onChange((group) => this.windows.get(group)?.clear());
