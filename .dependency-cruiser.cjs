@@ -15,6 +15,7 @@ const MAY_IMPORT = {
   store: ['backends', 'config', 'decision', 'evidence', 'telemetry'],
   shadow: ['backends', 'config', 'decision', 'evidence', 'http', 'store', 'telemetry'],
   traffic: ['backends', 'config', 'decision', 'evidence', 'http', 'shadow', 'telemetry'],
+  guard: ['config', 'decision', 'evidence', 'telemetry'],
   review: ['backends', 'config', 'decision', 'http', 'shadow', 'store', 'telemetry'],
   admin: ['config', 'decision', 'http', 'review', 'store', 'telemetry'],
   commands: ['config', 'decision', 'review', 'telemetry'],

@@ -22,6 +22,7 @@ import { Store } from './store/store.js';
 import { createTrafficHandler, type TrafficHandler } from './traffic/handler.js';
 import { KEEP_ALIVE_TIMEOUT_MS } from './http/respond.js';
 import { Primary } from './traffic/serve.js';
+import { Guard } from './guard/guard.js';
 
 export interface RunningProxy {
   readonly trafficUrl: string;
@@ -76,7 +77,8 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   for (const deprecation of config.deprecations) log.warn(`configuration: ${deprecation}`);
   const metrics = new Metrics();
   const overrides = new Overrides(new Set(config.groups.map((group) => group.name)), () => store?.database, config.store.location.kind !== 'off', log,
-    config.store.overrides, (stale) => metrics.overridesStale.set(stale ? 1 : 0), () => store?.opening ?? false);
+    config.store.overrides, (stale) => metrics.overridesStale.set(stale ? 1 : 0), () => store?.opening ?? false,
+    config.store.location.kind === 'embedded' && config.store.location.dataDir === undefined);
   const flags = await Flags.open(config.flags, config.groups, { log, overrides, ...(options.eventDispatcher ? { dispatcher: options.eventDispatcher } : {}) });
   const legacy = new LegacyBackend(config.legacy);
   const lambda = new LambdaBackend(config.lambda, config.groups);
@@ -88,14 +90,15 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   const comparator = new Comparator(config.groups, workers);
   const store = config.store.location.kind === 'off' ? undefined : new Store(config.store, config.caller, comparator, workers, metrics, log, random);
   const tally = store ?? NO_TALLY;
-  const publish = publisher([new ComparisonMetrics(metrics), ...(store ? [store] : []), new ComparisonLog(log)], log);
+  const guard = new Guard(config.groups, overrides, metrics, log);
+  const publish = publisher([new ComparisonMetrics(metrics), ...(store ? [store] : []), guard, new ComparisonLog(log)], log);
   const shadows = new Shadows({ config, legacy, lambda, pool, comparator, publish, metrics, tally, log });
   const primary = new Primary({
     config, legacy, lambda, shadows, metrics, tally, random,
     onCircuit: (group, state) => log.warn({ group, circuit: state }, `circuit: the new side of group ${group} is ${state.replace('_', '-')}`),
   });
   const handler = createTrafficHandler({
-    config, routes, flags, metrics, tally, log, primary, random,
+    config, routes, flags, metrics, tally, log, primary, random, overrides, guard,
     poolFull: () => pool.full,
   });
   const traffic = http.createServer(handler);
@@ -108,6 +111,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
 
   store?.start();
   overrides.start();
+  guard.start();
   try {
     const trafficUrl = await listen(traffic, config.traffic.host, config.traffic.port);
     const adminUrl = await listen(admin, config.admin.host, config.admin.port);
@@ -117,6 +121,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
         await shutdown(traffic, deadlineMs, config.traffic.drainMs, handler);
         // Shadows already under way finish (each has its own timeout), so no started comparison is lost.
         await pool.drained();
+        guard.close();
         await overrides.close();
         // Before the workers stop: records still being prepared in them are written.
         await store?.close();
@@ -130,6 +135,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   } catch (error) {
     traffic.close();
     admin.close();
+    guard.close();
     await overrides.close();
     await store?.close();
     legacy.close();

@@ -36,6 +36,15 @@ describe('configuration', () => {
     assert.deepEqual(config.memory, { heapGrowthPercent: 0 });
   });
 
+  it('keeps the guard off by default with its documented thresholds, and never lets it roll forward', () => {
+    const config = parseConfig(minimal(), '/', {});
+    assert.deepEqual(config.groups[0]?.guard, { enabled: false, windowMs: 60_000, minSamples: 100, maxErrorRateIncrease: 0.05, maxMismatchRate: 0.05, rollbackTo: 'shadow' });
+    assert.deepEqual(config.store.overrides, { rereadMs: 1_000, staleAfterMs: 5_000, startWaitMs: 2_000 });
+    const guarded = (guard: unknown) => ({ ...minimal(), groups: { catalog: { ...minimal().groups.catalog, guard } } });
+    assert.match(rejection(guarded({ enabled: true, rollbackTo: 'live' })), /^groups\.catalog\.guard\.rollbackTo: /);
+    assert.equal(loadConfig('demo/cutover.yaml', {}).groups.every((group) => group.guard.enabled), true, 'on in the demo');
+  });
+
   it('reads the old name mirror: as shadow: for one release, saying the new key, and refuses both at once', () => {
     const old = parseConfig({ ...minimal(), mirror: { maxInFlight: 3 } }, '/', {});
     assert.deepEqual(old.shadow, { maxInFlight: 3, captureBytes: 1024 * 1024 });

@@ -70,7 +70,7 @@ describe('flags: the stage of a group for a caller', function () {
   });
 
   it('lets an override beat Optimizely until it is cleared', async () => {
-    const overrides = new Overrides(new Set(['catalog']), () => undefined, false, silent, { rereadMs: 1_000, staleAfterMs: 5_000 });
+    const overrides = new Overrides(new Set(['catalog']), () => undefined, false, silent, { rereadMs: 1_000, staleAfterMs: 5_000, startWaitMs: 2_000 });
     const flags = await flagsFor([{ key: 'catalog_flag', everyoneElse: 'live' }], undefined, overrides);
     const forced = await overrides.change({ group: 'catalog', stage: 'legacy', reason: 'incident 42', actor: 'admin token' });
     assert.deepEqual({ ...forced, at: undefined }, { group: 'catalog', stage: 'legacy', previous: null, reason: 'incident 42', actor: 'admin token', at: undefined });

@@ -24,6 +24,22 @@ export interface Group {
   /** The rules of the routes that have their own, layered over the group's. */
   readonly routeRules: ReadonlyMap<string, Rules>;
   readonly readiness: ReadinessThresholds;
+  readonly guard: GuardConfig;
+}
+
+/** When the guard rolls a group back on its own (docs/operations.md, "The guard"). */
+export interface GuardConfig {
+  readonly enabled: boolean;
+  /** The sliding window the rates are taken over. */
+  readonly windowMs: number;
+  /** Fewer new-side answers (or comparisons, for the mismatch rate) in the window never trip. */
+  readonly minSamples: number;
+  /** The new side's error rate (5xx, failures, fallbacks) above legacy's that trips, a share. */
+  readonly maxErrorRateIncrease: number;
+  /** The share of comparisons that are mismatches (noise excluded) that trips. */
+  readonly maxMismatchRate: number;
+  /** The stage it forces: never one that serves the new side. */
+  readonly rollbackTo: 'legacy' | 'shadow';
 }
 
 /** The rules a route's comparisons use: its own over the group's, or the group's. */
@@ -79,7 +95,7 @@ export interface StoreConfig {
   /** The caller key is stored as a keyed hash unless this is false. */
   readonly hashCallers: boolean;
   /** How often the shared overrides are read again, and how long without a read makes them stale. */
-  readonly overrides: { readonly rereadMs: number; readonly staleAfterMs: number };
+  readonly overrides: { readonly rereadMs: number; readonly staleAfterMs: number; readonly startWaitMs: number };
 }
 
 /** How a group mirrors in `shadow` and `live`. */
@@ -257,6 +273,14 @@ const schema = z.strictObject({
       maxLostShare: share.default(0.05),
       exempt: z.array(z.strictObject({ route: z.string().min(1), reason: z.string().trim().min(1) })).default([]),
     }).prefault({}),
+    guard: z.strictObject({
+      enabled: z.boolean().default(false),
+      windowMs: timeoutMs.default(60_000),
+      minSamples: z.number().int().min(1).default(100),
+      maxErrorRateIncrease: share.default(0.05),
+      maxMismatchRate: share.default(0.05),
+      rollbackTo: z.enum(['legacy', 'shadow']).default('shadow'),
+    }).prefault({}),
   })).refine((groups) => Object.keys(groups).length > 0, 'at least one group is needed'),
   store: z.strictObject({
     enabled: z.boolean().default(true),
@@ -282,7 +306,13 @@ const schema = z.strictObject({
         .refine((name) => isSecretName(foldName(name)), 'not a name the defaults redact (see docs/operations.md, "Redaction")')).default([]),
     }).prefault({}),
     hashCallers: z.boolean().default(true),
-    overrides: z.strictObject({ rereadMs: timeoutMs.max(2_000).default(1_000), staleAfterMs: timeoutMs.default(5_000) }).prefault({}),
+    overrides: z.strictObject({
+      // Beyond 2 s the promise rests on the notification alone (a PostgreSQL server): said at start.
+      rereadMs: timeoutMs.max(600_000).default(1_000),
+      staleAfterMs: timeoutMs.default(5_000),
+      // A client held longer than a few seconds has given up; past this a matched request gets a 503 to retry.
+      startWaitMs: timeoutMs.max(10_000).default(2_000),
+    }).prefault({}),
   }).prefault({}),
   memory: z.strictObject({ heapGrowthPercent: z.number().int('a whole number of percent').min(0).max(1_000).default(0) }).prefault({}),
 });
@@ -377,6 +407,7 @@ function parseGroups(groups: z.output<typeof schema>['groups'], baseDir: string)
       rules,
       routeRules,
       readiness: readinessOf(name, group.readiness, routes),
+      guard: group.guard,
       routes,
     };
   });

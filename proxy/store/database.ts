@@ -343,6 +343,27 @@ export class StoreDatabase {
     }, () => this.connectWithin(deadline - performance.now()));
   }
 
+  /**
+   * The guard's rollback: written only when the group has no override, so that of replicas that
+   * see the same breach one writes (the rest find its override), and an engineer's override is
+   * never replaced. Undefined when one was there.
+   */
+  guardOverride(change: { group: string; stage: string; reason: string; actor: string }, withinMs: number): Promise<OverrideRecord | undefined> {
+    const deadline = performance.now() + withinMs;
+    return this.transaction(async (client) => {
+      const left = String(Math.max(1, Math.floor(deadline - performance.now())));
+      await client.query("SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $1, true)", [left]);
+      await client.query('SELECT pg_advisory_xact_lock($1)', [OVERRIDE_LOCK]);
+      const { rowCount } = await client.query(`INSERT INTO cutover_overrides VALUES ($1, $2, $3, $4, now()) ON CONFLICT (group_name) DO NOTHING`,
+        [change.group, change.stage, change.reason, change.actor]);
+      if (rowCount === 0) return undefined;
+      const { rows: [recorded] } = await client.query<{ at: Date }>(`INSERT INTO cutover_override_history (group_name, stage, previous, reason, actor, at)
+        VALUES ($1, $2, NULL, $3, $4, now()) RETURNING at`, [change.group, change.stage, change.reason, change.actor]);
+      await client.query(`NOTIFY ${OVERRIDES_CHANNEL}`);
+      return { ...change, previous: null, at: (recorded?.at ?? new Date()).toISOString() };
+    }, () => this.connectWithin(deadline - performance.now()));
+  }
+
   async overrideHistory(limit: number): Promise<OverrideRecord[]> {
     const { rows } = await this.query<{ group_name: string; stage: string | null; previous: string | null; reason: string; actor: string; at: Date }>(
       'SELECT group_name, stage, previous, reason, actor, at FROM cutover_override_history ORDER BY id DESC LIMIT $1', [limit]);

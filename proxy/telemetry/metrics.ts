@@ -52,6 +52,16 @@ export class Metrics {
   readonly storeWritten = this.counter('cutover_store_written_total', [],
     'Comparisons written to the diff store');
 
+  readonly guardTrips = this.counter('cutover_guard_trips_total', ['group'],
+    'Rollbacks the guard wrote (one per breach across the fleet)');
+
+  readonly guardUnable = new Gauge({
+    name: 'cutover_guard_unable',
+    help: '1 when the guard saw a breach in a group but the store could not take its rollback',
+    labelNames: ['group'] as const,
+    registers: [this.registry],
+  });
+
   readonly overridesStale = new Gauge({
     name: 'cutover_overrides_stale',
     help: 'With a store: 1 when this proxy could not read the shared overrides for 5 s (it obeys the last ones read, or none since start)',

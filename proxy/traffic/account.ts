@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { RequestLog } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import type { Stage } from '../decision/stage.js';
+import type { Side, Stage } from '../decision/stage.js';
 import type { Flags } from '../decision/flags.js';
 import type { Tally } from '../evidence/tally.js';
 import type { Served } from './serve.js';
@@ -43,6 +43,8 @@ export interface Accounts {
   /** The store's per-minute counts of routed requests, which readiness reads. */
   readonly tally: Tally;
   readonly flags: Pick<Flags, 'track'>;
+  /** The guard, which watches the answers of the groups it guards. */
+  readonly guard: { answered(group: string, servedBy: Side, status: number, failedOver: boolean): void };
 }
 
 /**
@@ -54,6 +56,8 @@ export function account(accounts: Accounts, res: ServerResponse, log: RequestLog
   const statusClass = statusClassOf(res);
   accounts.metrics.requests.inc({ ...labels, served_by: served.servedBy, status_class: statusClass });
   if (labels.group !== UNMATCHED) accounts.tally.countRequest(labels.group, labels.route, labels.stage, served.servedBy);
+  // A client that left before any answer says nothing about either side.
+  if (labels.group !== UNMATCHED && res.headersSent) accounts.guard.answered(labels.group, served.servedBy, res.statusCode, served.failedOverMs !== undefined);
   if (conversion && res.writableFinished && res.statusCode >= 200 && res.statusCode < 300) accounts.flags.track(conversion.caller, conversion.event);
   if (!log.isLevelEnabled('info')) return;
   log.access({

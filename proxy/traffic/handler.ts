@@ -8,12 +8,13 @@ import { forRequest, type Logger, type RequestLog } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { requestIdOf } from '../http/request-id.js';
 import type { Tally } from '../evidence/tally.js';
-import { account, type Handled, type Labels, statusClass, UNMATCHED } from './account.js';
+import { account, type Accounts, type Handled, type Labels, statusClass, UNMATCHED } from './account.js';
 import { Connection } from '../http/connection.js';
 import { isRefusal, readInbound } from './inbound.js';
 import { type PlanDependencies, planOf } from './plan.js';
 import { delivered, endWithProblem, type Reply, sendProblem } from '../http/respond.js';
 import type { Primary } from './serve.js';
+import type { Overrides } from '../decision/overrides.js';
 
 const UNMATCHED_LABELS: Labels = { group: UNMATCHED, route: UNMATCHED, stage: 'legacy' };
 
@@ -22,6 +23,9 @@ export interface TrafficDependencies extends Omit<PlanDependencies, 'groups'> {
   readonly metrics: Metrics;
   readonly tally: Tally;
   readonly log: Logger;
+  /** Whether the kill switch is known yet: matched requests wait for it at start. */
+  readonly overrides: Pick<Overrides, 'decidable' | 'settle'>;
+  readonly guard: Accounts['guard'];
 }
 
 
@@ -80,6 +84,12 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
       const inbound = readInbound(req, requestId, deps.config.traffic);
       if (isRefusal(inbound)) {
         sendProblem(reply, inbound.refused.status, inbound.refused.code, inbound.refused.detail);
+        return { labels, served: { servedBy: 'legacy', primaryMs: undefined } };
+      }
+      // Before the overrides are read a matched request waits for them, briefly: deciding it by the
+      // flags could serve the side a kill switch turned away from. Unmatched traffic is legacy's anyway.
+      if (!deps.overrides.decidable() && deps.routes.match(inbound.method, inbound.path) && !await deps.overrides.settle()) {
+        sendProblem(reply, 503, 'overrides_unknown', 'This proxy has not read the overrides (the kill switch) from its store yet; send the request again.', { 'retry-after': '1' });
         return { labels, served: { servedBy: 'legacy', primaryMs: undefined } };
       }
       const plan = planOf(inbound, planning);
