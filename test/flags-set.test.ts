@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openDecider } from '../proxy/decide.js';
@@ -69,6 +69,18 @@ describe('cutover flags set: a rollout in the local datafile', function () {
     assert.equal(shrunk.status, 0, shrunk.stderr);
     assert.match(shrunk.stdout, /; 30 % of callers move from the new side back toward legacy$/m);
     assert.doesNotMatch(set('catalog', 'live', '40%').stdout, /move from the new side back/, 'growing moves nobody back');
+  });
+
+  it('writes nothing when the datafile it would write fails flags check (exit 1, one line naming why)', () => {
+    const broken = JSON.parse(readFileSync(datafile, 'utf8')) as { rollouts: Array<{ experiments: Array<{ variations: Array<{ key: string; featureEnabled: boolean }> }> }> };
+    for (const rollout of broken.rollouts) for (const rule of rollout.experiments) for (const variation of rule.variations) if (variation.key === 'complete') variation.featureEnabled = false;
+    writeFileSync(datafile, JSON.stringify(broken));
+    const before = readFileSync(datafile, 'utf8');
+    const run = set('catalog', 'live', '10%');
+    assert.equal(run.status, 1, run.stderr);
+    assert.match(run.stderr, /^cutover flags set: nothing written, the result would not pass flags check: group catalog: variation "complete" of flag "catalog_migration" is disabled/);
+    assert.equal(run.stderr.trim().split('\n').length, 1, 'one line');
+    assert.equal(readFileSync(datafile, 'utf8'), before);
   });
 
   it('refuses what it cannot do with one line and exit 2, the datafile untouched', () => {
