@@ -105,7 +105,9 @@ describe('the import rules (npm run lint)', function () {
     assert.notEqual(run.status, 0, `the check passed planted violations:\n${run.output}`);
     const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     for (const { rule, from, to, reported = to } of violations) {
-      assert.match(run.output, new RegExp(`error ${rule}: ${escaped(from)} →\\s*${escaped(reported)}`), `${rule} (${from} -> ${to}) is not reported`);
+      // A cycle is reported from whichever of its files the cruise meets first.
+      const named = rule === 'no-cycle' ? `(${escaped(from)} →\\s*${escaped(reported)}|${escaped(reported)} →\\s*${escaped(from)})` : `${escaped(from)} →\\s*${escaped(reported)}`;
+      assert.match(run.output, new RegExp(`error ${rule}: ${named}`), `${rule} (${from} -> ${to}) is not reported`);
     }
   });
 });

@@ -101,7 +101,7 @@ for (const kind of databaseKinds()) {
       await until(async () => (await stored('group=catalog&verdict=mismatch')).some((diff) => diff.requestId === requestId), 'the mismatch in the store');
       const [summary] = (await stored('group=catalog&verdict=mismatch')).filter((diff) => diff.requestId === requestId);
       assert.deepEqual({ ...summary, id: undefined, at: undefined }, {
-        id: undefined, at: undefined, requestId, group: 'catalog', route: 'GET /products/{id}', method: 'GET', path: '/products/2',
+        id: undefined, at: undefined, requestId, group: 'catalog', route: 'GET /products/{id}', method: 'GET', path: '/products/2', query: 'token=[redacted]&view=full',
         verdict: 'mismatch', legacyStatus: 200, newStatus: 200, fields: ['/data/attributes/price'],
       });
 

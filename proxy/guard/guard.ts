@@ -83,9 +83,11 @@ export class Guard {
     private readonly log: Logger,
   ) {
     this.groups = new Map(groups.filter((group) => group.guard.enabled).map((group) => [group.name, group]));
-    for (const group of this.groups.values()) {
-      this.windows.set(group.name, new Window(group.guard.windowMs));
-      // Present from start, so that an alert on it has a series to read.
+    for (const group of this.groups.values()) this.windows.set(group.name, new Window(group.guard.windowMs));
+    // Present from start for every group (a group without a guard never trips), so that a panel
+    // or an alert reads a 0, not a missing series.
+    for (const group of groups) {
+      metrics.guardTrips.inc({ group: group.name }, 0);
       metrics.guardUnable.set({ group: group.name }, 0);
     }
     // Evidence from before an override was set or cleared says nothing about what follows: an
