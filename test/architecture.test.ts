@@ -28,7 +28,8 @@ interface Run { status: number | null; output: string }
 
 /** The import check as `npm run lint` runs it, over the folders given, from `cwd`. */
 function checkImports(cwd: string, folders: string[]): Run {
-  const result = spawnSync(process.execPath, [DEPCRUISE, ...folders, '--config', RULES, '--output-type', 'err'], { cwd, encoding: 'utf8', timeout: 60_000 });
+  // NO_COLOR: with CI set, its colour detection would colour the lines read here.
+  const result = spawnSync(process.execPath, [DEPCRUISE, ...folders, '--config', RULES, '--output-type', 'err'], { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
