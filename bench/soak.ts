@@ -15,7 +15,6 @@
  *                                    compared is kept, none is dropped, and the proxy's RSS
  *                                    stays under 300 MB)
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -27,7 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { startLambdaHost } from '../new-services/lambda-host/server.js';
 import { writeDatafile } from '../test/support/datafile.js';
-import { buildProxy, CUTOVER_BIN } from './lib/build.js';
+import { buildProxy, startCutoverProcess } from './lib/build.js';
 import { sampleAll } from '../test/support/metrics.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, clients: { type: 'string', default: '32' }, evidence: { type: 'boolean', default: false } } });
@@ -98,23 +97,9 @@ writeFileSync(path.join(dir, 'cutover.json'), JSON.stringify({
   groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products/{id}'], shadow: { percent: 100, timeoutMs: 1_000 } } },
 }));
 
-/** Starts `cutover start` and reads its two URLs from its first line; its output is drained after that. */
-async function startProxy(): Promise<{ child: ChildProcess; traffic: string; admin: string }> {
-  // As the image runs it (Dockerfile: MALLOC_ARENA_MAX), so that its memory is the one measured.
-  const child = spawn(process.execPath, [CUTOVER_BIN, 'start', '--config', path.join(dir, 'cutover.json')], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MALLOC_ARENA_MAX: '2' } });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (chunk) => {
-      out += String(chunk);
-      const urls = /traffic on (\S+), admin on (\S+)/.exec(out);
-      if (urls?.[1] && urls[2]) resolve({ child, traffic: urls[1], admin: urls[2] });
-    });
-    child.once('exit', () => reject(new Error(`the proxy did not start: ${out}`)));
-  });
-}
-
 buildProxy(process.cwd());
-const proxy = await startProxy();
+// As the image runs it (Dockerfile: MALLOC_ARENA_MAX), so that its memory is the one measured.
+const proxy = await startCutoverProcess(path.join(dir, 'cutover.json'), { ...process.env, MALLOC_ARENA_MAX: '2' });
 
 /** The proxy's resident memory, sampled through the load, to see whether it stays flat. */
 const rss: number[] = [];

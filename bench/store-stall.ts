@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/store-stall.ts            (one 16 MB mismatch, and ten of 965 KB; 3 rounds each)
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startLambdaHost } from '../new-services/lambda-host/server.js';
 import { writeDatafile } from '../test/support/datafile.js';
 import { sampleAll } from '../test/support/metrics.js';
-import { buildProxy, CUTOVER_BIN } from './lib/build.js';
+import { buildProxy, startCutoverProcess } from './lib/build.js';
 
 /** About `bytes` of JSON; the sides differ in every hundredth price. */
 function catalog(bytes: number, side: 'legacy' | 'new'): string {
@@ -57,16 +57,7 @@ async function startProxy(store: boolean): Promise<{ child: ChildProcess; traffi
     store: store ? { embedded: { port: 0 }, queue: { flushMs: 100 } } : { enabled: false },
     groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products/{kb}'], timeoutMs: 30_000, shadow: { timeoutMs: 30_000, maxBodyBytes: 32 * 1024 * 1024 } } },
   }));
-  const child = spawn(process.execPath, [CUTOVER_BIN, 'start', '--config', path.join(dir, 'cutover.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (chunk) => {
-      out += String(chunk);
-      const urls = /traffic on (\S+), admin on (\S+)/.exec(out);
-      if (urls?.[1] && urls[2]) resolve({ child, traffic: urls[1], admin: urls[2] });
-    });
-    child.once('exit', () => reject(new Error(`the proxy did not start: ${out}`)));
-  });
+  return startCutoverProcess(path.join(dir, 'cutover.json'));
 }
 
 async function round(proxy: { traffic: string; admin: string }, store: boolean, kb: number, count: number): Promise<number> {

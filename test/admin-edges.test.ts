@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
-import { ADMIN_TOKEN, startTestProxy, type TestProxy } from './support/proxy.js';
+import { ADMIN_TOKEN, startTestProxy, type TestProxy, untilReady } from './support/proxy.js';
 import { listen, type TestServer } from './support/servers.js';
-import { until } from './support/until.js';
 
 interface Answer { readonly status: number; readonly body: string }
 
@@ -42,7 +41,7 @@ describe('the admin port against hostile callers', function () {
       },
     });
     port = new URL(s.proxy.adminUrl).port;
-    await until(async () => ((await (await fetch(`${s.proxy.adminUrl}/readyz`)).json()) as { status: string }).status === 'ready', 'the store open', 15_000);
+    await untilReady(s.proxy.adminUrl);
   });
 
   after(async () => {

@@ -13,7 +13,7 @@ import {
 } from './support/grafana.js';
 import { sample } from './support/metrics.js';
 import { type RunningPrometheus, startPrometheus } from './support/prometheus.js';
-import { startTestProxy, type TestProxy } from './support/proxy.js';
+import { startTestProxy, type TestProxy, untilReady } from './support/proxy.js';
 import { listen, type TestServer } from './support/servers.js';
 import { until } from './support/until.js';
 
@@ -144,7 +144,7 @@ for (const kind of databaseKinds()) {
           store: { url: database.url, sample: { match: 100 }, queue: { max: 2, batch: 2, flushMs: 25 } },
         },
       });
-      await until(async () => ((await (await fetch(`${s.proxy.adminUrl}/readyz`)).json()) as { status: string }).status === 'ready', 'the store open', 15_000);
+      await untilReady(s.proxy.adminUrl);
 
       // reviews: a variation key that names no stage, as a mistyped flag would give.
       const datafile = JSON.parse(readFileSync(s.datafile, 'utf8')) as { revision: string; featureFlags: Array<{ key: string; rolloutId: string }>; rollouts: Array<{ id: string; experiments: Array<{ variations: Array<{ key: string }> }> }> };

@@ -5,7 +5,7 @@ import type { Decider } from '../proxy/decide.js';
 import type { Decision } from '../proxy/decision/flags.js';
 import { createLogger } from '../proxy/telemetry/log.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
-import { ADMIN_TOKEN, startTestProxy, type TestProxy } from './support/proxy.js';
+import { ADMIN_TOKEN, startTestProxy, type TestProxy, untilReady } from './support/proxy.js';
 import { listen, type TestServer } from './support/servers.js';
 import { until } from './support/until.js';
 
@@ -49,7 +49,7 @@ describe('one decision for every project: the decide module, POST /v1/decide and
       ],
       extra: { store: { url: database.url } },
     });
-    await until(async () => ((await (await fetch(`${s.proxy.adminUrl}/readyz`)).json()) as { status: string }).status === 'ready', 'the store open', 15_000);
+    await untilReady(s.proxy.adminUrl);
     const forced = await fetch(`${s.proxy.adminUrl}/api/overrides/orders`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: '{"stage":"complete","reason":"orders are fully on the new side"}' });
     assert.equal(forced.status, 200);
     // The package's own export, as another Node project imports it.

@@ -8,7 +8,7 @@ import type { HostedFunction } from '../new-services/lambda-host/server.js';
 import { StoreDatabase } from '../proxy/store/database.js';
 import { databaseKinds, openTestDatabase, type TestDatabase } from './support/database.js';
 import { sample } from './support/metrics.js';
-import { ADMIN_TOKEN, startTestProxy, type TestProxy } from './support/proxy.js';
+import { ADMIN_TOKEN, startTestProxy, type TestProxy, untilReady } from './support/proxy.js';
 import { listen, type TestServer } from './support/servers.js';
 import { until } from './support/until.js';
 
@@ -73,7 +73,7 @@ for (const kind of databaseKinds()) {
         },
       });
       // Comparisons made before the store is open are counted, not kept: the tests start once it is.
-      await until(async () => ((await (await fetch(`${s.proxy.adminUrl}/readyz`)).json()) as { status: string }).status === 'ready', 'the store open', 15_000);
+      await untilReady(s.proxy.adminUrl);
     });
 
     after(async () => {
@@ -275,7 +275,7 @@ describe('the diff store by default', function () {
     });
     let url = '';
     try {
-      await until(async () => ((await (await fetch(`${s.proxy.adminUrl}/readyz`)).json()) as { status: string }).status === 'ready', 'the embedded store open', 20_000);
+      await untilReady(s.proxy.adminUrl, 'the embedded store open', 20_000);
       url = (JSON.parse(s.logs.find((line) => line.includes('embedded Postgres at')) ?? '{}') as { store?: string }).store ?? '';
       assert.match(url, /^postgres:\/\/postgres@127\.0\.0\.1:\d+\//);
       await (await fetch(`${s.proxy.trafficUrl}/price`, { headers: { 'x-customer-id': 'c1' } })).arrayBuffer();

@@ -3,7 +3,7 @@ import { databaseKinds, openTestDatabase, type TestDatabase } from './support/da
 import { StoreDatabase } from '../proxy/store/database.js';
 import type { FlagSpec } from './support/datafile.js';
 import { sampleAll } from './support/metrics.js';
-import { ADMIN_TOKEN, startTestProxy, type TestProxy } from './support/proxy.js';
+import { ADMIN_TOKEN, startTestProxy, type TestProxy, untilReady } from './support/proxy.js';
 import { type Relay, relayTo } from './support/relay.js';
 import { listen, type TestServer } from './support/servers.js';
 import { until } from './support/until.js';
@@ -63,7 +63,7 @@ for (const kind of databaseKinds()) {
         extra: { store: { url: storeUrl, queue: { flushMs: 25 } } },
       });
       fleet.push(proxy);
-      await until(async () => ((await (await fetch(`${proxy.proxy.adminUrl}/readyz`)).json()) as { status: string }).status === 'ready', 'the store open', 15_000);
+      await untilReady(proxy.proxy.adminUrl);
       return proxy;
     };
     const total = async (name: string, labels: Record<string, string>) => {

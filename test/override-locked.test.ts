@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { databaseKinds, openTestDatabase, type TestDatabase } from './support/database.js';
-import { ADMIN_TOKEN, startTestProxy, type TestProxy } from './support/proxy.js';
+import { ADMIN_TOKEN, startTestProxy, type TestProxy, untilReady } from './support/proxy.js';
 import { listen, type TestServer } from './support/servers.js';
-import { until } from './support/until.js';
 
 // Only on a PostgreSQL server: holding a table lock from another session while the proxy waits
 // on it needs two sessions, and embedded Postgres (PGlite) runs one, so there the lock would
@@ -25,7 +24,7 @@ for (const kind of databaseKinds().filter((one) => one === 'server')) {
         flags: [{ key: 'catalog_flag', everyoneElse: 'shadow' }],
         extra: { store: { url: database.url, queue: { flushMs: 25 } } },
       });
-      await until(async () => ((await (await fetch(`${s.proxy.adminUrl}/readyz`)).json()) as { status: string }).status === 'ready', 'the store open', 15_000);
+      await untilReady(s.proxy.adminUrl);
     });
 
     after(async () => {

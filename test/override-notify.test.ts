@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Decision } from '../proxy/decision/flags.js';
 import { databaseKinds, openTestDatabase, type TestDatabase } from './support/database.js';
-import { ADMIN_TOKEN, startTestProxy, type TestProxy } from './support/proxy.js';
+import { ADMIN_TOKEN, startTestProxy, type TestProxy, untilReady } from './support/proxy.js';
 import { listen, type TestServer } from './support/servers.js';
 import { until } from './support/until.js';
 
@@ -37,7 +37,7 @@ if (databaseKinds().includes('server')) {
         extra: { store: { url: database.url, overrides: { rereadMs: REREAD_MS, staleAfterMs: 2 * REREAD_MS } } },
       });
       proxies.push(proxy);
-      await until(async () => ((await (await fetch(`${proxy.proxy.adminUrl}/readyz`)).json()) as { status: string }).status === 'ready', 'the store open', 15_000);
+      await untilReady(proxy.proxy.adminUrl);
       return proxy;
     };
     const decided = async (proxy: TestProxy) => (await (await fetch(`${proxy.proxy.adminUrl}/api/decide?group=catalog&caller=alice`)).json()) as Decision;

@@ -4,7 +4,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import pg from 'pg';
 import type { HostedFunction } from '../new-services/lambda-host/server.js';
 import { databaseKinds, openTestDatabase, type TestDatabase } from './support/database.js';
-import { startTestProxy, type TestProxy } from './support/proxy.js';
+import { startTestProxy, type TestProxy, untilReady } from './support/proxy.js';
 import { listen, type TestServer } from './support/servers.js';
 import { until } from './support/until.js';
 
@@ -88,7 +88,7 @@ for (const kind of databaseKinds()) {
         flags: [{ key: 'accounts_flag', everyoneElse: 'shadow' }],
         extra: { store: { url: database.url, sample: { match: 100 }, queue: { flushMs: 25 } } },
       });
-      await until(async () => ((await (await fetch(`${s.proxy.adminUrl}/readyz`)).json()) as { status: string }).status === 'ready', 'the store open', 15_000);
+      await untilReady(s.proxy.adminUrl);
     });
 
     after(async () => {

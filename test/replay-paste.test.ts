@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import { pasteIntoBash } from './support/paste.js';
-import { startTestProxy, type TestProxy } from './support/proxy.js';
+import { startTestProxy, type TestProxy, untilReady } from './support/proxy.js';
 import { listen, type TestServer } from './support/servers.js';
 import { until } from './support/until.js';
 
@@ -68,7 +68,7 @@ describe('replay curls pasted into an interactive bash on a terminal', function 
       flags: [{ key: 'notes_flag', everyoneElse: 'shadow' }],
       extra: { store: { url: database.url, sample: { match: 100 }, queue: { flushMs: 25 } } },
     });
-    await until(async () => ((await (await fetch(`${s.proxy.adminUrl}/readyz`)).json()) as { status: string }).status === 'ready', 'the store open', 15_000);
+    await untilReady(s.proxy.adminUrl);
   });
 
   after(async () => {

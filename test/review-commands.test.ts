@@ -7,7 +7,7 @@ import type { HostedFunction } from '../new-services/lambda-host/server.js';
 import { recheck, type RecheckOptions } from '../proxy/commands/recheck.js';
 import { report, type ReportOptions, type ReviewIo } from '../proxy/commands/report.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
-import { ADMIN_TOKEN, startTestProxy, type TestProxy } from './support/proxy.js';
+import { ADMIN_TOKEN, startTestProxy, type TestProxy, untilReady } from './support/proxy.js';
 import { closedPort, listen, type TestServer } from './support/servers.js';
 import { until } from './support/until.js';
 
@@ -104,7 +104,7 @@ describe('cutover report and cutover recheck, against a proxy with a diff store'
       extra: { store: { url: database.url, sample: { match: 100 }, queue: { flushMs: 25 } } },
     });
     admin = s.proxy.adminUrl;
-    await until(async () => ((await (await fetch(`${admin}/readyz`)).json()) as { status: string }).status === 'ready', 'the store open', 15_000);
+    await untilReady(admin);
 
     // Traffic: product 2 mismatches (3 times), product 1 matches (twice), every review matches.
     // Every cart read matches; the two cart writes and the review write are served by legacy, uncompared.

@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import pg from 'pg';
 import type { FieldNoise, NoiseSnapshot } from '../compare/index.js';
 import { databaseKinds, openTestDatabase, type TestDatabase } from './support/database.js';
-import { startTestProxy, type TestProxy } from './support/proxy.js';
+import { startTestProxy, type TestProxy, untilReady } from './support/proxy.js';
 import { listen, type TestServer } from './support/servers.js';
 import { until } from './support/until.js';
 
@@ -40,7 +40,7 @@ for (const kind of databaseKinds()) {
         extra: { store: { url: database.url, queue: { flushMs: 25 } } },
       });
       proxies.push(proxy);
-      await until(async () => ((await (await fetch(`${proxy.proxy.adminUrl}/readyz`)).json()) as { status: string }).status === 'ready', 'the store open', 15_000);
+      await untilReady(proxy.proxy.adminUrl);
       return proxy;
     };
     const fields = async (proxy: TestProxy): Promise<FieldNoise[]> => {

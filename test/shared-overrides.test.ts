@@ -3,7 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Decision } from '../proxy/decision/flags.js';
 import { databaseKinds, openTestDatabase, type TestDatabase } from './support/database.js';
 import { sample } from './support/metrics.js';
-import { ADMIN_TOKEN, startTestProxy, type TestProxy } from './support/proxy.js';
+import { ADMIN_TOKEN, startTestProxy, type TestProxy, untilReady } from './support/proxy.js';
 import { type Relay, relayTo } from './support/relay.js';
 import { listen, type TestServer } from './support/servers.js';
 import { until } from './support/until.js';
@@ -44,7 +44,7 @@ for (const kind of databaseKinds()) {
         extra: { store: { url: relay.url, queue: { flushMs: 25 }, overrides: { staleAfterMs: 1_000 } } },
       });
       proxies.push(proxy);
-      await until(async () => ((await (await fetch(`${proxy.proxy.adminUrl}/readyz`)).json()) as { status: string }).status === 'ready', 'the store open', 15_000);
+      await untilReady(proxy.proxy.adminUrl);
       return { proxy, relay };
     };
     const decided = async (proxy: TestProxy) => (await (await fetch(`${proxy.proxy.adminUrl}/api/decide?group=catalog&caller=alice`)).json()) as Decision;

@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { databaseKinds, openTestDatabase, type TestDatabase } from './support/database.js';
 import { sample, sampleAll } from './support/metrics.js';
-import { startTestProxy, type TestProxy } from './support/proxy.js';
+import { startTestProxy, type TestProxy, untilReady } from './support/proxy.js';
 import { listen, type TestServer } from './support/servers.js';
 import { until } from './support/until.js';
 
@@ -59,7 +59,7 @@ for (const kind of databaseKinds()) {
         // One batch of exactly BATCH records, written when the last is queued: the poisoned ones share it with the good.
         extra: { store: { url: database.url, queue: { batch: BATCH, flushMs: 60_000 } } },
       });
-      await until(async () => ((await (await fetch(`${s.proxy.adminUrl}/readyz`)).json()) as { status: string }).status === 'ready', 'the store open', 15_000);
+      await untilReady(s.proxy.adminUrl);
     });
 
     after(async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { databaseKinds, openTestDatabase, type TestDatabase } from './support/database.js';
 import { sample } from './support/metrics.js';
-import { startTestProxy, type TestProxy } from './support/proxy.js';
+import { startTestProxy, type TestProxy, untilReady } from './support/proxy.js';
 import { listen, type TestServer } from './support/servers.js';
 import { until } from './support/until.js';
 
@@ -50,7 +50,7 @@ for (const kind of databaseKinds()) {
         flags: [{ key: 'catalog_flag', everyoneElse: 'shadow' }],
         extra: { store: { url: database.url, queue: { flushMs: 25, maxBytes: MAX_BYTES } } },
       });
-      await until(async () => ((await (await fetch(`${s.proxy.adminUrl}/readyz`)).json()) as { status: string }).status === 'ready', 'the store open', 15_000);
+      await untilReady(s.proxy.adminUrl);
     });
 
     after(async () => {

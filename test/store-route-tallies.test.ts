@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { StoreDatabase } from '../proxy/store/database.js';
 import { databaseKinds, openTestDatabase, type TestDatabase } from './support/database.js';
-import { startTestProxy, type TestProxy } from './support/proxy.js';
+import { startTestProxy, type TestProxy, untilReady } from './support/proxy.js';
 import { listen, type TestServer } from './support/servers.js';
 import { until } from './support/until.js';
 
@@ -92,7 +92,7 @@ describe('a shadow that times out: compared as an error, and its evidence lost o
       flags: [{ key: 'catalog_flag', everyoneElse: 'shadow' }],
       extra: { store: { url: database.url, queue: { flushMs: 25 } } },
     });
-    await until(async () => ((await (await fetch(`${s.proxy.adminUrl}/readyz`)).json()) as { status: string }).status === 'ready', 'the store open', 15_000);
+    await untilReady(s.proxy.adminUrl);
   });
 
   after(async () => {

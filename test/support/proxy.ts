@@ -7,6 +7,7 @@ import { parseConfig } from '../../proxy/config/config.js';
 import { type RunningProxy, startProxy } from '../../proxy/server.js';
 import { type FlagSpec, writeDatafile } from './datafile.js';
 import { capturedLogger } from './logs.js';
+import { until } from './until.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -67,4 +68,9 @@ export async function startTestProxy(options: TestProxyOptions): Promise<TestPro
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** Waits until a proxy's /readyz says ready: its store open and its overrides read. */
+export async function untilReady(adminUrl: string, what = 'the store open', timeoutMs = 15_000): Promise<void> {
+  await until(async () => ((await (await fetch(`${adminUrl}/readyz`)).json()) as { status: string }).status === 'ready', what, timeoutMs);
 }
