@@ -7,6 +7,9 @@ export type { Difference, DifferenceKind } from './diff.js';
 export { hiddenDifferences, type HiddenDifference } from './explain.js';
 export { memberText } from './json-scan.js';
 export {
+  bucketOf, judgeLatency, LATENCY_BUCKETS_MS, normalCdf, rankSum, type LatencyHistogram, type LatencyJudgement, type LatencyTolerance, type RankSum,
+} from './latency.js';
+export {
   DEFAULT_NOISE_THRESHOLDS, isNoisyField, NoiseModel, noiseOf, suggestRules,
   type FieldCounts, type RouteCounts, type FieldNoise, type FieldTarget, type NoiseModelOptions, type NoiseSnapshot, type NoiseThresholds, type RouteNoise,
 } from './noise.js';

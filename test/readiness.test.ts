@@ -18,7 +18,10 @@ function groupOf(spec: Record<string, unknown>): Group {
   return config.groups[0] as Group;
 }
 
-const thresholds = groupOf({ readiness: { minComparisons: 100, minRouteComparisons: 10, maxMismatchRate: 0.01, maxErrorRateIncrease: 0.001, maxP99Ratio: 1.2, maxLostShare: 0.05 } }).readiness;
+const thresholds = groupOf({ readiness: { minComparisons: 100, minRouteComparisons: 10, maxMismatchRate: 0.01, maxErrorRateIncrease: 0.001, maxLatencyIncrease: 0.2, latencyConfidence: 0.98, minLatencySamples: 100, maxLostShare: 0.05 } }).readiness;
+
+/** 1,000 answers in (15, 20] ms: each side's unless a test moves them. */
+const FAST = [{ leMs: 20, count: 1_000 }];
 
 function route(overrides: Partial<RouteEvidence> = {}): RouteEvidence {
   return { route: 'GET /orders/{id}', requests: 1_000, comparisons: 1_000, unmirrored: undefined, skipped: {}, lost: {}, ...overrides };
@@ -29,8 +32,8 @@ function evidence(overrides: Partial<ReadinessEvidence> = {}): ReadinessEvidence
   return {
     comparisons: 1_000,
     mismatches: 0,
-    legacy: { answers: 1_000, errors: 0, p99Ms: 100 },
-    new: { answers: 1_000, errors: 0, p99Ms: 100 },
+    legacy: { answers: 1_000, errors: 0, latency: FAST },
+    new: { answers: 1_000, errors: 0, latency: FAST },
     routes: [route()],
     ...overrides,
   };
@@ -110,7 +113,7 @@ describe('readiness: every check at its boundary', () => {
   });
 
   it('error rate: new at legacy\'s plus the allowance ready, one error more not ready', () => {
-    const withErrors = (legacy: number, errors: number) => evidence({ legacy: { answers: 1_000, errors: legacy, p99Ms: 100 }, new: { answers: 1_000, errors, p99Ms: 100 } });
+    const withErrors = (legacy: number, errors: number) => evidence({ legacy: { answers: 1_000, errors: legacy, latency: FAST }, new: { answers: 1_000, errors, latency: FAST } });
     assert.equal(readinessOf(withErrors(0, 1), thresholds).verdict, 'ready');
     assert.equal(readinessOf(withErrors(3, 4), thresholds).verdict, 'ready');
     const over = readinessOf(withErrors(0, 2), thresholds);
@@ -118,15 +121,34 @@ describe('readiness: every check at its boundary', () => {
     assert.deepEqual(over.reasons.filter((reason) => !reason.ok), [{ check: 'error_rate', ok: false, text: 'new error rate 0.2 % vs legacy 0 % (at most 0.1 % more)' }]);
   });
 
-  it('latency: new p99 at the ratio ready, just above it not ready, unmeasured not ready', () => {
-    const p99 = (newP99: number | null) => evidence({ new: { answers: 1_000, errors: 0, p99Ms: newP99 } });
-    assert.equal(readinessOf(p99(120), thresholds).verdict, 'ready');
-    const over = readinessOf(p99(120.5), thresholds);
+  it('latency: 64 of 100 answers a bucket slower is within 20 % at 98 % and ready, 65 not ready, with the judge\'s line', () => {
+    // The latency judge's boundary (test/latency-judge.test.ts), through the verdict: 100 legacy answers in (15, 20] ms.
+    const slower = (n: number) => evidence({
+      legacy: { answers: 100, errors: 0, latency: [{ leMs: 20, count: 100 }] },
+      new: { answers: 100, errors: 0, latency: [{ leMs: 20, count: 100 - n }, { leMs: 30, count: n }] },
+    });
+    const within = readinessOf(slower(64), thresholds);
+    assert.equal(within.verdict, 'ready');
+    assert.deepEqual(check(within.reasons, 'latency'), { check: 'latency', ok: true, text: 'new is not slower than legacy by more than 20 % (98 % confidence, n = 100 / 100)' });
+    const over = readinessOf(slower(65), thresholds);
     assert.equal(over.verdict, 'not_ready');
-    assert.deepEqual(over.reasons.filter((reason) => !reason.ok), [{ check: 'latency', ok: false, text: 'new p99 121 ms vs legacy 100 ms (≤ 1.2×)' }]);
-    const unmeasured = readinessOf(p99(null), thresholds);
-    assert.equal(unmeasured.verdict, 'not_ready');
-    assert.deepEqual(unmeasured.reasons.filter((reason) => !reason.ok), [{ check: 'latency', ok: false, text: 'p99 latency: not measured on both sides yet' }]);
+    assert.deepEqual(over.reasons.filter((reason) => !reason.ok), [{ check: 'latency', ok: false, text: 'new is slower than legacy by more than 20 % (98 % confidence, n = 100 / 100)' }]);
+  });
+
+  it('latency: the minimum of answers a side is judged, one fewer is insufficient data, not a ratio of noisy p99s', () => {
+    const few = (n: number) => evidence({ new: { answers: n, errors: 0, latency: [{ leMs: 20, count: n }] } });
+    assert.equal(readinessOf(few(100), thresholds).verdict, 'ready');
+    const under = readinessOf(few(99), thresholds);
+    assert.equal(under.verdict, 'insufficient_data');
+    assert.deepEqual(under.reasons.filter((reason) => !reason.ok), [{ check: 'latency', ok: false, text: 'latency: too few answers to judge (n = 99 / 1,000; at least 100 a side)' }]);
+    const unmeasured = readinessOf(evidence({ legacy: { answers: 0, errors: 0, latency: [] } }), thresholds);
+    assert.equal(unmeasured.verdict, 'insufficient_data');
+    assert.equal(check(unmeasured.reasons, 'latency').text, 'latency: too few answers to judge (n = 1,000 / 0; at least 100 a side)');
+  });
+
+  it('latency: insufficient answers is insufficient data even when another check fails', () => {
+    const both = readinessOf(evidence({ mismatches: 11, new: { answers: 50, errors: 0, latency: [{ leMs: 20, count: 50 }] } }), thresholds);
+    assert.equal(both.verdict, 'insufficient_data');
   });
 });
 
@@ -155,6 +177,17 @@ describe('readiness: what summary.ts and the configuration give it', () => {
     const lost = summarise(group, evidence({ capacity: 2, shadow_circuit_open: 3, sampled_out: 500 }));
     assert.equal(check(lost.readiness.reasons, 'lost_evidence').text, 'GET /orders/{id}: evidence lost for 6 of 1,005 comparisons, 0.6 % (≤ 5 %): capacity 2, shadow_circuit_open 3, store_down 1');
     assert.deepEqual(lost.lostEvidence, { store_down: 1 });
+  });
+
+  it('judges latency from the store\'s buckets of both sides, and refuses the old p99 ratio naming the keys that replace it', () => {
+    const slow = { answers: 1_000, errors: 0, buckets: [{ leMs: 150, count: 1_000 }] };
+    const judged = summarise(groupOf({ readiness: { minComparisons: 100 } }), { ...groupEvidence({ requests: 0, skips: {} }), sides: { legacy: side, new: slow } });
+    assert.deepEqual(check(judged.readiness.reasons, 'latency'), { check: 'latency', ok: false, text: 'new is slower than legacy by more than 20 % (98 % confidence, n = 1,000 / 1,000)' });
+    assert.equal(judged.readiness.verdict, 'not_ready');
+    assert.deepEqual(groupOf({}).readiness.latency, { maxIncrease: 0.2, confidence: 0.98, minSamples: 100 });
+    assert.throws(() => groupOf({ readiness: { maxP99Ratio: 1.2 } }), {
+      message: 'groups.orders.readiness.maxP99Ratio: replaced by the latency judge: set maxLatencyIncrease (a share: 0.2 is 20 % slower; default 0.2), latencyConfidence and minLatencySamples instead',
+    });
   });
 
   it('takes a route\'s minimum from the group\'s, at most 100, and refuses an exemption of a route the group does not have', () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { DEFAULT_RULES, HEADER_NAME, layerRules, type NoiseThresholds, parseRuleKeys, parseRules, type PointerPattern, pointerPattern, type Rules, RulesError } from '../../compare/index.js';
+import { DEFAULT_RULES, HEADER_NAME, layerRules, type LatencyTolerance, type NoiseThresholds, parseRuleKeys, parseRules, type PointerPattern, pointerPattern, type Rules, RulesError } from '../../compare/index.js';
 import { parseRoute, type Route, type RoutingConfig, RouteSyntaxError } from './route.js';
 import { LOG_LEVELS, type LogLevel } from '../telemetry/log.js';
 import { CREDENTIAL_HEADERS, foldName, isSecretName } from '../telemetry/secret-names.js';
@@ -36,8 +36,10 @@ export interface GuardConfig {
   readonly minSamples: number;
   /** The new side's error rate (5xx, failures, fallbacks) above legacy's that trips, a share. */
   readonly maxErrorRateIncrease: number;
-  /** The share of comparisons that are mismatches (noise excluded) that trips. */
+  /** The share of the reverse shadow's comparisons (`live`: legacy as the shadow) that are mismatches, noise excluded, that trips. */
   readonly maxMismatchRate: number;
+  /** The latency judge's: how much slower the new side may be before it trips, at what confidence; `minSamples` answers a side. */
+  readonly latency: LatencyTolerance;
   /** The stage it forces: never one that serves the new side. */
   readonly rollbackTo: 'legacy' | 'shadow';
 }
@@ -57,8 +59,8 @@ export interface ReadinessThresholds {
   readonly maxMismatchRate: number;
   /** How much higher the new side's error rate may be than legacy's, as a share (0.001 = 0.1 points). */
   readonly maxErrorRateIncrease: number;
-  /** The new side's p99 latency over legacy's, at most. */
-  readonly maxP99Ratio: number;
+  /** The latency judge's: how much slower the new side may be, its confidence, and the answers a side needs (compare/latency.ts). */
+  readonly latency: LatencyTolerance;
   /** Fewer comparisons on a route with traffic in the window is `insufficient_data`: by default the group's minimum, at most 100. */
   readonly minRouteComparisons: number;
   /** Share of a route's comparisons whose evidence was lost (dropped by the store, shadows skipped for capacity or circuit, timed out), at most. */
@@ -268,7 +270,11 @@ const schema = z.strictObject({
       minComparisons: z.number().int().min(1).default(1_000),
       maxMismatchRate: share.default(0.01),
       maxErrorRateIncrease: share.default(0.001),
-      maxP99Ratio: z.number().positive().default(1.2),
+      // The p99 ratio of two noisy p99s gave way to the latency judge: a configuration that still sets it is told the new keys.
+      maxP99Ratio: z.never({ error: 'replaced by the latency judge: set maxLatencyIncrease (a share: 0.2 is 20 % slower; default 0.2), latencyConfidence and minLatencySamples instead' }).optional(),
+      maxLatencyIncrease: z.number().positive().default(0.2),
+      latencyConfidence: z.number().min(0.5).max(0.9999).default(0.98),
+      minLatencySamples: z.number().int().min(2).default(100),
       minRouteComparisons: z.number().int().min(1).optional(),
       maxLostShare: share.default(0.05),
       exempt: z.array(z.strictObject({ route: z.string().min(1), reason: z.string().trim().min(1) })).default([]),
@@ -279,6 +285,8 @@ const schema = z.strictObject({
       minSamples: z.number().int().min(1).default(100),
       maxErrorRateIncrease: share.default(0.05),
       maxMismatchRate: share.default(0.05),
+      maxLatencyIncrease: z.number().positive().default(0.5),
+      latencyConfidence: z.number().min(0.5).max(0.9999).default(0.98),
       rollbackTo: z.enum(['legacy', 'shadow']).default('shadow'),
     }).prefault({}),
   })).refine((groups) => Object.keys(groups).length > 0, 'at least one group is needed'),
@@ -359,6 +367,11 @@ function parsedRules<T>(key: string, parse: () => T): T {
   }
 }
 
+/** A group's guard, its latency keys as the judge takes them: the guard's minimum of samples is a side's. */
+function guardOf({ maxLatencyIncrease, latencyConfidence, ...guard }: z.output<typeof schema>['groups'][string]['guard']): GuardConfig {
+  return { ...guard, latency: { maxIncrease: maxLatencyIncrease, confidence: latencyConfidence, minSamples: guard.minSamples } };
+}
+
 /** A group's readiness thresholds, its exemptions checked against its routes: an exemption of no route would hide nothing, silently. */
 function readinessOf(name: string, readiness: z.output<typeof schema>['groups'][string]['readiness'], routes: readonly Route[]): ReadinessThresholds {
   const exempt = new Map<string, string>();
@@ -367,8 +380,13 @@ function readinessOf(name: string, readiness: z.output<typeof schema>['groups'][
     if (!routes.some((owned) => owned.key === key)) throw new ConfigError(`groups.${name}.readiness.exempt[${index}].route: ${route} is not a route of group ${name}`);
     exempt.set(key, reason);
   }
-  const { minRouteComparisons, ...thresholds } = readiness;
-  return { ...thresholds, minRouteComparisons: minRouteComparisons ?? Math.min(readiness.minComparisons, 100), exempt };
+  const { minRouteComparisons, maxP99Ratio: _replaced, maxLatencyIncrease, latencyConfidence, minLatencySamples, ...thresholds } = readiness;
+  return {
+    ...thresholds,
+    minRouteComparisons: minRouteComparisons ?? Math.min(readiness.minComparisons, 100),
+    latency: { maxIncrease: maxLatencyIncrease, confidence: latencyConfidence, minSamples: minLatencySamples },
+    exempt,
+  };
 }
 
 function parseGroups(groups: z.output<typeof schema>['groups'], baseDir: string): Group[] {
@@ -407,7 +425,7 @@ function parseGroups(groups: z.output<typeof schema>['groups'], baseDir: string)
       rules,
       routeRules,
       readiness: readinessOf(name, group.readiness, routes),
-      guard: group.guard,
+      guard: guardOf(group.guard),
       routes,
     };
   });

@@ -1,3 +1,4 @@
+import { bucketOf, judgeLatency, LATENCY_BUCKETS_MS, type LatencyHistogram } from '../../compare/index.js';
 import type { Group } from '../config/config.js';
 import type { ComparisonRecord } from '../evidence/record.js';
 import { OverrideNotShared, type Overrides } from '../decision/overrides.js';
@@ -12,15 +13,27 @@ const CHECK_EVERY_MS = 1_000;
 const SLICE_MS = 1_000;
 
 interface Counts {
+  /** Primary answers of the new side, fallbacks included: callers the new side served (or failed). */
+  newServed: number;
   newAnswers: number;
   newFailures: number;
   legacyAnswers: number;
   legacyFailures: number;
+  /** Comparisons of the reverse shadow (the new side answered, legacy was the shadow), errors aside. */
   compared: number;
+  /** Of those, mismatches; noise is not one. */
   mismatched: number;
 }
 
-const empty = (): Counts => ({ newAnswers: 0, newFailures: 0, legacyAnswers: 0, legacyFailures: 0, compared: 0, mismatched: 0 });
+/** A slice's counts, and its answers' latencies by bucket (an array per side, so a window's memory is bounded by its slices). */
+interface Slice {
+  readonly start: number;
+  readonly counts: Counts;
+  readonly latency: Record<Side, number[]>;
+}
+
+const empty = (): Counts => ({ newServed: 0, newAnswers: 0, newFailures: 0, legacyAnswers: 0, legacyFailures: 0, compared: 0, mismatched: 0 });
+const noLatencies = (): number[] => new Array<number>(LATENCY_BUCKETS_MS.length).fill(0);
 
 function isFailure(answer: ComparisonRecord['legacy']): boolean {
   return 'error' in answer.observation || answer.observation.status >= 500;
@@ -30,27 +43,41 @@ const percent = (part: number, whole: number) => `${(whole === 0 ? 0 : (100 * pa
 
 /** One group's sliding window, in slices of SLICE_MS. */
 class Window {
-  private slices: Array<{ start: number; counts: Counts }> = [];
+  private slices: Slice[] = [];
 
   constructor(private readonly windowMs: number) {}
 
-  add(now: number, change: (counts: Counts) => void): void {
+  private slice(now: number): Slice {
     const start = now - (now % SLICE_MS);
     let last = this.slices.at(-1);
     if (!last || last.start !== start) {
-      last = { start, counts: empty() };
+      last = { start, counts: empty(), latency: { legacy: noLatencies(), new: noLatencies() } };
       this.slices.push(last);
     }
-    change(last.counts);
+    return last;
   }
 
-  totals(now: number): Counts {
+  add(now: number, change: (counts: Counts) => void): void {
+    change(this.slice(now).counts);
+  }
+
+  /** An answer's time, by the bucket the store's side minutes use. */
+  took(now: number, side: Side, ms: number): void {
+    const latencies = this.slice(now).latency[side];
+    const bucket = LATENCY_BUCKETS_MS.indexOf(bucketOf(ms) as (typeof LATENCY_BUCKETS_MS)[number]);
+    latencies[bucket] = (latencies[bucket] as number) + 1;
+  }
+
+  totals(now: number): { counts: Counts; latency: Record<Side, LatencyHistogram> } {
     this.slices = this.slices.filter((slice) => slice.start > now - this.windowMs);
     const sum = empty();
-    for (const { counts } of this.slices) {
-      for (const key of Object.keys(sum) as Array<keyof Counts>) sum[key] += counts[key];
+    const latency = { legacy: noLatencies(), new: noLatencies() };
+    for (const slice of this.slices) {
+      for (const key of Object.keys(sum) as Array<keyof Counts>) sum[key] += slice.counts[key];
+      for (const side of ['legacy', 'new'] as const) slice.latency[side].forEach((n, bucket) => { latency[side][bucket] = (latency[side][bucket] as number) + n; });
     }
-    return sum;
+    const histogram = (counts: number[]): LatencyHistogram => counts.map((count, bucket) => ({ leMs: LATENCY_BUCKETS_MS[bucket] as number, count }));
+    return { counts: sum, latency: { legacy: histogram(latency.legacy), new: histogram(latency.new) } };
   }
 
   clear(): void {
@@ -61,13 +88,16 @@ class Window {
 /**
  * The guard (issue 24): each replica watches, per group with `guard.enabled`, the new side's
  * answers while it serves callers (primary answers, fallbacks counted as failures, and the new
- * side's shadows) against legacy's, and the mismatches of the comparisons, over a sliding window
- * with a minimum of samples. A breach rolls the group back through the shared override (actor
- * `guard`), written only when the group has no override, so that one replica of those that see
- * it writes and an engineer's override is never replaced. It only ever forces `legacy` or
- * `shadow`, so it never moves a group forward; when the store cannot take the rollback it says
- * so (an error line, `cutover_guard_unable`) rather than acting on this replica alone.
- * Latency is not judged yet.
+ * side's shadows) against legacy's: their error rates, their latencies (the latency judge of the
+ * readiness verdict, compare/latency.ts), and the mismatches of the reverse shadow (`live`:
+ * legacy as the shadow of the new side), over a sliding window with a minimum of samples. It
+ * judges only while its window holds primary answers of the new side: a group whose callers are
+ * all on legacy (`shadow`) has nothing to roll back, whatever its shadows say. A breach rolls the
+ * group back through the shared override (actor `guard`), written only when the group has no
+ * override, so that one replica of those that see it writes and an engineer's override is never
+ * replaced. It only ever forces `legacy` or `shadow`, so it never moves a group forward; when the
+ * store cannot take the rollback it says so (an error line, `cutover_guard_unable`) rather than
+ * acting on this replica alone.
  */
 export class Guard {
   private readonly windows = new Map<string, Window>();
@@ -103,11 +133,18 @@ export class Guard {
     clearInterval(this.timer);
   }
 
-  /** A primary answer: `failedOver` when the new side failed and legacy answered instead. */
-  answered(group: string, servedBy: Side, status: number, failedOver: boolean): void {
+  /**
+   * A primary answer, `ms` to its response when it gave one: `failedOver` when the new side failed
+   * and legacy answered instead (a failure of the new side, whose time is not an answer's).
+   */
+  answered(group: string, servedBy: Side, status: number, failedOver: boolean, ms: number | undefined): void {
+    const window = this.windows.get(group);
+    if (window === undefined) return;
+    const now = Date.now();
     const failed = status >= 500;
-    this.windows.get(group)?.add(Date.now(), (counts) => {
+    window.add(now, (counts) => {
       if (servedBy === 'new' || failedOver) {
+        counts.newServed++;
         counts.newAnswers++;
         if (failedOver || failed) counts.newFailures++;
       } else {
@@ -115,26 +152,33 @@ export class Guard {
         if (failed) counts.legacyFailures++;
       }
     });
+    if (!failedOver && ms !== undefined) window.took(now, servedBy, ms);
   }
 
-  /** A consumer of `publish`: the shadow side's answer, and the verdict. */
+  /** A consumer of `publish`: the shadow side's answer and its time, and the reverse shadow's verdict. */
   consume(record: ComparisonRecord): void {
-    this.windows.get(record.group)?.add(Date.now(), (counts) => {
-      if (record.primarySide === 'legacy') {
+    const window = this.windows.get(record.group);
+    if (window === undefined) return;
+    const now = Date.now();
+    const shadowSide: Side = record.primarySide === 'legacy' ? 'new' : 'legacy';
+    window.add(now, (counts) => {
+      if (shadowSide === 'new') {
         counts.newAnswers++;
         if (isFailure(record.new)) counts.newFailures++;
       } else {
         counts.legacyAnswers++;
         if (isFailure(record.legacy)) counts.legacyFailures++;
+        // Only the reverse shadow's comparisons: what callers on the new side were answered, against what legacy would have said.
+        const { verdict } = record.comparison;
+        if (verdict === 'match' || verdict === 'noise' || verdict === 'mismatch') counts.compared++;
+        if (verdict === 'mismatch') counts.mismatched++;
       }
-      const { verdict } = record.comparison;
-      if (verdict === 'match' || verdict === 'noise' || verdict === 'mismatch') counts.compared++;
-      if (verdict === 'mismatch') counts.mismatched++;
     });
+    window.took(now, shadowSide, record[shadowSide].ms);
   }
 
   /** Why the group's window breaches its thresholds, with the figures; undefined when it does not. */
-  private breach(group: Group, counts: Counts): string | undefined {
+  private breach(group: Group, { counts, latency }: ReturnType<Window['totals']>): string | undefined {
     const { minSamples, maxErrorRateIncrease, maxMismatchRate } = group.guard;
     if (counts.newAnswers >= minSamples) {
       const newRate = counts.newFailures / counts.newAnswers;
@@ -146,6 +190,8 @@ export class Guard {
     if (counts.compared >= minSamples && counts.mismatched / counts.compared > maxMismatchRate) {
       return `mismatches ${percent(counts.mismatched, counts.compared)} over ${counts.compared} comparisons`;
     }
+    const judged = judgeLatency(latency.legacy, latency.new, group.guard.latency);
+    if (judged.outcome === 'slower') return judged.text;
     return undefined;
   }
 
@@ -156,7 +202,10 @@ export class Guard {
       const forced = this.overrides.get(name);
       // Forced to a stage where no caller is on the new side: nothing to guard.
       if (forced === 'legacy' || forced === 'shadow') continue;
-      const reason = this.breach(group, window.totals(now));
+      const totals = window.totals(now);
+      // No caller served by the new side in the window: nothing the guard could roll back.
+      if (totals.counts.newServed === 0) continue;
+      const reason = this.breach(group, totals);
       if (reason === undefined || this.acting.has(name)) continue;
       this.acting.add(name);
       await this.trip(group, window, reason).finally(() => this.acting.delete(name));

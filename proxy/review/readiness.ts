@@ -1,3 +1,4 @@
+import { judgeLatency, type LatencyHistogram } from '../../compare/index.js';
 import type { ReadinessThresholds } from '../config/config.js';
 
 /** Whether a group's evidence lets it move to its next stage. */
@@ -15,7 +16,8 @@ export interface Readiness { readonly verdict: ReadinessVerdict; readonly reason
 export interface SideEvidence {
   readonly answers: number;
   readonly errors: number;
-  readonly p99Ms: number | null;
+  /** Its answers' latencies by bucket, primary and shadow alike, for the latency judge. */
+  readonly latency: LatencyHistogram;
 }
 
 /** One route's share of the window: what it was asked, what was compared, and what evidence was lost. */
@@ -88,14 +90,15 @@ function routeChecks(route: RouteEvidence, thresholds: ReadinessThresholds): Rea
 
 /**
  * The verdict and its reasons, every check listed whether it passed or not. Evidence missing
- * (too few comparisons in the group or on a route with traffic, or too much of it lost) makes
+ * (too few comparisons in the group or on a route with traffic, too much of it lost, or too few
+ * answers a side for the latency judge) makes
  * the verdict `insufficient_data` whatever the rest says: a rate over a handful of requests, or
  * over the requests of other routes, is not evidence.
  */
 export function readinessOf(evidence: ReadinessEvidence, thresholds: ReadinessThresholds): Readiness {
   const mismatchRate = evidence.comparisons === 0 ? 0 : evidence.mismatches / evidence.comparisons;
   const legacyRate = rate(evidence.legacy), newRate = rate(evidence.new);
-  const { p99Ms: newP99 } = evidence.new, { p99Ms: legacyP99 } = evidence.legacy;
+  const latency = judgeLatency(evidence.legacy.latency, evidence.new.latency, thresholds.latency);
   const reasons: ReadinessCheck[] = [
     {
       check: 'comparisons',
@@ -113,15 +116,11 @@ export function readinessOf(evidence: ReadinessEvidence, thresholds: ReadinessTh
       ok: newRate - legacyRate <= thresholds.maxErrorRateIncrease,
       text: `new error rate ${percent(newRate)} vs legacy ${percent(legacyRate)} (at most ${percent(thresholds.maxErrorRateIncrease)} more)`,
     },
-    newP99 === null || legacyP99 === null
-      ? { check: 'latency', ok: false, text: 'p99 latency: not measured on both sides yet' }
-      : {
-        check: 'latency',
-        ok: newP99 <= legacyP99 * thresholds.maxP99Ratio,
-        text: `new p99 ${Math.round(newP99)} ms vs legacy ${Math.round(legacyP99)} ms (≤ ${thresholds.maxP99Ratio}×)`,
-      },
+    // Kayenta's shape: not_ready only when the test shows the new side slower beyond the tolerance; too few answers is no evidence.
+    { check: 'latency', ok: latency.outcome === 'not_slower', text: latency.text },
   ];
-  const evidenceMissing = reasons.some((reason) => !reason.ok && (reason.check === 'comparisons' || reason.check === 'route_coverage' || reason.check === 'lost_evidence'));
+  const evidenceMissing = latency.outcome === 'insufficient_data'
+    || reasons.some((reason) => !reason.ok && (reason.check === 'comparisons' || reason.check === 'route_coverage' || reason.check === 'lost_evidence'));
   const verdict = evidenceMissing ? 'insufficient_data' : reasons.every((reason) => reason.ok) ? 'ready' : 'not_ready';
   return { verdict, reasons };
 }

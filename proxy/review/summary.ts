@@ -112,8 +112,8 @@ export function summarise(group: Group, evidence: GroupEvidence): GroupSummary {
     readiness: readinessOf({
       comparisons: comparisons.total,
       mismatches: comparisons.mismatch + comparisons.error,
-      legacy: { answers: legacy.answers, errors: legacy.errors, p99Ms: sideLatency.legacy?.p99Ms ?? null },
-      new: { answers: newSide.answers, errors: newSide.errors, p99Ms: sideLatency.new?.p99Ms ?? null },
+      legacy: { answers: legacy.answers, errors: legacy.errors, latency: legacy.buckets },
+      new: { answers: newSide.answers, errors: newSide.errors, latency: newSide.buckets },
       routes: routeEvidence,
     }, group.readiness),
   };

@@ -1,11 +1,7 @@
 import type { Side } from '../decision/stage.js';
 
-/** Latency bucket bounds in milliseconds, roughly 1-2-3-5-7 per decade; the last one is everything slower. */
-export const LATENCY_BUCKETS_MS = [1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200, 300, 500, 700, 1_000, 1_500, 2_000, 3_000, 5_000, 7_000, 10_000, 2_147_483_647] as const;
-
-export function bucketOf(ms: number): number {
-  return LATENCY_BUCKETS_MS.find((bound) => ms <= bound) ?? 2_147_483_647;
-}
+// The bounds are the latency judge's (compare/latency.ts), which reads these buckets back.
+export { bucketOf } from '../../compare/index.js';
 
 /** A count of one key in one minute; `errors` only for sides. */
 export interface CountRow<Key> { readonly minute: Date; readonly key: Key; count: number; errors: number }
