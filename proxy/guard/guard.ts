@@ -126,7 +126,7 @@ export class Guard {
   }
 
   start(): void {
-    if (this.groups.size > 0) this.timer = setInterval(() => void this.check(), CHECK_EVERY_MS).unref();
+    if (this.groups.size > 0) this.timer = setInterval(() => void this.look(), CHECK_EVERY_MS).unref();
   }
 
   close(): void {
@@ -195,7 +195,8 @@ export class Guard {
     return undefined;
   }
 
-  private async check(): Promise<void> {
+  /** One look at every guarded group's window (every CHECK_EVERY_MS); a breach trips. */
+  async look(): Promise<void> {
     const now = Date.now();
     for (const [name, group] of this.groups) {
       const window = this.windows.get(name) as Window;
