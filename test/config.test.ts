@@ -38,7 +38,10 @@ describe('configuration', () => {
 
   it('keeps the guard off by default with its documented thresholds, and never lets it roll forward', () => {
     const config = parseConfig(minimal(), '/', {});
-    assert.deepEqual(config.groups[0]?.guard, { enabled: false, windowMs: 60_000, minSamples: 100, maxErrorRateIncrease: 0.05, maxMismatchRate: 0.05, rollbackTo: 'shadow' });
+    assert.deepEqual(config.groups[0]?.guard, {
+      enabled: false, windowMs: 60_000, minSamples: 100, maxErrorRateIncrease: 0.05, maxMismatchRate: 0.05, rollbackTo: 'shadow',
+      latency: { maxIncrease: 0.5, confidence: 0.98, minSamples: 100 },
+    });
     assert.deepEqual(config.store.overrides, { rereadMs: 1_000, staleAfterMs: 5_000, startWaitMs: 2_000 });
     const guarded = (guard: unknown) => ({ ...minimal(), groups: { catalog: { ...minimal().groups.catalog, guard } } });
     assert.match(rejection(guarded({ enabled: true, rollbackTo: 'live' })), /^groups\.catalog\.guard\.rollbackTo: /);

@@ -380,7 +380,7 @@ function readinessOf(name: string, readiness: z.output<typeof schema>['groups'][
     if (!routes.some((owned) => owned.key === key)) throw new ConfigError(`groups.${name}.readiness.exempt[${index}].route: ${route} is not a route of group ${name}`);
     exempt.set(key, reason);
   }
-  const { minRouteComparisons, maxP99Ratio: _replaced, maxLatencyIncrease, latencyConfidence, minLatencySamples, ...thresholds } = readiness;
+  const { minRouteComparisons, maxLatencyIncrease, latencyConfidence, minLatencySamples, ...thresholds } = readiness;
   return {
     ...thresholds,
     minRouteComparisons: minRouteComparisons ?? Math.min(readiness.minComparisons, 100),
