@@ -168,7 +168,7 @@ describe('the guard: every threshold at its boundary', () => {
   it('latency: the time of a fallback is not an answer of either side', async () => {
     const fallen = guarded({ maxErrorRateIncrease: 1 });
     // Slow failures of the new side answered by legacy: failures, judged by the error rate (off here), not latencies.
-    times(20, () => fallen.guard.answered('catalog', 'legacy', 200, true, 4_000));
+    times(60, () => fallen.guard.answered('catalog', 'legacy', 200, true, 4_000));
     times(20, () => fallen.guard.answered('catalog', 'legacy', 200, false, 13));
     times(20, () => fallen.guard.consume(compared('legacy', { newMs: 13, legacyMs: 13 })));
     await fallen.guard.look();
