@@ -168,6 +168,23 @@ for (const kind of databaseKinds()) {
       await tripsOnce(() => { slow = true; }, /^guard: new is slower than legacy by more than 50 % \(98 % confidence, n = [\d,]+ \/ [\d,]+\)$/);
     });
 
+    it('judges the latency of the primary answers: in live for every caller, the new side three times slower trips', async () => {
+      // No caller in shadow: the new side's times come from its primary answers alone (legacy's from its reverse shadows).
+      await replica([{ key: 'catalog_flag', everyoneElse: 'live' }]);
+      const before = (await overrides()).history;
+      slow = true;
+      let stop = false;
+      const running = traffic(() => stop);
+      await until(async () => (await overrides()).overrides.catalog === 'shadow', 'the guard rolling catalog back', 30_000);
+      stop = true;
+      await running;
+      const events = since(before, (await overrides()).history);
+      assert.equal(events.length, 1, JSON.stringify(events));
+      assert.match(events[0]!.reason, /^guard: new is slower than legacy by more than 50 % \(98 % confidence, n = [\d,]+ \/ [\d,]+\)$/);
+      const cleared = await fetch(`${fleet[0]!.proxy.adminUrl}/api/overrides/catalog?reason=fixed`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      assert.equal(cleared.status, 200);
+    });
+
     it('trips on fallbacks alone: in complete (no shadows), every failure of the new side answered by legacy', async () => {
       const complete: FlagSpec[] = [{ key: 'catalog_flag', everyoneElse: 'complete' }];
       await fleetOfThree(complete);
