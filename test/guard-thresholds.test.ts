@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { response } from '../compare/index.js';
+import { DEFAULT_RULES, response } from '../compare/index.js';
 import { parseConfig } from '../proxy/config/config.js';
 import { Overrides } from '../proxy/decision/overrides.js';
 import type { Side } from '../proxy/decision/stage.js';
@@ -42,7 +42,7 @@ function compared(primary: Side, { verdict = 'match', newStatus = 200, newMs = 1
     new: { observation: response(newStatus), ms: newMs },
     comparison: { verdict, differences: [] },
     noiseFields: new Set(),
-    rules: parseConfig({ legacy: { url: 'http://127.0.0.1:1' }, flags: { datafile: 'd.json' }, groups: { g: { flag: 'f', function: 'f', routes: ['GET /x'] } } }, '/', {}).groups[0]!.rules,
+    rules: DEFAULT_RULES,
   });
 }
 
