@@ -68,6 +68,9 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly webhooks = this.counter('cutover_webhooks_total', ['outcome'],
+    'Optimizely webhooks received: fetched (a published datafile, fetched here and told to the other replicas), fetch_failed, ignored (another event), bad_signature (refused)');
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
