@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { StoreDatabase } from '../store/database.js';
 import type { Logger } from '../telemetry/log.js';
 
-/** How often a replica that does not listen yet (the store opening, a connection broken) tries again. */
+/** How often a replica that does not listen checks for an open store: it listens as soon as one opens. */
+const STORE_CHECK_MS = 50;
+/** How long after a failed attempt to listen (the store down, a connection broken) it tries again. */
 const LISTEN_RETRY_MS = 2_000;
 
 /** What fetches the datafile now: the flags' source. */
@@ -27,6 +29,7 @@ export class DatafileFanout {
   private unlisten: (() => Promise<void>) | undefined;
   private listening: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private failedAt = -Infinity;
   private closed = false;
 
   constructor(
@@ -36,7 +39,7 @@ export class DatafileFanout {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.listen(), LISTEN_RETRY_MS).unref();
+    this.timer = setInterval(() => void this.listen(), STORE_CHECK_MS).unref();
     void this.listen();
   }
 
@@ -62,13 +65,17 @@ export class DatafileFanout {
   private listen(): Promise<void> {
     if (this.unlisten || this.listening || this.closed) return this.listening ?? Promise.resolve();
     const store = this.store();
-    if (!store) return Promise.resolve();
+    if (!store || performance.now() - this.failedAt < LISTEN_RETRY_MS) return Promise.resolve();
     this.listening = store.listenForDatafile((from) => this.heard(from), (error) => this.lost(error)).then(
       async (unlisten) => {
-        if (this.closed) await unlisten();
-        else this.unlisten = unlisten;
+        if (this.closed) return unlisten();
+        this.unlisten = unlisten;
+        this.log.info('flags: listening for datafile notices from the other replicas (a published datafile is fetched when one hears the webhook)');
       },
-      (error: unknown) => this.log.debug({ err: error }, 'flags: cannot listen for datafile notices yet'),
+      (error: unknown) => {
+        this.failedAt = performance.now();
+        this.log.debug({ err: error }, 'flags: cannot listen for datafile notices yet');
+      },
     ).finally(() => { this.listening = undefined; });
     return this.listening;
   }
@@ -84,6 +91,7 @@ export class DatafileFanout {
   private lost(error: Error): void {
     this.log.warn({ err: error }, `flags: the connection for datafile notices broke (${error.message}); polling goes on, and listening again is tried every ${LISTEN_RETRY_MS / 1000} s`);
     this.unlisten = undefined;
+    this.failedAt = performance.now();
   }
 }
 
