@@ -30,15 +30,15 @@ class Cdn {
   private constructor(readonly server: TestServer) {}
 
   static async start(flags: FlagSpec[]): Promise<Cdn> {
-    let cdn: Cdn | undefined;
+    const cdn: { current?: Cdn } = {};
     const server = await listen((req, res) => {
-      if (!cdn || req.url !== `/datafiles/${SDK_KEY}.json`) return res.writeHead(404).end();
-      cdn.fetches += 1;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(cdn.served);
+      if (!cdn.current || req.url !== `/datafiles/${SDK_KEY}.json`) return res.writeHead(404).end();
+      cdn.current.fetches += 1;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(cdn.current.served);
     });
-    cdn = new Cdn(server);
-    cdn.publish(flags, 1);
-    return cdn;
+    cdn.current = new Cdn(server);
+    cdn.current.publish(flags, 1);
+    return cdn.current;
   }
 
   publish(flags: FlagSpec[], revision: number): void {
