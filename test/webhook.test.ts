@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import type { Decision } from '../proxy/decision/flags.js';
-import { buildDatafile, type FlagSpec } from './support/datafile.js';
+import { buildDatafile, type FlagSpec, writeDatafile } from './support/datafile.js';
 import { databaseKinds, openTestDatabase, type TestDatabase } from './support/database.js';
 import { sample } from './support/metrics.js';
 import { startTestProxy, type TestProxy, untilReady } from './support/proxy.js';
@@ -140,6 +140,23 @@ describe('Optimizely webhook: signed, and fanned out through the store', functio
     assert.equal(cdn.fetches, fetched + 1);
     assert.deepEqual([(await decided(one)).stage, (await decided(one)).source], ['live', 'optimizely']);
     assert.equal(sample(await one.metrics(), 'cutover_webhooks_total', { outcome: 'fetched' }), 1);
+    assert.ok(one.logs.some((line) => line.includes('webhook: refused a payload without a valid X-Hub-Signature')), 'refusals are logged');
+    assert.ok(!one.logs.some((line) => line.includes(SECRET)), 'the secret is in no log line');
+  });
+
+  it('re-reads a local datafile at once, its watch minutes away', async () => {
+    const local = await startTestProxy({
+      legacyUrl: legacy.url, functions: {}, groups: GROUPS,
+      flags: [{ key: 'catalog_flag', everyoneElse: 'legacy' }],
+      flagsConfig: { watchIntervalMs: POLL_MS, webhookSecretEnv: SECRET_ENV },
+      env: { [SECRET_ENV]: SECRET },
+    });
+    proxies.push(local);
+    assert.equal((await decided(local)).stage, 'legacy');
+    writeDatafile(local.datafile, [{ key: 'catalog_flag', everyoneElse: 'live' }], 2);
+    const accepted = await webhook(local, PUBLISHED, sign(PUBLISHED));
+    assert.equal(accepted.status, 200);
+    assert.equal((await decided(local)).stage, 'live');
   });
 
   it('answers another event 202, saying it is ignored, and fetches nothing', async () => {
