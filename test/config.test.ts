@@ -107,9 +107,10 @@ describe('configuration', () => {
     });
 
     it('loads the example production configuration, its secrets from the environment', () => {
-      const env = { CUTOVER_ADMIN_TOKEN: 'a-token-of-sixteen-or-more', CUTOVER_STORE_URL: 'postgres://cutover:secret@db.internal:5432/cutover' };
+      const env = { CUTOVER_ADMIN_TOKEN: 'a-token-of-sixteen-or-more', CUTOVER_STORE_URL: 'postgres://cutover:secret@db.internal:5432/cutover', CUTOVER_OPTIMIZELY_WEBHOOK_SECRET: 'a-webhook-secret-of-sixteen-or-more' };
       const config = loadConfig('deploy/cutover.production.yaml', env);
       assert.equal(config.admin.token, env.CUTOVER_ADMIN_TOKEN);
+      assert.equal(config.flags.webhookSecret, env.CUTOVER_OPTIMIZELY_WEBHOOK_SECRET);
       assert.deepEqual(config.store.location, { kind: 'server', url: env.CUTOVER_STORE_URL });
       assert.equal(config.flags.source.kind, 'polling');
       assert.equal(config.traffic.trustForwarded, true);

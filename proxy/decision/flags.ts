@@ -170,8 +170,7 @@ export class Flags {
     if (!state.ready) return { ...base, stage: 'legacy', source: 'fallback', reasons: [state.why] };
     const { client } = state;
     const options = SDK_OPTIONS[explain ? 'explained' : 'unexplained'][impression ? 'impression' : 'lookup'];
-    if (explain) return this.fromOptimizely(client, base, options);
-    if (!this.remembered || !remember) return this.fromOptimizely(client, base, options);
+    if (explain || !this.remembered || !remember) return this.fromOptimizely(client, base, options);
     return this.remembered.get(state, group, caller, () => this.fromOptimizely(client, base, options));
   }
 
