@@ -3,7 +3,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { FanoutResult } from '../decision/datafile-fanout.js';
 import { problemDocument } from '../http/problem.js';
 import type { Logger } from '../telemetry/log.js';
-import type { Metrics } from '../telemetry/metrics.js';
+import type { Metrics, WebhookOutcome } from '../telemetry/metrics.js';
 
 export const WEBHOOK_PATH = '/webhooks/optimizely';
 
@@ -44,13 +44,14 @@ export function optimizelyWebhook(deps: WebhookDependencies): Router {
   const router = express.Router();
   router.post(WEBHOOK_PATH, express.raw({ type: () => true, limit: '64kb' }), (req: Request, res: Response) => {
     const { secret, metrics, log } = deps;
+    const count = (outcome: WebhookOutcome) => metrics.webhooks.inc({ outcome });
     if (secret === undefined) {
       return answerProblem(res, 404, 'webhook_not_configured', 'no webhook secret is configured (flags.webhookSecretEnv names the environment variable that holds it), so webhooks are refused');
     }
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const signature = req.headers['x-hub-signature'];
     if (!signedByOptimizely(secret, body, typeof signature === 'string' ? signature : undefined)) {
-      metrics.webhooks.inc({ outcome: 'bad_signature' });
+      count('bad_signature');
       log.warn({ signed: signature !== undefined }, 'webhook: refused a payload without a valid X-Hub-Signature');
       return answerProblem(res, 401, 'bad_signature', 'the X-Hub-Signature header is missing or is not the payload\'s HMAC-SHA1 with the webhook secret: nothing was done');
     }
@@ -58,22 +59,22 @@ export function optimizelyWebhook(deps: WebhookDependencies): Router {
     try {
       event = (JSON.parse(body.toString('utf8')) as { event?: unknown } | null)?.event;
     } catch {
-      metrics.webhooks.inc({ outcome: 'ignored' });
+      count('ignored');
       return answerProblem(res, 400, 'not_json', 'the signed payload is not JSON: nothing was done');
     }
     if (event !== DATAFILE_UPDATED) {
-      metrics.webhooks.inc({ outcome: 'ignored' });
+      count('ignored');
       return res.status(202).json({ ignored: `the event is ${JSON.stringify(event ?? null)}, not ${DATAFILE_UPDATED}: nothing was done` });
     }
     void deps.published().then((result) => {
       const announced = result.announced.ok ? 'told to the other replicas through the store' : `not told to the other replicas: ${result.announced.why}`;
       if (!result.announced.ok) log.warn(`webhook: the published datafile was ${announced}`);
       if (!result.fetched.ok) {
-        metrics.webhooks.inc({ outcome: 'fetch_failed' });
+        count('fetch_failed');
         log.error(`webhook: Optimizely published a datafile, but ${result.fetched.why}; it was ${announced}`);
         return answerProblem(res, 502, 'fetch_failed', `${result.fetched.why}; the datafile was ${announced}`);
       }
-      metrics.webhooks.inc({ outcome: 'fetched' });
+      count('fetched');
       log.info(`webhook: the published datafile was fetched, and ${announced}`);
       res.json({ fetched: true, announced: result.announced.ok, ...(result.announced.ok ? {} : { why: result.announced.why }) });
     });
