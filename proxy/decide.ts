@@ -10,6 +10,7 @@ import { StoreDatabase } from './store/database.js';
  * `decider.decide('orders', customerId)` and gets the stage the proxy gives that caller.
  */
 export interface Decider {
+  /** The stage the caller is served: an impression in Optimizely when A/B events are configured. */
   decide(group: string, caller: string): Decision;
   /** The groups, with the flag each is decided by. */
   readonly groups: ReadonlyArray<{ readonly name: string; readonly flag: string }>;
@@ -47,7 +48,7 @@ export async function openDecider(options: { config: string | Config; log?: Logg
   overrides.start();
   return {
     groups: config.groups.map((group) => ({ name: group.name, flag: group.flag })),
-    decide: (group, caller) => flags.decide(group, caller),
+    decide: (group, caller) => flags.decide(group, caller, { impression: true }),
     async close() {
       closed = true;
       clearTimeout(retry);

@@ -23,6 +23,7 @@ import { createTrafficHandler, type TrafficHandler } from './traffic/handler.js'
 import { KEEP_ALIVE_TIMEOUT_MS } from './http/respond.js';
 import { Primary } from './traffic/serve.js';
 import { Guard } from './guard/guard.js';
+import { DatafileFanout } from './decision/datafile-fanout.js';
 
 export interface RunningProxy {
   readonly trafficUrl: string;
@@ -91,6 +92,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   const store = config.store.location.kind === 'off' ? undefined : new Store(config.store, config.caller, comparator, workers, metrics, log, random);
   const tally = store ?? NO_TALLY;
   const guard = new Guard(config.groups, overrides, metrics, log);
+  const fanout = new DatafileFanout(flags, () => store?.database, log);
   const publish = publisher([new ComparisonMetrics(metrics), ...(store ? [store] : []), guard, new ComparisonLog(log)], log);
   const shadows = new Shadows({ config, legacy, lambda, pool, comparator, publish, metrics, tally, log });
   const primary = new Primary({
@@ -107,11 +109,13 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   traffic.on('clientError', handler.clientError);
   traffic.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   traffic.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
-  const admin = http.createServer(createAdminApp({ config, flags, overrides, metrics, circuits: handler.circuits, comparator, store, routes, recheck: (group, request) => shadows.recheck(group, request), log }));
+  const admin = http.createServer(createAdminApp({ config, flags, overrides, metrics, circuits: handler.circuits, comparator, store, routes, recheck: (group, request) => shadows.recheck(group, request), log,
+    datafilePublished: () => fanout.published() }));
 
   store?.start();
   overrides.start();
   guard.start();
+  fanout.start();
   try {
     const trafficUrl = await listen(traffic, config.traffic.host, config.traffic.port);
     const adminUrl = await listen(admin, config.admin.host, config.admin.port);
@@ -123,6 +127,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
         await pool.drained();
         guard.close();
         await overrides.close();
+        await fanout.close();
         // Before the workers stop: records still being prepared in them are written.
         await store?.close();
         await workers.close();
@@ -137,6 +142,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     admin.close();
     guard.close();
     await overrides.close();
+    await fanout.close();
     await store?.close();
     legacy.close();
     lambda.close();

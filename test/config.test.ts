@@ -64,6 +64,17 @@ describe('configuration', () => {
     assert.equal(config.admin.token, 'from-the-environment-0123');
   });
 
+  it('reads the webhook secret from the environment variable flags.webhookSecretEnv names, and refuses one unset or short', () => {
+    const named = (env: NodeJS.ProcessEnv) => parseConfig({ ...minimal(), flags: { ...minimal().flags, webhookSecretEnv: 'OPTIMIZELY_WEBHOOK_SECRET' } }, '/', env);
+    assert.equal(named({ OPTIMIZELY_WEBHOOK_SECRET: 'whsec-0123456789abcdef' }).flags.webhookSecret, 'whsec-0123456789abcdef');
+    assert.equal(parseConfig(minimal(), '/', { OPTIMIZELY_WEBHOOK_SECRET: 'whsec-0123456789abcdef' }).flags.webhookSecret, undefined, 'only when named');
+    assert.throws(() => named({}), ConfigError);
+    assert.throws(() => named({}), { message: 'flags.webhookSecretEnv: the environment variable OPTIMIZELY_WEBHOOK_SECRET is not set' });
+    assert.throws(() => named({ OPTIMIZELY_WEBHOOK_SECRET: '' }), /OPTIMIZELY_WEBHOOK_SECRET is not set/);
+    assert.throws(() => named({ OPTIMIZELY_WEBHOOK_SECRET: 'short' }), /OPTIMIZELY_WEBHOOK_SECRET holds fewer than 16 characters/);
+    assert.match(rejection({ ...minimal(), flags: { ...minimal().flags, webhookSecretEnv: 'not a name' } }), /flags\.webhookSecretEnv: the name of an environment variable/);
+  });
+
   const cases: Array<[string, (doc: ReturnType<typeof minimal> & Record<string, unknown>) => unknown, RegExp]> = [
     ['an unknown key', (doc) => ({ ...doc, tarffic: { port: 1 } }), /tarffic/],
     ['an unknown nested key', (doc) => ({ ...doc, legacy: { url: 'http://x', timeout: 5 } }), /legacy.*timeout/],
@@ -99,9 +110,10 @@ describe('configuration', () => {
     });
 
     it('loads the example production configuration, its secrets from the environment', () => {
-      const env = { CUTOVER_ADMIN_TOKEN: 'a-token-of-sixteen-or-more', CUTOVER_STORE_URL: 'postgres://cutover:secret@db.internal:5432/cutover' };
+      const env = { CUTOVER_ADMIN_TOKEN: 'a-token-of-sixteen-or-more', CUTOVER_STORE_URL: 'postgres://cutover:secret@db.internal:5432/cutover', CUTOVER_OPTIMIZELY_WEBHOOK_SECRET: 'a-webhook-secret-of-sixteen-or-more' };
       const config = loadConfig('deploy/cutover.production.yaml', env);
       assert.equal(config.admin.token, env.CUTOVER_ADMIN_TOKEN);
+      assert.equal(config.flags.webhookSecret, env.CUTOVER_OPTIMIZELY_WEBHOOK_SECRET);
       assert.deepEqual(config.store.location, { kind: 'server', url: env.CUTOVER_STORE_URL });
       assert.equal(config.flags.source.kind, 'polling');
       assert.equal(config.traffic.trustForwarded, true);

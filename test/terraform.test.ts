@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { artifactPath } from '../new-services/build.js';
 import { FUNCTION_ENTRIES } from '../new-services/functions.js';
 import { parseConfig } from '../proxy/config/config.js';
+import { WEBHOOK_PATH } from '../proxy/admin/webhook.js';
 import { KEEP_ALIVE_TIMEOUT_MS } from '../proxy/http/respond.js';
 import {
   allProblems, databaseProblems, formatProblems, functionProblems, iamProblems, ingressProblems, loadTree, moduleCallProblems, type Obj, providerSchema,
@@ -128,7 +129,7 @@ describe('terraform', function () {
     it('an undeclared variable, an undefined local, a missing module output, resource and attribute', async () => {
       const copy = await planted('modules/proxy-service/main.tf', (text) => replaceOnce(replaceOnce(replaceOnce(replaceOnce(text,
         'legacy  = { url = var.legacy_url,', 'legacy  = { url = var.legacy_uri,'),
-        'container_name   = local.proxy_container.name', 'container_name   = local.proxy_containers.name'),
+        'container_name   = local.proxy_container.name\n    container_port   = local.traffic_port', 'container_name   = local.proxy_containers.name\n    container_port   = local.traffic_port'),
         'target_group_arn = aws_lb_target_group.proxy.arn\n  }\n}', 'target_group_arn = aws_lb_target_group.proxi.arn\n  }\n}'),
         'awslogs-region        = data.aws_region.current.region\n        awslogs-stream-prefix = "cutover"', 'awslogs-region        = data.aws_region.here.region\n        awslogs-stream-prefix = "cutover"'));
       const problems = referenceProblems(copy).map((line) => line.replace(/^[^:]+: [^:]+: /, ''));
@@ -256,7 +257,9 @@ describe('terraform', function () {
         ['CUTOVER_FLAGS_SDK_KEY', '${var.sdk_key_secret_arn}'],
         ['CUTOVER_ADMIN_TOKEN', '${var.admin_token_secret_arn}'],
         ['CUTOVER_STORE_URL', '${var.store_url_secret_arn}'],
+        ['CUTOVER_OPTIMIZELY_WEBHOOK_SECRET', '${var.webhook_secret_arn}'],
       ]);
+      assert.equal(config.flags?.webhookSecretEnv, 'CUTOVER_OPTIMIZELY_WEBHOOK_SECRET', 'the webhook secret named, read from its secret');
       const start = String(local(proxy, 'start_command'));
       assert.match(start, /config\.flags\.sdkKey = process\.env\.CUTOVER_FLAGS_SDK_KEY/);
       assert.match(start, /JSON\.parse\(process\.env\.CUTOVER_CONFIG_JSON\)/);
@@ -280,19 +283,23 @@ describe('terraform', function () {
         '${var.legacy_url}': 'http://legacy.internal:8080', '${var.legacy_keep_alive_ms}': 4000, '${var.lambda_region}': 'us-east-1',
         '${var.drain_ms}': 1000, '${local.traffic_port}': 8080, '${local.admin_port}': 9901, '${var.log_level}': 'info',
         '${var.flags_poll_interval_ms}': 60_000, '${var.caller}': staging.proxy_caller, '${var.routing}': staging.proxy_routing, '${local.groups}': rendered,
+        '${var.public_host}': 'shop.example.com',
       };
       const render = (value: unknown): unknown => {
         if (typeof value === 'string' && value.includes('${')) {
           assert.ok(value in samples, `a sample value for ${value}`);
           return samples[value];
         }
+        if (Array.isArray(value)) return value.map(render);
         if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, render(item)]));
         return value;
       };
       const document = render(config) as Record<string, Record<string, unknown>>;
       document.flags = { ...document.flags, sdkKey: 'sdk-key-from-the-secret' };
-      const parsed = parseConfig(document, os.tmpdir(), { CUTOVER_ADMIN_TOKEN: 'a-token-of-sixteen-or-more' });
+      const parsed = parseConfig(document, os.tmpdir(), { CUTOVER_ADMIN_TOKEN: 'a-token-of-sixteen-or-more', CUTOVER_OPTIMIZELY_WEBHOOK_SECRET: 'a-webhook-secret-of-sixteen-or-more' });
       assert.equal(parsed.traffic.trustForwarded, true);
+      assert.equal(parsed.flags.webhookSecret, 'a-webhook-secret-of-sixteen-or-more');
+      assert.ok(parsed.admin.allowedHosts.includes('shop.example.com'), 'the admin port answers the public name the webhook comes by');
       assert.equal(parsed.admin.port, 9901);
       assert.equal(parsed.groups.find((group) => group.name === 'catalog')?.function, aliases.catalog);
     });
@@ -321,6 +328,28 @@ describe('terraform', function () {
       assert.deepEqual(taskPolicies.map((r) => r.name).sort(), ['invoke', 'remote_write'], 'the task role: invoke, and the metrics collector\'s remote write');
       const admin = resource(proxy, 'aws_vpc_security_group_ingress_rule.tasks_admin');
       assert.equal(admin.cidr_ipv4, '${data.aws_vpc.selected.cidr_block}', 'the admin port only from inside the VPC');
+    });
+
+    it("forwards only POST /webhooks/optimizely on the public name to the admin port, for Optimizely's webhook", () => {
+      const proxy = module(tree, 'modules/proxy-service');
+      const rule = resource(proxy, 'aws_lb_listener_rule.webhook');
+      assert.equal(rule.listener_arn, '${aws_lb_listener.https.arn}', 'HTTPS only');
+      const action = first(rule.action, 'action');
+      assert.deepEqual([action.type, action.target_group_arn], ['forward', '${aws_lb_target_group.webhook.arn}']);
+      const conditions = rule.condition as Obj[];
+      const values = (name: string) => conditions.map((condition) => condition[name]).filter((block) => block !== undefined).map((block) => first(block, name).values);
+      assert.deepEqual(values('path_pattern'), [[WEBHOOK_PATH]], 'the one path, exactly');
+      assert.deepEqual(values('http_request_method'), [['POST']]);
+      assert.deepEqual(values('host_header'), [['${var.public_host}']]);
+      const target = resource(proxy, 'aws_lb_target_group.webhook');
+      assert.equal(target.port, '${local.admin_port}');
+      const service = resource(proxy, 'aws_ecs_service.proxy');
+      const balancers = (service.load_balancer as Obj[]).map((block) => [block.target_group_arn, block.container_port]);
+      assert.deepEqual(balancers, [['${aws_lb_target_group.proxy.arn}', '${local.traffic_port}'], ['${aws_lb_target_group.webhook.arn}', '${local.admin_port}']]);
+      // Every other request on the public listener still goes to the traffic port.
+      assert.equal(first(resource(proxy, 'aws_lb_listener.https').default_action, 'default_action').target_group_arn, '${aws_lb_target_group.proxy.arn}');
+      const deployment = module(tree, 'modules/deployment').modules.get('proxy')?.body as Obj;
+      assert.deepEqual([deployment.public_host, deployment.webhook_secret_arn], ['${var.certificate_domain}', '${data.aws_secretsmanager_secret.webhook_secret.arn}']);
     });
 
     it('keeps the database private with RDS Proxy, managed credentials, encryption and backups', () => {

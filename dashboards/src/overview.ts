@@ -52,8 +52,8 @@ export function overview(): dashboard.DashboardBuilder {
 / (sum by (group) (group_stage_served_by:cutover_requests:rate5m{${G}}) > 0)`, '{{group}}', { instant: true })])
       .dataLinks([dataLink('Group detail', groupDetail('group'))]))
     .withPanel(stats({
-      title: 'Proxies: up, restarts, stale overrides, guard',
-      description: 'How many proxies Prometheus scrapes now; how many times a proxy started in the time range (a restart resets its counters and noise calibration); how many proxies could not read the shared admin overrides for 5 s: those obey the last overrides they read, so a kill switch set since may not hold there; how many times the guard rolled a group back in the range (GET /api/overrides says which and why); and how many groups breach their guard while the store cannot take the rollback.',
+      title: 'Proxies: up, restarts, stale overrides, guard, webhooks',
+      description: 'How many proxies Prometheus scrapes now; how many times a proxy started in the time range (a restart resets its counters and noise calibration); how many proxies could not read the shared admin overrides for 5 s: those obey the last overrides they read, so a kill switch set since may not hold there; how many times the guard rolled a group back in the range (GET /api/overrides says which and why); how many groups breach their guard while the store cannot take the rollback; how many Optimizely webhooks fetched a published datafile in the range; and how many were refused (no or a wrong signature: a caller that is not Optimizely, or a secret that differs) or could not fetch it (polling still brings the change).',
       unit: 'none', width: 8,
     }, [
       promql('A', 'sum(up{job="$job"})', 'proxies up', { instant: true }),
@@ -61,9 +61,12 @@ export function overview(): dashboard.DashboardBuilder {
       promql('C', 'sum(cutover_overrides_stale)', 'stale overrides', { instant: true }),
       promql('D', 'sum(increase(cutover_guard_trips_total[$__range]))', 'guard trips in range', { instant: true }),
       promql('E', 'sum(cutover_guard_unable)', 'guard unable to act', { instant: true }),
+      promql('F', 'sum(increase(cutover_webhooks_total{outcome="fetched"}[$__range]))', 'webhooks fetched in range', { instant: true }),
+      promql('G', 'sum(increase(cutover_webhooks_total{outcome=~"bad_signature|fetch_failed"}[$__range]))', 'webhooks refused or failed in range', { instant: true }),
     ]).overrideByName('stale overrides', [{ id: 'thresholds', value: lowerIsBetter(1, 1).build() }])
       .overrideByName('guard trips in range', [{ id: 'thresholds', value: lowerIsBetter(1, 1).build() }])
-      .overrideByName('guard unable to act', [{ id: 'thresholds', value: lowerIsBetter(1, 1).build() }]))
+      .overrideByName('guard unable to act', [{ id: 'thresholds', value: lowerIsBetter(1, 1).build() }])
+      .overrideByName('webhooks refused or failed in range', [{ id: 'thresholds', value: lowerIsBetter(1, 1).build() }]))
     .withPanel(timeSeries({
       title: 'Requests by served side',
       description: 'Who answers each group\'s clients: legacy or new. A flag change shows here within a minute.',

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { hostCheck } from './hosts.js';
-import { type Decision, type Flags, UnknownGroupError } from '../decision/flags.js';
+import { type Flags, UnknownGroupError } from '../decision/flags.js';
 import { OverrideNotShared, type Overrides } from '../decision/overrides.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -9,6 +9,9 @@ import { type ReviewDependencies, reviewApi } from '../review/api.js';
 import { reportPage } from '../review/page.js';
 import { isStage, type Stage, STAGES } from '../decision/stage.js';
 import { type Readiness, startupChecks } from './startup-checks.js';
+import { optimizelyWebhook } from './webhook.js';
+import { agentDecide } from './agent-decide.js';
+import type { FanoutResult } from '../decision/datafile-fanout.js';
 
 export interface AdminDependencies extends Omit<ReviewDependencies, 'authorized' | 'problem' | 'actor'> {
   readonly flags: Flags;
@@ -17,6 +20,8 @@ export interface AdminDependencies extends Omit<ReviewDependencies, 'authorized'
   readonly log: Logger;
   /** What `/readyz` reports; by default the start-up checks, which begin when the app is made. */
   readonly readiness?: Readiness;
+  /** A published datafile, fetched here and told to the other replicas (Optimizely's webhook). */
+  readonly datafilePublished: () => Promise<FanoutResult>;
 }
 
 function problem(res: Response, status: number, detail: string): void {
@@ -27,25 +32,6 @@ function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/**
- * A decision in Optimizely Agent's shape. The variation is the stage (the flag's variation keys
- * are the stage names), an override's too; `enabled` is false when the caller gets legacy because
- * the flag is disabled or unusable for it. `cutover` carries what Agent has no word for.
- */
-function agentDecision(decision: Decision, attributes: object) {
-  const forced = decision.source === 'override';
-  return {
-    flagKey: decision.flag,
-    variationKey: forced ? decision.stage : decision.variation,
-    enabled: forced || decision.variation === decision.stage,
-    ruleKey: forced ? null : decision.rule,
-    variables: decision.shadowPercent === undefined ? {} : { shadowPercent: decision.shadowPercent },
-    userContext: { userId: decision.caller, attributes },
-    reasons: decision.reasons,
-    cutover: { group: decision.group, stage: decision.stage, source: decision.source },
-  };
 }
 
 /** Who changed an override, for its history: the credential's name and the person an operator names, never the token. */
@@ -96,6 +82,7 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
     res.json(reasons.length === 0 ? { status: 'ready', flags: flagState, overrides } : { status: 'degraded', reasons, flags: flagState, overrides });
   });
 
+  app.use(optimizelyWebhook({ secret: config.flags.webhookSecret, published: deps.datafilePublished, metrics, log: deps.log }));
   app.use(reviewApi({ ...deps, authorized, problem, actor: actorOf }));
 
   // What calibration learned: per route and field, A/B and A/A difference rates, and the rules that would ignore the noise.
@@ -112,6 +99,7 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
       return problem(res, 400, 'query parameters "group" and "caller" are required');
     }
     try {
+      // A lookup serves no one: never an impression in Optimizely.
       res.json(flags.decide(group, caller, { explain: true }));
     } catch (error) {
       if (error instanceof UnknownGroupError) return problem(res, 404, error.message);
@@ -148,17 +136,7 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
     changeOverride(req, res, null, reason);
   });
 
-  // Optimizely Agent's decide, for projects that are not in Node: the proxy's own decision, overrides included.
-  app.post('/v1/decide', express.json({ limit: '16kb', type: () => true }), (req, res) => {
-    const { userId, userAttributes } = (req.body ?? {}) as { userId?: unknown; userAttributes?: unknown };
-    if (typeof userId !== 'string' || userId === '') return problem(res, 400, 'the body is {"userId": "<caller key>", "userAttributes": {…} (optional)}; flag keys go in ?keys=');
-    const keys = ([] as unknown[]).concat(req.query.keys ?? []).map(String);
-    const unknown = keys.find((key) => !config.groups.some((group) => group.flag === key));
-    if (unknown !== undefined) return problem(res, 404, `no configured group is decided by flag "${unknown}"`);
-    const groups = keys.length === 0 ? config.groups : config.groups.filter((group) => keys.includes(group.flag));
-    const attributes = userAttributes && typeof userAttributes === 'object' ? userAttributes : {};
-    res.json(groups.map((group) => agentDecision(flags.decide(group.name, userId, { explain: true }), attributes)));
-  });
+  app.use(agentDecide(config, flags, problem));
 
   app.get('/api/overrides', (_req, res) => {
     deps.overrides.changes().then((history) => {

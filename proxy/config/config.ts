@@ -123,6 +123,8 @@ export interface FlagsConfig {
     | { readonly kind: 'polling'; readonly sdkKey: string; readonly urlTemplate?: string; readonly intervalMs: number };
   /** A/B events; absent means none are sent. */
   readonly events: { readonly batchSize: number; readonly flushIntervalMs: number } | undefined;
+  /** The secret Optimizely signs its webhooks with, read from the environment variable `webhookSecretEnv` names; without it webhooks are refused. */
+  readonly webhookSecret: string | undefined;
 }
 
 export interface Listen { readonly host: string; readonly port: number }
@@ -186,6 +188,8 @@ export class ConfigError extends Error {}
 
 
 const ADMIN_TOKEN_MIN = 16;
+/** As for the admin token: a secret shorter than this is a mistake, whatever made it. */
+const WEBHOOK_SECRET_MIN = 16;
 
 const port = z.number().int().min(0).max(65535);
 const timeoutMs = z.number().int().positive();
@@ -234,6 +238,7 @@ const schema = z.strictObject({
     urlTemplate: z.url({ protocol: /^https?$/ }).optional(),
     pollIntervalMs: timeoutMs.default(60_000),
     events: z.strictObject({ batchSize: z.number().int().min(1).default(10), flushIntervalMs: timeoutMs.default(1_000) }).optional(),
+    webhookSecretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable').optional(),
   }).refine((flags) => (flags.datafile === undefined) !== (flags.sdkKey === undefined), 'set exactly one of flags.datafile (local file) and flags.sdkKey (polling)'),
   caller: z.strictObject({
     header: z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name').optional(),
@@ -347,6 +352,19 @@ function adminToken(fromFile: string | undefined, env: NodeJS.ProcessEnv): strin
   return fromEnv;
 }
 
+/**
+ * The webhook secret is named, not written: the file says which environment variable holds it,
+ * so that it lives where the deployment keeps secrets. A named variable that is unset is a
+ * mistake to say at start, not a webhook that fails later.
+ */
+function webhookSecret(name: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (name === undefined) return undefined;
+  const secret = env[name];
+  if (secret === undefined || secret === '') throw new ConfigError(`flags.webhookSecretEnv: the environment variable ${name} is not set`);
+  if (secret.length < WEBHOOK_SECRET_MIN) throw new ConfigError(`flags.webhookSecretEnv: ${name} holds fewer than ${WEBHOOK_SECRET_MIN} characters, too few for a webhook secret`);
+  return secret;
+}
+
 /** A rules document: inline, or a JSON file named relative to the configuration; `key` names it in messages. */
 function rulesDocument(key: string, rules: string | Record<string, unknown>, baseDir: string): unknown {
   if (typeof rules !== 'string') return rules;
@@ -455,6 +473,7 @@ export function parseConfig(document: unknown, baseDir: string, env: NodeJS.Proc
         ? { kind: 'polling', sdkKey: raw.flags.sdkKey, intervalMs: raw.flags.pollIntervalMs, ...(raw.flags.urlTemplate ? { urlTemplate: raw.flags.urlTemplate } : {}) }
         : { kind: 'file', path: path.resolve(baseDir, raw.flags.datafile ?? ''), watchIntervalMs: raw.flags.watchIntervalMs },
       events: raw.flags.events,
+      webhookSecret: webhookSecret(raw.flags.webhookSecretEnv, env),
     },
     caller: { header: raw.caller.header?.toLowerCase(), cookie: raw.caller.cookie },
     groups: parseGroups(raw.groups, baseDir),

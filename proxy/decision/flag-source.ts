@@ -17,6 +17,8 @@ export type ClientState = { readonly ready: true; readonly client: Client } | { 
 /** Where the Optimizely client comes from, kept current as the datafile changes. */
 export interface FlagSource {
   state(): ClientState;
+  /** Fetches or re-reads the datafile now (a webhook said it changed); rejects when it could not, the current one serving on. */
+  refresh(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -96,6 +98,11 @@ export class WatchedDatafile implements FlagSource {
     return this.current;
   }
 
+  refresh(): Promise<void> {
+    this.reloading = this.reloading.then(() => this.reloadIfChanged());
+    return this.reloading;
+  }
+
   /** Compares the file's identity with the one loaded last, taken before that read, so no write goes unseen. */
   private async reloadIfChanged(): Promise<void> {
     const version = await versionOf(this.file);
@@ -129,6 +136,9 @@ async function versionOf(file: string): Promise<string> {
   }
 }
 
+/** How long a fetch asked for by a webhook may take before the datafile in use is kept. */
+const REFRESH_WITHIN_MS = 10_000;
+
 /** Optimizely's CDN (or any `urlTemplate`), polled by the SDK: the production set-up. */
 export class PolledDatafile implements FlagSource {
   private current: ClientState = { ready: false, why: 'the Optimizely datafile has not been fetched yet' };
@@ -136,6 +146,10 @@ export class PolledDatafile implements FlagSource {
   private restart: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly readiness: Promise<void>;
+  private fetching: Promise<void> = Promise.resolve();
+  private nextFetch: Promise<void> | undefined;
+  /** The client of a fetch under way, closed with the source. */
+  private candidate: Client | undefined;
 
   constructor(private readonly options: { sdkKey: string; urlTemplate?: string; intervalMs: number; events?: EventOptions; log: Logger }) {
     this.readiness = this.start();
@@ -149,21 +163,8 @@ export class PolledDatafile implements FlagSource {
    */
   private start(): Promise<void> {
     const { options } = this;
-    const client = createInstance({
-      projectConfigManager: createPollingProjectConfigManager({
-        sdkKey: options.sdkKey,
-        autoUpdate: true,
-        updateInterval: options.intervalMs,
-        ...(options.urlTemplate ? { urlTemplate: options.urlTemplate } : {}),
-      }),
-      ...clientOptions(options.events),
-    });
+    const client = this.pollingClient();
     this.client = client;
-    // A datafile that arrives after onReady gave up still makes the client ready; each new datafile
-    // is a new state, so that decisions remembered for the previous one are dropped (RememberedDecisions).
-    client.notificationCenter.addNotificationListener(NOTIFICATION_TYPES.OPTIMIZELY_CONFIG_UPDATE, () => {
-      if (this.client === client) this.current = { ready: true, client };
-    });
     return client.onReady({ timeout: Math.min(30_000, Math.max(1_000, options.intervalMs)) }).then(
       () => {
         this.current = { ready: true, client };
@@ -179,8 +180,68 @@ export class PolledDatafile implements FlagSource {
     );
   }
 
+  /**
+   * A client polling the CDN from now. A datafile that arrives after onReady gave up still makes
+   * the client ready; each new datafile is a new state, so that decisions remembered for the
+   * previous one are dropped (RememberedDecisions).
+   */
+  private pollingClient(): Client {
+    const { options } = this;
+    const client = createInstance({
+      projectConfigManager: createPollingProjectConfigManager({
+        sdkKey: options.sdkKey,
+        autoUpdate: true,
+        updateInterval: options.intervalMs,
+        ...(options.urlTemplate ? { urlTemplate: options.urlTemplate } : {}),
+      }),
+      ...clientOptions(options.events),
+    });
+    client.notificationCenter.addNotificationListener(NOTIFICATION_TYPES.OPTIMIZELY_CONFIG_UPDATE, () => {
+      if (this.client === client) this.current = { ready: true, client };
+    });
+    return client;
+  }
+
   state(): ClientState {
     return this.current;
+  }
+
+  /**
+   * The SDK's polling manager has no public "fetch now" (its manager is opaque to the client), so
+   * a second client polls from now and takes over once its first datafile is in, the way `start`
+   * hands over. Fetches come one after another, and a call made while one is under way is served
+   * by the next: a webhook never waits on a fetch that began before its change was published.
+   */
+  refresh(): Promise<void> {
+    if (this.nextFetch) return this.nextFetch;
+    const next = this.fetching.then(() => {
+      this.nextFetch = undefined;
+      return this.fetchNow();
+    });
+    this.nextFetch = next;
+    this.fetching = next.catch(() => undefined);
+    return next;
+  }
+
+  private async fetchNow(): Promise<void> {
+    if (this.closed) return;
+    const candidate = this.pollingClient();
+    this.candidate = candidate;
+    try {
+      await candidate.onReady({ timeout: REFRESH_WITHIN_MS });
+    } catch (error) {
+      candidate.close().catch(() => undefined);
+      throw new DatafileError(`the Optimizely datafile could not be fetched now (${(error as Error).message}); the one in use serves on`);
+    } finally {
+      this.candidate = undefined;
+    }
+    if (this.closed) return void candidate.close().catch(() => undefined);
+    const previous = this.client;
+    clearTimeout(this.restart);
+    this.client = candidate;
+    this.current = { ready: true, client: candidate };
+    // Not awaited: the SDK's close() of a client that never became ready does not settle.
+    previous.close().catch(() => undefined);
   }
 
   /** Resolves once the first fetch has succeeded or failed. */
@@ -191,6 +252,7 @@ export class PolledDatafile implements FlagSource {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.restart);
+    this.candidate?.close().catch(() => undefined);
     if (this.current.ready) await this.client.close();
     else this.client.close().catch(() => undefined);
   }

@@ -27,10 +27,19 @@ export class UnknownGroupError extends Error {}
 export interface DecideOptions {
   readonly remember?: boolean;
   readonly explain?: boolean;
+  /**
+   * The decision serves a caller, so Optimizely is told of it (an impression, with A/B events
+   * configured). Off unless asked: a lookup (/api/decide, the report page, recheck) that does
+   * not serve anyone must not count as an exposure in Optimizely's results.
+   */
+  readonly impression?: boolean;
 }
 
-const EXPLAINED = [OptimizelyDecideOption.INCLUDE_REASONS];
-const UNEXPLAINED: OptimizelyDecideOption[] = [];
+/** The SDK's options for a decision, by whether it is explained and whether it is an impression. */
+const SDK_OPTIONS: Readonly<Record<'explained' | 'unexplained', Readonly<Record<'impression' | 'lookup', OptimizelyDecideOption[]>>>> = {
+  explained: { impression: [OptimizelyDecideOption.INCLUDE_REASONS], lookup: [OptimizelyDecideOption.INCLUDE_REASONS, OptimizelyDecideOption.DISABLE_DECISION_EVENT] },
+  unexplained: { impression: [], lookup: [OptimizelyDecideOption.DISABLE_DECISION_EVENT] },
+};
 
 /** The stages forced through the admin API (the kill switch), which beat Optimizely. */
 export interface ForcedStages { get(group: string): Stage | undefined }
@@ -149,7 +158,7 @@ export class Flags {
    * `explain` adds the SDK's own reasons (which rule, which bucket): they cost about 3.5 µs a
    * decision, so the request path goes without them, and an explained decision is never remembered.
    */
-  decide(group: string, caller: string, { remember = true, explain = false }: DecideOptions = {}): Decision {
+  decide(group: string, caller: string, { remember = true, explain = false, impression = false }: DecideOptions = {}): Decision {
     const flag = this.flagOf.get(group);
     if (flag === undefined) throw new UnknownGroupError(`no group named "${group}"`);
     const base = { group, caller, flag, variation: null, rule: null, shadowPercent: undefined };
@@ -160,9 +169,9 @@ export class Flags {
     const state = this.source.state();
     if (!state.ready) return { ...base, stage: 'legacy', source: 'fallback', reasons: [state.why] };
     const { client } = state;
-    if (explain) return this.fromOptimizely(client, base, EXPLAINED);
-    if (!this.remembered || !remember) return this.fromOptimizely(client, base, UNEXPLAINED);
-    return this.remembered.get(state, group, caller, () => this.fromOptimizely(client, base, UNEXPLAINED));
+    const options = SDK_OPTIONS[explain ? 'explained' : 'unexplained'][impression ? 'impression' : 'lookup'];
+    if (explain || !this.remembered || !remember) return this.fromOptimizely(client, base, options);
+    return this.remembered.get(state, group, caller, () => this.fromOptimizely(client, base, options));
   }
 
   private fromOptimizely(client: Client, base: Omit<Decision, 'stage' | 'source' | 'reasons'>, options: OptimizelyDecideOption[]): Decision {
@@ -192,6 +201,11 @@ export class Flags {
   track(caller: string, event: string): void {
     const state = this.source.state();
     if (state.ready) state.client.createUserContext(caller)?.trackEvent(event);
+  }
+
+  /** Fetches or re-reads the datafile now: a webhook or another replica said it changed. */
+  refresh(): Promise<void> {
+    return this.source.refresh();
   }
 
   close(): Promise<void> {

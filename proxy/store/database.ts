@@ -26,6 +26,8 @@ export interface OverrideRecord {
 }
 
 const OVERRIDES_CHANNEL = 'cutover_overrides';
+/** A replica told Optimizely's webhook that the datafile changed; the payload is that replica's id. */
+const DATAFILE_CHANNEL = 'cutover_datafile';
 /** Any fixed number: serialises override changes, so each records the stage it really replaced. */
 const OVERRIDE_LOCK = 7_342_002;
 
@@ -115,7 +117,8 @@ export class StoreDatabase {
 
   /** Connects, migrates and reads the callers' hash key; throws StoreUnavailable when the database does not answer. */
   static async open(url: string, onIdleError: (error: Error) => void): Promise<StoreDatabase> {
-    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 3_000, query_timeout: 10_000, idleTimeoutMillis: 10_000 });
+    // Five: the notifications of overrides and of the datafile each hold one for good.
+    const pool = new pg.Pool({ connectionString: url, max: 5, connectionTimeoutMillis: 3_000, query_timeout: 10_000, idleTimeoutMillis: 10_000 });
     // A connection that breaks must not end the process: the pool hears an idle one break, and
     // each connection is given a listener of its own for when it breaks while in use (the pool
     // listens only to idle ones); the statement under way fails, and its caller counts the drop.
@@ -375,28 +378,46 @@ export class StoreDatabase {
    * returned function stops listening. A connection that breaks calls `onLost`: notifications
    * are a shortcut, the periodic re-read is what guarantees convergence.
    */
-  async listenForOverrides(onChange: () => void, onLost: (error: Error) => void): Promise<() => Promise<void>> {
+  listenForOverrides(onChange: () => void, onLost: (error: Error) => void): Promise<() => Promise<void>> {
+    return this.listen(OVERRIDES_CHANNEL, onChange, onLost);
+  }
+
+  /** Tells every proxy listening that the datafile changed, naming the one that heard it. */
+  async announceDatafile(from: string): Promise<void> {
+    await this.query('SELECT pg_notify($1, $2)', [DATAFILE_CHANNEL, from]);
+  }
+
+  /**
+   * Calls `onNotice` with the announcing proxy's id when one says the datafile changed; as for
+   * overrides, a shortcut: polling the datafile is what guarantees convergence.
+   */
+  listenForDatafile(onNotice: (from: string) => void, onLost: (error: Error) => void): Promise<() => Promise<void>> {
+    return this.listen(DATAFILE_CHANNEL, (message) => onNotice(message.payload ?? ''), onLost);
+  }
+
+  private async listen(channel: string, onNotice: (message: pg.Notification) => void, onLost: (error: Error) => void): Promise<() => Promise<void>> {
     const client = await this.connect();
     let released = false;
+    const onNotification = (message: pg.Notification) => { if (message.channel === channel) onNotice(message); };
     const release = () => {
       if (released) return;
       released = true;
-      client.removeListener('notification', onChange);
+      client.removeListener('notification', onNotification);
       client.release(true);
     };
-    client.on('notification', onChange);
+    client.on('notification', onNotification);
     client.on('error', (error: Error) => {
       release();
       onLost(error);
     });
     try {
-      await client.query(`LISTEN ${OVERRIDES_CHANNEL}`);
+      await client.query(`LISTEN ${channel}`);
     } catch (error) {
       release();
       throw new StoreUnavailable((error as Error).message);
     }
     return async () => {
-      if (!released) await client.query(`UNLISTEN ${OVERRIDES_CHANNEL}`).catch(() => undefined);
+      if (!released) await client.query(`UNLISTEN ${channel}`).catch(() => undefined);
       release();
     };
   }

@@ -1,5 +1,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** What became of an Optimizely webhook (`cutover_webhooks_total`'s label). */
+export const WEBHOOK_OUTCOMES = ['fetched', 'fetch_failed', 'ignored', 'bad_signature'] as const;
+export type WebhookOutcome = typeof WEBHOOK_OUTCOMES[number];
+
 /** The metrics of the contract in docs/architecture.md, on a registry of the proxy's own. */
 export class Metrics {
   readonly registry = new Registry();
@@ -68,8 +72,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly webhooks = this.counter<'outcome'>('cutover_webhooks_total', ['outcome'],
+    'Optimizely webhooks received: fetched (a published datafile, fetched here and told to the other replicas), fetch_failed, ignored (another event), bad_signature (refused)');
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // Present at 0 from start, so that a rate over them reads 0 rather than no data.
+    for (const outcome of WEBHOOK_OUTCOMES) this.webhooks.inc({ outcome }, 0);
   }
 
   private counter<Label extends string>(name: string, labelNames: readonly Label[], help: string): Counter<Label> {

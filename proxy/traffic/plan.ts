@@ -39,7 +39,7 @@ export function planOf(inbound: Inbound, deps: PlanDependencies): Plan | undefin
   const group = match && deps.groups.get(match.route.group);
   if (!match || !group) return undefined;
   const caller = identifyCaller(inbound.headers, deps.config.caller);
-  const decision = deps.flags.decide(group.name, caller.id, { remember: caller.setCookie === undefined });
+  const decision = deps.flags.decide(group.name, caller.id, { remember: caller.setCookie === undefined, impression: true });
   deps.metrics.flagDecisions.inc({ group: group.name, stage: decision.stage, source: decision.source });
   return { match, group, caller, decision, side: primarySide(decision.stage), shadow: chooseShadow(group, decision, inbound.method, deps) };
 }

@@ -31,6 +31,8 @@ export interface TestProxyOptions {
   extra?: Record<string, unknown>;
   flagsConfig?: Record<string, unknown>;
   eventDispatcher?: EventDispatcher;
+  /** The environment the configuration is read with (a secret a key names); empty by default. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** The proxy in front of a given legacy server and a local Lambda host with the given functions. */
@@ -52,7 +54,7 @@ export async function startTestProxy(options: TestProxyOptions): Promise<TestPro
       // A suite that reviews evidence gives a store (extra.store); the others spare its start-up.
       store: { enabled: false },
       ...options.extra,
-    }, dir, {});
+    }, dir, options.env ?? {});
     const proxy = await startProxy(config, { logger, ...(options.eventDispatcher ? { eventDispatcher: options.eventDispatcher } : {}) });
     return {
       proxy, lambda, datafile, logs,

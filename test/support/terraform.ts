@@ -382,7 +382,8 @@ export function moduleCallProblems(tree: Tree): string[] {
 // Security.
 
 const SECRET_NAME = /(password|passwd|secret|token|sdk_?key|api_?key|private_?key|access_?key)/i;
-const SECRET_NAME_OK = /(_arn|_name|_id|_seconds|Arn|_days|_type|_auth|^secrets$)$/i;
+// References to a secret, not secrets: its ARN, its name, the environment variable that holds it (`webhookSecretEnv`).
+const SECRET_NAME_OK = /(_arn|_name|_id|_seconds|Arn|Env|_days|_type|_auth|^secrets$)$/i;
 const SECRET_VALUE = [/AKIA[0-9A-Z]{16}/, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, /:\/\/[^/\s:@${}]+:[^@\s${}]+@/, /\bglsa_[A-Za-z0-9_]{10,}/, /\bgh[pousr]_[A-Za-z0-9]{20,}/];
 
 /** No secret written into the configuration: by its name with a literal value, or by its look. */

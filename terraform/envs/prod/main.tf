@@ -63,6 +63,7 @@ module "deployment" {
   proxy_routing           = { caseSensitive = false, trailingSlash = "optional" }
   sdk_key_secret_name     = "pet-store-prod/optimizely-sdk-key"
   admin_token_secret_name = "pet-store-prod/cutover-admin-token"
+  webhook_secret_name     = "pet-store-prod/optimizely-webhook-secret"
   log_retention_days      = 90
   database = {
     instance_class        = "db.r7g.large"

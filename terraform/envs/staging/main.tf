@@ -63,6 +63,7 @@ module "deployment" {
   proxy_routing           = { caseSensitive = false, trailingSlash = "optional" }
   sdk_key_secret_name     = "pet-store-staging/optimizely-sdk-key"
   admin_token_secret_name = "pet-store-staging/cutover-admin-token"
+  webhook_secret_name     = "pet-store-staging/optimizely-webhook-secret"
   log_retention_days      = 30
   database = {
     instance_class        = "db.t4g.medium"

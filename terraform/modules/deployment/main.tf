@@ -52,6 +52,10 @@ data "aws_secretsmanager_secret" "admin_token" {
   name = var.admin_token_secret_name
 }
 
+data "aws_secretsmanager_secret" "webhook_secret" {
+  name = var.webhook_secret_name
+}
+
 resource "aws_security_group" "functions" {
   name        = "${local.name}-functions"
   description = "The pet-store Lambda functions"
@@ -172,6 +176,8 @@ module "proxy" {
   sdk_key_secret_arn     = data.aws_secretsmanager_secret.sdk_key.arn
   admin_token_secret_arn = data.aws_secretsmanager_secret.admin_token.arn
   store_url_secret_arn   = module.database.store_url_secret_arn
+  webhook_secret_arn     = data.aws_secretsmanager_secret.webhook_secret.arn
+  public_host            = var.certificate_domain
   log_retention_days     = var.log_retention_days
   function_alias_arns = {
     catalog     = module.catalog.alias_arn

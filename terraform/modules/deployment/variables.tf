@@ -104,6 +104,16 @@ variable "sdk_key_secret_name" {
   }
 }
 
+variable "webhook_secret_name" {
+  description = "Name of the Secrets Manager secret holding the secret of the Optimizely webhook (Settings > Webhooks) that calls https://<certificate_domain>/webhooks/optimizely."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9/_+=.@-]+$", var.webhook_secret_name))
+    error_message = "A Secrets Manager secret name."
+  }
+}
+
 variable "admin_token_secret_name" {
   description = "Name of the Secrets Manager secret holding the admin API token (16+ characters)."
   type        = string

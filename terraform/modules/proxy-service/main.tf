@@ -19,12 +19,12 @@ locals {
   # Every setting the proxy needs in production; flags.sdkKey is added at start from its secret.
   config = {
     traffic = { host = "0.0.0.0", port = local.traffic_port, trustForwarded = true, drainMs = var.drain_ms }
-    admin   = { host = "0.0.0.0", port = local.admin_port }
+    admin   = { host = "0.0.0.0", port = local.admin_port, allowedHosts = [var.public_host] }
     legacy  = { url = var.legacy_url, keepAliveMs = var.legacy_keep_alive_ms }
     lambda  = { region = var.lambda_region }
     routing = var.routing
     log     = { level = var.log_level }
-    flags   = { pollIntervalMs = var.flags_poll_interval_ms }
+    flags   = { pollIntervalMs = var.flags_poll_interval_ms, webhookSecretEnv = "CUTOVER_OPTIMIZELY_WEBHOOK_SECRET" }
     caller  = var.caller
     groups  = local.groups
   }
@@ -33,6 +33,7 @@ locals {
     { name = "CUTOVER_FLAGS_SDK_KEY", valueFrom = var.sdk_key_secret_arn },
     { name = "CUTOVER_ADMIN_TOKEN", valueFrom = var.admin_token_secret_arn },
     { name = "CUTOVER_STORE_URL", valueFrom = var.store_url_secret_arn },
+    { name = "CUTOVER_OPTIMIZELY_WEBHOOK_SECRET", valueFrom = var.webhook_secret_arn },
   ]
 
   start_command = <<-EOT
@@ -108,7 +109,7 @@ resource "aws_cloudwatch_log_group" "proxy" {
   retention_in_days = var.log_retention_days
 }
 
-# Roles: the execution role pulls the image and reads the three secrets; the task role may invoke
+# Roles: the execution role pulls the image and reads the four secrets; the task role may invoke
 # the functions' live aliases and nothing else (plus writing metrics when the collector runs).
 data "aws_iam_policy_document" "assume_ecs_tasks" {
   statement {
@@ -331,6 +332,52 @@ resource "aws_lb_listener" "http" {
   }
 }
 
+# Optimizely's webhook, from the internet: the one path of the admin port the ALB forwards, and
+# only POST on the public name. The proxy checks its signature; the rest of the admin port stays
+# reachable from inside the VPC only.
+resource "aws_lb_target_group" "webhook" {
+  name                 = "${var.name_prefix}-webhook"
+  port                 = local.admin_port
+  protocol             = "HTTP"
+  target_type          = "ip"
+  vpc_id               = var.vpc_id
+  deregistration_delay = 30
+
+  # On the port it forwards to, the admin port.
+  health_check {
+    path    = "/healthz"
+    matcher = "200"
+  }
+}
+
+resource "aws_lb_listener_rule" "webhook" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 10
+
+  action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.webhook.arn
+  }
+
+  condition {
+    path_pattern {
+      values = ["/webhooks/optimizely"]
+    }
+  }
+
+  condition {
+    http_request_method {
+      values = ["POST"]
+    }
+  }
+
+  condition {
+    host_header {
+      values = [var.public_host]
+    }
+  }
+}
+
 resource "aws_ecs_cluster" "proxy" {
   name = "${var.name_prefix}-proxy"
 
@@ -376,6 +423,12 @@ resource "aws_ecs_service" "proxy" {
     container_port   = local.traffic_port
   }
 
+  load_balancer {
+    target_group_arn = aws_lb_target_group.webhook.arn
+    container_name   = local.proxy_container.name
+    container_port   = local.admin_port
+  }
+
   deployment_circuit_breaker {
     enable   = true
     rollback = true
@@ -385,7 +438,7 @@ resource "aws_ecs_service" "proxy" {
     ignore_changes = [desired_count]
   }
 
-  depends_on = [aws_lb_listener.https]
+  depends_on = [aws_lb_listener.https, aws_lb_listener_rule.webhook]
 }
 
 resource "aws_appautoscaling_target" "proxy" {

@@ -126,6 +126,16 @@ variable "store_url_secret_arn" {
   type        = string
 }
 
+variable "webhook_secret_arn" {
+  description = "The secret Optimizely signs its webhooks with (flags.webhookSecretEnv names CUTOVER_OPTIMIZELY_WEBHOOK_SECRET), a Secrets Manager secret or an SSM SecureString parameter."
+  type        = string
+}
+
+variable "public_host" {
+  description = "The public name the ALB serves (its certificate's): Optimizely's webhook is forwarded to the admin port for it, and the admin port answers it (admin.allowedHosts)."
+  type        = string
+}
+
 variable "alb_idle_timeout" {
   description = "Seconds; below the proxy's keep-alive timeout (65 s), so the proxy never closes a connection the ALB is about to reuse."
   type        = number
