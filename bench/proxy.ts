@@ -121,7 +121,11 @@ function progressLine(id: string, figures: PassFigures, passes: number): string 
   return `pass ${figures.pass}/${passes}  ${id.padEnd(24)} ${Math.round(figures.requestsPerSecond).toString().padStart(7)} req/s  p50 ${figures.p50Ms.toFixed(2)} ms  p99 ${figures.p99Ms.toFixed(2)} ms${cpu}${errors}`;
 }
 
-/** Starts every row's processes before the first pass, so that no start-up falls in a window. */
+/**
+ * Starts every row's processes before the first pass, then waits until each is ready and quiet:
+ * a Cutover row's embedded store goes on starting after the proxy listens, and its work fell
+ * into the first pass's windows before (its figures were polluted).
+ */
 async function prepareAll(lab: Lab, rows: readonly RowSpec[], notes: string[]): Promise<Map<RowSpec, Target>> {
   const targets = new Map<RowSpec, Target>();
   for (const row of rows) {
@@ -130,6 +134,15 @@ async function prepareAll(lab: Lab, rows: readonly RowSpec[], notes: string[]): 
     } catch (error) {
       notes.push(`${row.id} not measured: it did not start (${(error as Error).message.split('\n')[0]})`);
       console.error(`bench: ${row.id} did not start: ${(error as Error).message}`);
+    }
+  }
+  for (const [row, target] of targets) {
+    try {
+      await target.ready?.();
+    } catch (error) {
+      targets.delete(row);
+      notes.push(`${row.id} not measured: ${(error as Error).message.split('\n')[0]}`);
+      console.error(`bench: ${row.id} not measured: ${(error as Error).message}`);
     }
   }
   return targets;
@@ -168,6 +181,7 @@ async function profileStage(lab: Lab, options: Options, stage: Stage): Promise<P
   mkdirSync(dir, { recursive: true });
   const target = await prepareCutover(lab, `cutover-${stage}-profiled`, { stage, newSide: 'fast', nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir] });
   if (target.pid === undefined) throw new Error('the profiled proxy has no process id');
+  await target.ready?.();
   if (options.warmup > 0) await runWrk(lab.children, { url: target.url, connections: options.connections, seconds: options.warmup });
   await runWrk(lab.children, { url: target.url, connections: options.connections, seconds: options.seconds });
   await target.settle();

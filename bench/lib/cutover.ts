@@ -9,6 +9,7 @@ import type { Stage } from '../../proxy/decision/stage.js';
 import type { LogLevel } from '../../proxy/telemetry/log.js';
 import { writeDatafile } from '../../test/support/datafile.js';
 import { sampleAll } from '../../test/support/metrics.js';
+import { until } from '../../test/support/until.js';
 import { CUTOVER_BIN } from './build.js';
 import type { Children, Started } from './children.js';
 
@@ -135,4 +136,9 @@ export async function settleShadows(cutover: RunningCutover, timeoutMs = 6_000):
     if (sampleAll(await metricsText(cutover), 'cutover_shadow_inflight', {}) === 0) return true;
   }
   return false;
+}
+
+/** Waits until the proxy's /readyz says ready: its store open and its overrides read. */
+export async function untilReady(cutover: RunningCutover, timeoutMs: number): Promise<void> {
+  await until(async () => ((await (await fetch(`${cutover.admin}/readyz`)).json()) as { status: string }).status === 'ready', `${cutover.process.name} ready`, timeoutMs);
 }

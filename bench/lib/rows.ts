@@ -8,8 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Stage } from '../../proxy/decision/stage.js';
 import type { LogLevel } from '../../proxy/telemetry/log.js';
 import type { Children } from './children.js';
-import { type Accounting, MATCHED_PATH, readAccounting, settleShadows, startCutover, UNMATCHED_PATH } from './cutover.js';
+import { type Accounting, MATCHED_PATH, readAccounting, untilReady, settleShadows, startCutover, UNMATCHED_PATH } from './cutover.js';
 import { startNginx } from './nginx.js';
+import { untilIdle } from './procfs.js';
 
 /** Nothing listens on port 1 of loopback, and no other process can take it meanwhile: always refused. */
 export const REFUSED = '127.0.0.1:1';
@@ -27,6 +28,11 @@ export interface Target {
    * accounting hold its own requests and none of the previous row's. False if it did not settle.
    */
   settle(): Promise<boolean>;
+  /**
+   * Cutover rows: resolves once the proxy is ready (`/readyz`) and it and the processes under it
+   * (the embedded store) have gone quiet, so that no start-up work falls into a window.
+   */
+  ready?(): Promise<void>;
   /** Cutover rows: the group's counters from /metrics. */
   accounting?(): Promise<Accounting>;
 }
@@ -141,6 +147,10 @@ export async function prepareCutover(lab: Lab, id: string, options: CutoverRowOp
     pid: cutover.process.pid,
     settle: () => settleShadows(cutover),
     accounting: () => readAccounting(cutover),
+    async ready() {
+      await untilReady(cutover, 60_000);
+      if (!await untilIdle(cutover.process.pid)) throw new Error(`${id} and its store were still busy a minute after starting`);
+    },
   };
 }
 
