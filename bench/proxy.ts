@@ -10,7 +10,9 @@
  *   npm run bench -- --rows http-proxy,cutover-shadow --profile
  *
  * Options: --seconds N per pass, --passes N, --warmup N seconds before each pass, --connections N,
- * --rows a,b (ids below, in ROWS of bench/lib/rows.ts), --profile (a CPU profile of the shadow stage).
+ * --rows a,b (ids below, in ROWS of bench/lib/rows.ts), --profile (a CPU profile of the shadow stage),
+ * --before DIR (an earlier build's dist/ as three more rows, before-legacy, -shadow and -complete;
+ * --before-name names it in the table).
  */
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -23,7 +25,7 @@ import { difference } from './lib/cutover.js';
 import { cpuMicros, peakRssKiB, resetPeakRss } from './lib/procfs.js';
 import { mainThreadProfile, type ProfileSummary, summarizeProfile } from './lib/profile.js';
 import { type PassFigures, type Report, type RowResult, summarize, writeReport } from './lib/report.js';
-import { BASELINE, Lab, prepareCutover, ROWS, type RowSpec, type Target } from './lib/rows.js';
+import { BASELINE, beforeRows, Lab, prepareCutover, ROWS, type RowSpec, type Target } from './lib/rows.js';
 import { isStage, type Stage, STAGES } from '../proxy/decision/stage.js';
 import { buildProxy } from './lib/build.js';
 import { count } from './lib/options.js';
@@ -57,6 +59,8 @@ function parseOptions(args: string[]): Options {
       rows: { type: 'string' },
       profile: { type: 'boolean', default: false },
       'profile-stage': { type: 'string', default: 'shadow' },
+      before: { type: 'string' },
+      'before-name': { type: 'string', default: 'the build before' },
     },
     strict: true,
   });
@@ -69,7 +73,7 @@ function parseOptions(args: string[]): Options {
     warmup: count(values.warmup, 'warmup', true),
     connections: count(values.connections, 'connections'),
     // In the table's order whatever the order asked.
-    rows: ids ? ROWS.filter((row) => ids.includes(row.id)) : ROWS,
+    rows: [...(ids ? ROWS.filter((row) => ids.includes(row.id)) : ROWS), ...(values.before ? beforeRows(values.before, values['before-name']) : [])],
     profile: values.profile ? stageOption(values['profile-stage']) : undefined,
   };
 }

@@ -164,6 +164,15 @@ function forwarderRow(kind: string, label: string): RowSpec {
   };
 }
 
+/**
+ * An earlier build of Cutover, compiled apart (`git worktree add` at the commit, `npm run build`,
+ * or a copy of its dist/), in three rows beside this build's: an A/B within one run.
+ */
+export function beforeRows(dist: string, name: string): RowSpec[] {
+  const entry = [path.resolve(dist, 'proxy/cli.js')];
+  return (['legacy', 'shadow', 'complete'] as const).map((stage) => cutoverRow(`before-${stage}`, `${name}: ${stage}, default configuration`, { stage, newSide: 'fast', entry }));
+}
+
 function cutoverRow(id: string, label: string, options: CutoverRowOptions): RowSpec {
   return { id, label, prepare: (lab) => prepareCutover(lab, id, options) };
 }
