@@ -126,27 +126,21 @@ function progressLine(id: string, figures: PassFigures, passes: number): string 
 }
 
 /**
- * Starts every row's processes before the first pass, then waits until each is ready and quiet:
- * a Cutover row's embedded store goes on starting after the proxy listens, and its work fell
- * into the first pass's windows before (its figures were polluted).
+ * Starts every row's processes before the first pass, one row at a time, each waited for until it
+ * is ready and quiet before the next starts: a Cutover row's embedded store goes on starting after
+ * the proxy listens (60-80 % of a core for about 12 s), and its work fell into the first pass's
+ * windows before; fifteen such start-ups at once also starved one another past their timeout.
  */
 async function prepareAll(lab: Lab, rows: readonly RowSpec[], notes: string[]): Promise<Map<RowSpec, Target>> {
   const targets = new Map<RowSpec, Target>();
   for (const row of rows) {
     try {
-      targets.set(row, await row.prepare(lab));
+      const target = await row.prepare(lab);
+      await target.ready?.();
+      targets.set(row, target);
     } catch (error) {
       notes.push(`${row.id} not measured: it did not start (${(error as Error).message.split('\n')[0]})`);
       console.error(`bench: ${row.id} did not start: ${(error as Error).message}`);
-    }
-  }
-  for (const [row, target] of targets) {
-    try {
-      await target.ready?.();
-    } catch (error) {
-      targets.delete(row);
-      notes.push(`${row.id} not measured: ${(error as Error).message.split('\n')[0]}`);
-      console.error(`bench: ${row.id} not measured: ${(error as Error).message}`);
     }
   }
   return targets;

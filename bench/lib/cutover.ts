@@ -67,7 +67,8 @@ function writeConfig(options: CutoverOptions): string {
 export async function startCutover(children: Children, name: string, repoRoot: string, options: CutoverOptions): Promise<RunningCutover> {
   const config = writeConfig(options);
   const args = [...(options.nodeArgs ?? []), ...(options.entry ?? [CUTOVER_BIN]), 'start', '--config', config];
-  const started = await children.start(name, process.execPath, args, { cwd: repoRoot, ready: /cutover: traffic on (\S+), admin on (\S+)/ });
+  // A minute: on a shared machine a start-up (the build's imports, the embedded store) has taken over 20 s.
+  const started = await children.start(name, process.execPath, args, { cwd: repoRoot, ready: /cutover: traffic on (\S+), admin on (\S+)/, timeoutMs: 60_000 });
   return { url: started.ready[1] as string, admin: started.ready[2] as string, stage: options.stage, process: started };
 }
 
