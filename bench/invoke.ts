@@ -13,6 +13,8 @@
  *   sdk      a stock LambdaClient (maxAttempts 1), for reference
  *   http     node:http POSTing the same bytes on a keep-alive agent, no SDK and no signing:
  *            the floor of Node's HTTP client, for reference only
+ *   undici   an undici Pool POSTing the same bytes with the same headers as the client, unsigned:
+ *            the floor of the transport the client uses, so that the gap above it is the client's own
  *
  * Options: --calls N (20000), --concurrency N (32), --warmup N calls (3000), --passes N (3),
  * --only a,b, --profile (of the first configuration run).
@@ -24,6 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Group } from '../proxy/config/config.js';
 import { InvokeClient } from '../proxy/backends/lambda-client.js';
@@ -136,6 +139,27 @@ const CONFIGURATIONS: readonly Configuration[] = [
           }).on('error', reject).end(payload);
         }),
         close: () => agent.destroy(),
+      };
+    },
+  },
+  {
+    id: 'undici',
+    label: 'undici Pool, unsigned (floor)',
+    make(endpoint, payload) {
+      const pool = new Pool(endpoint.origin, { connections: 512 });
+      const headers = {
+        'content-type': 'application/octet-stream', 'content-length': String(payload.length), 'user-agent': 'cutover/bench',
+        'x-amz-date': '20261206T000000Z', 'x-amz-content-sha256': '0'.repeat(64), host: endpoint.host,
+        authorization: `AWS4-HMAC-SHA256 Credential=local/20261206/${REGION}/lambda/aws4_request, SignedHeaders=content-length;content-type;host;x-amz-content-sha256;x-amz-date, Signature=${'0'.repeat(64)}`,
+      };
+      const path = `/2015-03-31/functions/${FUNCTION}/invocations`;
+      return {
+        async call() {
+          const { statusCode, body } = await pool.request({ method: 'POST', path, headers, body: payload });
+          const answer = await body.arrayBuffer();
+          if (statusCode !== 200 || answer.byteLength === 0) throw new Error(`undici: ${statusCode}`);
+        },
+        close: () => { pool.destroy().catch(() => undefined); },
       };
     },
   },

@@ -10,7 +10,9 @@
  *   npm run bench -- --rows http-proxy,cutover-shadow --profile
  *
  * Options: --seconds N per pass, --passes N, --warmup N seconds before each pass, --connections N,
- * --rows a,b (ids below, in ROWS of bench/lib/rows.ts), --profile (a CPU profile of the shadow stage).
+ * --rows a,b (ids below, in ROWS of bench/lib/rows.ts), --profile (a CPU profile of the shadow stage),
+ * --before DIR (an earlier build's dist/ as three more rows, before-legacy, -shadow and -complete;
+ * --before-name names it in the table).
  */
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -23,7 +25,7 @@ import { difference } from './lib/cutover.js';
 import { cpuMicros, peakRssKiB, resetPeakRss } from './lib/procfs.js';
 import { mainThreadProfile, type ProfileSummary, summarizeProfile } from './lib/profile.js';
 import { type PassFigures, type Report, type RowResult, summarize, writeReport } from './lib/report.js';
-import { BASELINE, Lab, prepareCutover, ROWS, type RowSpec, type Target } from './lib/rows.js';
+import { BASELINE, beforeRows, Lab, prepareCutover, ROWS, type RowSpec, type Target } from './lib/rows.js';
 import { isStage, type Stage, STAGES } from '../proxy/decision/stage.js';
 import { buildProxy } from './lib/build.js';
 import { count } from './lib/options.js';
@@ -57,6 +59,8 @@ function parseOptions(args: string[]): Options {
       rows: { type: 'string' },
       profile: { type: 'boolean', default: false },
       'profile-stage': { type: 'string', default: 'shadow' },
+      before: { type: 'string' },
+      'before-name': { type: 'string', default: 'the build before' },
     },
     strict: true,
   });
@@ -69,7 +73,7 @@ function parseOptions(args: string[]): Options {
     warmup: count(values.warmup, 'warmup', true),
     connections: count(values.connections, 'connections'),
     // In the table's order whatever the order asked.
-    rows: ids ? ROWS.filter((row) => ids.includes(row.id)) : ROWS,
+    rows: [...(ids ? ROWS.filter((row) => ids.includes(row.id)) : ROWS), ...(values.before ? beforeRows(values.before, values['before-name']) : [])],
     profile: values.profile ? stageOption(values['profile-stage']) : undefined,
   };
 }
@@ -121,12 +125,19 @@ function progressLine(id: string, figures: PassFigures, passes: number): string 
   return `pass ${figures.pass}/${passes}  ${id.padEnd(24)} ${Math.round(figures.requestsPerSecond).toString().padStart(7)} req/s  p50 ${figures.p50Ms.toFixed(2)} ms  p99 ${figures.p99Ms.toFixed(2)} ms${cpu}${errors}`;
 }
 
-/** Starts every row's processes before the first pass, so that no start-up falls in a window. */
+/**
+ * Starts every row's processes before the first pass, one row at a time, each waited for until it
+ * is ready and quiet before the next starts: a Cutover row's embedded store goes on starting after
+ * the proxy listens (60-80 % of a core for about 12 s), and its work fell into the first pass's
+ * windows before; fifteen such start-ups at once also starved one another past their timeout.
+ */
 async function prepareAll(lab: Lab, rows: readonly RowSpec[], notes: string[]): Promise<Map<RowSpec, Target>> {
   const targets = new Map<RowSpec, Target>();
   for (const row of rows) {
     try {
-      targets.set(row, await row.prepare(lab));
+      const target = await row.prepare(lab);
+      await target.ready?.();
+      targets.set(row, target);
     } catch (error) {
       notes.push(`${row.id} not measured: it did not start (${(error as Error).message.split('\n')[0]})`);
       console.error(`bench: ${row.id} did not start: ${(error as Error).message}`);
@@ -168,6 +179,7 @@ async function profileStage(lab: Lab, options: Options, stage: Stage): Promise<P
   mkdirSync(dir, { recursive: true });
   const target = await prepareCutover(lab, `cutover-${stage}-profiled`, { stage, newSide: 'fast', nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir] });
   if (target.pid === undefined) throw new Error('the profiled proxy has no process id');
+  await target.ready?.();
   if (options.warmup > 0) await runWrk(lab.children, { url: target.url, connections: options.connections, seconds: options.warmup });
   await runWrk(lab.children, { url: target.url, connections: options.connections, seconds: options.seconds });
   await target.settle();

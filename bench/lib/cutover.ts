@@ -9,6 +9,7 @@ import type { Stage } from '../../proxy/decision/stage.js';
 import type { LogLevel } from '../../proxy/telemetry/log.js';
 import { writeDatafile } from '../../test/support/datafile.js';
 import { sampleAll } from '../../test/support/metrics.js';
+import { until } from '../../test/support/until.js';
 import { CUTOVER_BIN } from './build.js';
 import type { Children, Started } from './children.js';
 
@@ -66,7 +67,8 @@ function writeConfig(options: CutoverOptions): string {
 export async function startCutover(children: Children, name: string, repoRoot: string, options: CutoverOptions): Promise<RunningCutover> {
   const config = writeConfig(options);
   const args = [...(options.nodeArgs ?? []), ...(options.entry ?? [CUTOVER_BIN]), 'start', '--config', config];
-  const started = await children.start(name, process.execPath, args, { cwd: repoRoot, ready: /cutover: traffic on (\S+), admin on (\S+)/ });
+  // A minute: on a shared machine a start-up (the build's imports, the embedded store) has taken over 20 s.
+  const started = await children.start(name, process.execPath, args, { cwd: repoRoot, ready: /cutover: traffic on (\S+), admin on (\S+)/, timeoutMs: 60_000 });
   return { url: started.ready[1] as string, admin: started.ready[2] as string, stage: options.stage, process: started };
 }
 
@@ -135,4 +137,9 @@ export async function settleShadows(cutover: RunningCutover, timeoutMs = 6_000):
     if (sampleAll(await metricsText(cutover), 'cutover_shadow_inflight', {}) === 0) return true;
   }
   return false;
+}
+
+/** Waits until the proxy's /readyz says ready: its store open and its overrides read. */
+export async function untilReady(cutover: RunningCutover, timeoutMs: number): Promise<void> {
+  await until(async () => ((await (await fetch(`${cutover.admin}/readyz`)).json()) as { status: string }).status === 'ready', `${cutover.process.name} ready`, timeoutMs);
 }

@@ -68,3 +68,40 @@ export function childPids(pid: number): number[] {
   }
   return children;
 }
+
+/** `pid` and every process under it (a proxy's embedded Postgres and that one's own workers). */
+export function processTree(pid: number): number[] {
+  const tree = [pid];
+  for (let at = 0; at < tree.length; at += 1) tree.push(...childPids(tree[at] as number));
+  return tree;
+}
+
+/** The CPU time of the processes still running among `pids`; one that ended counts nothing. */
+function cpuMicrosOfLiving(pids: readonly number[]): number {
+  let sum = 0;
+  for (const pid of pids) {
+    try {
+      sum += cpuMicros(pid);
+    } catch {
+      // It ended between the listing and the reading.
+    }
+  }
+  return sum;
+}
+
+/**
+ * Waits until `pid` and the processes under it use under `share` of one core over a window of
+ * `windowMs`: a process that has started can still be busy starting (a Cutover's embedded store
+ * takes 60-80 % of a core for about 12 s after the proxy listens), and that work must not fall
+ * into a row's first window. An idle Cutover takes 2-4 %, 5-10 % under `--cpu-prof`. False when
+ * they were still busy after `timeoutMs`.
+ */
+export async function untilIdle(pid: number, { windowMs = 1_000, share = 0.2, timeoutMs = 60_000 } = {}): Promise<boolean> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
+    const pids = processTree(pid);
+    const before = cpuMicrosOfLiving(pids);
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    if (cpuMicrosOfLiving(pids) - before < windowMs * 1_000 * share) return true;
+  }
+  return false;
+}

@@ -8,8 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Stage } from '../../proxy/decision/stage.js';
 import type { LogLevel } from '../../proxy/telemetry/log.js';
 import type { Children } from './children.js';
-import { type Accounting, MATCHED_PATH, readAccounting, settleShadows, startCutover, UNMATCHED_PATH } from './cutover.js';
+import { type Accounting, MATCHED_PATH, readAccounting, untilReady, settleShadows, startCutover, UNMATCHED_PATH } from './cutover.js';
 import { startNginx } from './nginx.js';
+import { untilIdle } from './procfs.js';
+import { RETURNING_CALLERS, runWrk } from './wrk.js';
 
 /** Nothing listens on port 1 of loopback, and no other process can take it meanwhile: always refused. */
 export const REFUSED = '127.0.0.1:1';
@@ -27,6 +29,12 @@ export interface Target {
    * accounting hold its own requests and none of the previous row's. False if it did not settle.
    */
   settle(): Promise<boolean>;
+  /**
+   * Cutover rows: resolves once the proxy is ready (`/readyz`), it and the processes under it (the
+   * embedded store) have gone quiet, and it has met every returning caller once, so that no
+   * start-up work falls into a window.
+   */
+  ready?(): Promise<void>;
   /** Cutover rows: the group's counters from /metrics. */
   accounting?(): Promise<Accounting>;
 }
@@ -124,6 +132,18 @@ export interface CutoverRowOptions {
   readonly logLevel?: LogLevel;
 }
 
+/**
+ * One wrk run long enough to send every returning caller once: the proxy remembers a caller's
+ * flag decision, and the first of its requests pays the SDK's (about 15 µs, more on a busy
+ * machine). Without it pass 1 of a Cutover row paid for up to 10,000 of them, and later passes none.
+ */
+async function meetEveryCaller(children: Children, url: string): Promise<void> {
+  for (let seconds = 3; seconds <= 48; seconds *= 2) {
+    if ((await runWrk(children, { url, connections: 32, seconds })).requests > RETURNING_CALLERS) return;
+  }
+  throw new Error(`${url} did not answer ${RETURNING_CALLERS} requests in one run of 48 s`);
+}
+
 /** Starts a Cutover process for one row, against the shared legacy upstream. */
 export async function prepareCutover(lab: Lab, id: string, options: CutoverRowOptions): Promise<Target> {
   const cutover = await startCutover(lab.children, id, lab.repoRoot, {
@@ -141,6 +161,11 @@ export async function prepareCutover(lab: Lab, id: string, options: CutoverRowOp
     pid: cutover.process.pid,
     settle: () => settleShadows(cutover),
     accounting: () => readAccounting(cutover),
+    async ready() {
+      await untilReady(cutover, 60_000);
+      if (!await untilIdle(cutover.process.pid)) throw new Error(`${id} and its store were still busy a minute after starting`);
+      await meetEveryCaller(lab.children, cutover.url + MATCHED_PATH);
+    },
   };
 }
 
@@ -152,6 +177,15 @@ function forwarderRow(kind: string, label: string): RowSpec {
       return { url: `${proxy.url}${MATCHED_PATH}`, pid: proxy.pid, settle: brief };
     },
   };
+}
+
+/**
+ * An earlier build of Cutover, compiled apart (`git worktree add` at the commit, `npm run build`,
+ * or a copy of its dist/), in three rows beside this build's: an A/B within one run.
+ */
+export function beforeRows(dist: string, name: string): RowSpec[] {
+  const entry = [path.resolve(dist, 'proxy/cli.js')];
+  return (['legacy', 'shadow', 'complete'] as const).map((stage) => cutoverRow(`before-${stage}`, `${name}: ${stage}, default configuration`, { stage, newSide: 'fast', entry }));
 }
 
 function cutoverRow(id: string, label: string, options: CutoverRowOptions): RowSpec {

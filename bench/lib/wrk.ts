@@ -25,6 +25,8 @@ export interface WrkOptions {
 
 /** Sends each request as one of many returning callers (see the script). */
 const CALLERS = fileURLToPath(new URL('./callers.lua', import.meta.url));
+/** How many returning callers the script cycles through, each run from the first. */
+export const RETURNING_CALLERS = 10_000;
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
