@@ -79,7 +79,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   const overrides = new Overrides(new Set(config.groups.map((group) => group.name)), () => store?.database, config.store.location.kind !== 'off', log,
     config.store.overrides, (stale) => metrics.overridesStale.set(stale ? 1 : 0), () => store?.opening ?? false,
     config.store.location.kind === 'embedded' && config.store.location.dataDir === undefined);
-  const flags = await Flags.open(config.flags, config.groups, { log, overrides, ...(options.eventDispatcher ? { dispatcher: options.eventDispatcher } : {}) });
+  const flags = await Flags.open(config.flags, config.groups, { log, overrides, metrics, ...(options.eventDispatcher ? { dispatcher: options.eventDispatcher } : {}) });
   const legacy = new LegacyBackend(config.legacy);
   const lambda = new LambdaBackend(config.lambda, config.groups);
   const routes = new RouteTable(config.groups.flatMap((group) => group.routes), config.routing);
