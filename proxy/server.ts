@@ -23,6 +23,8 @@ import { createTrafficHandler, type TrafficHandler } from './traffic/handler.js'
 import { KEEP_ALIVE_TIMEOUT_MS } from './http/respond.js';
 import { Primary } from './traffic/serve.js';
 import { Guard } from './guard/guard.js';
+import { publishStageShares } from './decision/current-stage.js';
+import { StageRecorder } from './decision/stage-history.js';
 
 export interface RunningProxy {
   readonly trafficUrl: string;
@@ -90,6 +92,8 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   const comparator = new Comparator(config.groups, workers);
   const store = config.store.location.kind === 'off' ? undefined : new Store(config.store, config.caller, comparator, workers, metrics, log, random);
   const tally = store ?? NO_TALLY;
+  publishStageShares(metrics, config.groups.map((group) => group.name), flags, overrides);
+  const stageHistory = new StageRecorder(flags, () => store?.database, log);
   const guard = new Guard(config.groups, overrides, metrics, log);
   const publish = publisher([new ComparisonMetrics(metrics), ...(store ? [store] : []), guard, new ComparisonLog(log)], log);
   const shadows = new Shadows({ config, legacy, lambda, pool, comparator, publish, metrics, tally, log });
@@ -123,6 +127,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
         await pool.drained();
         guard.close();
         await overrides.close();
+        await stageHistory.close();
         // Before the workers stop: records still being prepared in them are written.
         await store?.close();
         await workers.close();
@@ -137,6 +142,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     admin.close();
     guard.close();
     await overrides.close();
+    await stageHistory.close();
     await store?.close();
     legacy.close();
     lambda.close();
