@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { flagsSet } from '../proxy/commands/flags-set.js';
-import type { StageEvent } from '../proxy/store/database.js';
+import { report } from '../proxy/commands/report.js';
+import { type StageEvent, StoreDatabase } from '../proxy/store/database.js';
 import { openTestDatabase, databaseKinds, type TestDatabase } from './support/database.js';
 import { sample } from './support/metrics.js';
 import { ADMIN_TOKEN, startTestProxy, type TestProxy, untilReady } from './support/proxy.js';
@@ -103,6 +104,37 @@ for (const kind of databaseKinds()) {
       // Three revisions applied by two replicas, none changing orders' split: recorded once, at start.
       assert.deepEqual((await history(one, 'orders')).map(({ from, to, revision }) => ({ from, to, revision })), [{ from: null, to: 'legacy 100 %', revision: '1' }]);
       assert.deepEqual((await groupsOf(one))?.changes?.map((event) => event.kind), ['override', 'override', 'datafile', 'datafile', 'datafile']);
+    });
+
+    it('cutover report shows the stage now, the override that wins over it, the guard\'s last trip with its figures, and the latest changes', async () => {
+      const [one] = proxies;
+      assert.ok(one);
+      // The guard's rollback as the guard writes it (its conditional write to the shared override).
+      const store = await StoreDatabase.open(database.url, () => undefined);
+      try {
+        const written = await store.guardOverride({ group: 'catalog', stage: 'shadow', reason: 'guard: new 5xx 4.1 % vs legacy 0.2 % over 312 requests', actor: 'guard' }, 2_000);
+        assert.ok(written);
+      } finally {
+        await store.close();
+      }
+      await until(async () => (await groupsOf(one))?.current.override?.actor === 'guard', 'the guard\'s override read');
+      let stdout = '';
+      const code = await report({ admin: one.proxy.adminUrl, group: 'catalog' }, { stdout: (text) => { stdout += text; }, stderr: () => undefined, fetch, env: {}, stderrIsTTY: false });
+      assert.equal(code, 1, 'no evidence: not ready');
+      const lines = stdout.split('\n');
+      const start = lines.findIndex((line) => line.startsWith('stage of catalog: '));
+      assert.match(lines[start] ?? '', /^stage of catalog: override shadow \(wins over the split shadow 100 %\) · rule catalog_stage · datafile revision 3, applied \S+$/);
+      assert.match(lines[start + 1] ?? '', /^ {2}override {5}shadow, set by guard: guard: new 5xx 4\.1 % vs legacy 0\.2 % over 312 requests at \S+$/);
+      assert.match(lines[start + 2] ?? '', /^ {2}guard {8}last trip \S+: by flag → forced shadow · guard: new 5xx 4\.1 % vs legacy 0\.2 % over 312 requests$/);
+      assert.equal(lines[start + 3], '  changes      newest first');
+      assert.deepEqual(lines.slice(start + 4, start + 10).map((line) => line.replace(/^ {4}\S+ {2}/, '    <at>  ')), [
+        '    <at>  by flag → forced shadow  (by guard: guard: new 5xx 4.1 % vs legacy 0.2 % over 312 requests)',
+        '    <at>  forced legacy → by flag  (by admin token: resolved)',
+        '    <at>  by flag → forced legacy  (by admin token (ana): incident 7)',
+        '    <at>  live 10 % · shadow 90 % → shadow 100 %  (datafile revision 3: rule catalog_stage)',
+        '    <at>  shadow 100 % → live 10 % · shadow 90 %  (datafile revision 2: rule catalog_stage)',
+        '',
+      ]);
     });
   });
 }
