@@ -1,4 +1,4 @@
-import type { AppliedDatafile, DatafileError, DatafileReport } from './flag-source.js';
+import { type AppliedDatafile, DATAFILE_ERROR_REASONS, type DatafileError, type DatafileReport } from './flag-source.js';
 import { type Split, splitOf, splitText } from './flag-split.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -24,7 +24,10 @@ export class DatafileLedger implements DatafileReport {
     private readonly groups: ReadonlyArray<{ readonly name: string; readonly flag: string }>,
     private readonly log: Logger,
     private readonly metrics: Metrics | undefined,
-  ) {}
+  ) {
+    // Every reason at 0 from start, so that a dashboard reads "none refused", not "no data".
+    for (const reason of DATAFILE_ERROR_REASONS) metrics?.datafileErrors.inc({ reason }, 0);
+  }
 
   /** The datafile applied now; undefined before the first. */
   current(): LedgerEntry | undefined {

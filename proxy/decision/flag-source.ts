@@ -40,7 +40,8 @@ export interface EventOptions {
 }
 
 /** Why a datafile could not be used: the `reason` label of cutover_datafile_errors_total. */
-export type DatafileErrorReason = 'unreadable' | 'invalid_json' | 'rejected' | 'flag_missing';
+export const DATAFILE_ERROR_REASONS = ['unreadable', 'invalid_json', 'rejected', 'flag_missing'] as const;
+export type DatafileErrorReason = (typeof DATAFILE_ERROR_REASONS)[number];
 
 export class DatafileError extends Error {
   constructor(message: string, readonly reason: DatafileErrorReason) {
