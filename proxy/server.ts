@@ -93,7 +93,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   const store = config.store.location.kind === 'off' ? undefined : new Store(config.store, config.caller, comparator, workers, metrics, log, random);
   const tally = store ?? NO_TALLY;
   publishStageShares(metrics, config.groups.map((group) => group.name), flags, overrides);
-  const stageHistory = new StageRecorder(flags, () => store?.database, log);
+  const stageHistory = store ? new StageRecorder(flags, () => store.database, log) : undefined;
   const guard = new Guard(config.groups, overrides, metrics, log);
   const publish = publisher([new ComparisonMetrics(metrics), ...(store ? [store] : []), guard, new ComparisonLog(log)], log);
   const shadows = new Shadows({ config, legacy, lambda, pool, comparator, publish, metrics, tally, log });
@@ -127,7 +127,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
         await pool.drained();
         guard.close();
         await overrides.close();
-        await stageHistory.close();
+        await stageHistory?.close();
         // Before the workers stop: records still being prepared in them are written.
         await store?.close();
         await workers.close();
@@ -142,7 +142,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     admin.close();
     guard.close();
     await overrides.close();
-    await stageHistory.close();
+    await stageHistory?.close();
     await store?.close();
     legacy.close();
     lambda.close();

@@ -287,12 +287,11 @@ export class PolledDatafile implements FlagSource {
     return poller.onReady({ timeout: Math.min(30_000, Math.max(1_000, options.intervalMs)) }).then(
       () => { this.fetchProblem = undefined; },
       (error: unknown) => {
-        if (this.closed) return;
+        // A datafile that arrived after onReady gave up: the poller works, and goes on polling.
+        if (this.closed || this.applier.current.ready) return;
         poller.close().catch(() => undefined);
-        if (!this.applier.current.ready) {
-          this.fetchProblem = `the Optimizely datafile could not be fetched: ${(error as Error).message}`;
-          options.log.error(`flags: ${this.fetchProblem}; every group is served by legacy, and the datafile is fetched again in ${options.intervalMs} ms`);
-        }
+        this.fetchProblem = `the Optimizely datafile could not be fetched: ${(error as Error).message}`;
+        options.log.error(`flags: ${this.fetchProblem}; every group is served by legacy, and the datafile is fetched again in ${options.intervalMs} ms`);
         this.restart = setTimeout(() => { this.start().catch(() => undefined); }, options.intervalMs);
       },
     );

@@ -69,7 +69,7 @@ function timeline(group) {
   return h('section', { class: 'timeline', 'data-testid': 'timeline' },
     h('h2', {}, 'Stage changes'),
     group.changes === null
-      ? h('p', { class: 'empty' }, 'The stage history is in the diff store, which does not answer.')
+      ? h('p', { class: 'empty' }, 'The stage history is kept in the diff store, which is off or does not answer.')
       : group.changes.length === 0
         ? h('p', { class: 'empty' }, 'No stage change recorded yet.')
         : h('ol', { class: 'changes' }, group.changes.map(change)));
