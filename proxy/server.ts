@@ -24,6 +24,8 @@ import { KEEP_ALIVE_TIMEOUT_MS } from './http/respond.js';
 import { Primary } from './traffic/serve.js';
 import { Guard } from './guard/guard.js';
 import { DatafileFanout } from './decision/datafile-fanout.js';
+import { publishStageShares } from './decision/current-stage.js';
+import { StageRecorder } from './decision/stage-history.js';
 
 export interface RunningProxy {
   readonly trafficUrl: string;
@@ -80,7 +82,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   const overrides = new Overrides(new Set(config.groups.map((group) => group.name)), () => store?.database, config.store.location.kind !== 'off', log,
     config.store.overrides, (stale) => metrics.overridesStale.set(stale ? 1 : 0), () => store?.opening ?? false,
     config.store.location.kind === 'embedded' && config.store.location.dataDir === undefined);
-  const flags = await Flags.open(config.flags, config.groups, { log, overrides, ...(options.eventDispatcher ? { dispatcher: options.eventDispatcher } : {}) });
+  const flags = await Flags.open(config.flags, config.groups, { log, overrides, metrics, ...(options.eventDispatcher ? { dispatcher: options.eventDispatcher } : {}) });
   const legacy = new LegacyBackend(config.legacy);
   const lambda = new LambdaBackend(config.lambda, config.groups);
   const routes = new RouteTable(config.groups.flatMap((group) => group.routes), config.routing);
@@ -91,6 +93,8 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   const comparator = new Comparator(config.groups, workers);
   const store = config.store.location.kind === 'off' ? undefined : new Store(config.store, config.caller, comparator, workers, metrics, log, random);
   const tally = store ?? NO_TALLY;
+  publishStageShares(metrics, config.groups.map((group) => group.name), flags, overrides);
+  const stageHistory = store ? new StageRecorder(flags, () => store.database, log) : undefined;
   const guard = new Guard(config.groups, overrides, metrics, log);
   const fanout = new DatafileFanout(flags, () => store?.database, log);
   const publish = publisher([new ComparisonMetrics(metrics), ...(store ? [store] : []), guard, new ComparisonLog(log)], log);
@@ -128,6 +132,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
         guard.close();
         await overrides.close();
         await fanout.close();
+        await stageHistory?.close();
         // Before the workers stop: records still being prepared in them are written.
         await store?.close();
         await workers.close();
@@ -143,6 +148,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     guard.close();
     await overrides.close();
     await fanout.close();
+    await stageHistory?.close();
     await store?.close();
     legacy.close();
     lambda.close();

@@ -237,7 +237,7 @@ for (const kind of databaseKinds()) {
       await client.connect();
       try {
         const versions = (await client.query<{ version: number }>('SELECT version FROM cutover_store_migrations')).rows;
-        assert.deepEqual(versions.map((row) => row.version), [1, 2, 3, 4, 5]);
+        assert.deepEqual(versions.map((row) => row.version), [1, 2, 3, 4, 5, 6]);
         const count = async (table: string) => Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]?.n);
         const before = await count('cutover_comparisons');
         assert.equal(await a.prune(168, 3), before - 3);

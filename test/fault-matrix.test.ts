@@ -694,23 +694,30 @@ describe('the fault matrix', function () {
       });
     }
 
-    for (const [what, change] of [['becomes invalid', (file: string) => writeFileSync(file, '{"truncated": ')], ['is deleted', (file: string) => rmSync(file)]] as const) {
-      it(`the local datafile ${what} while watched: legacy serves (counted fallback, one error line), until it is fixed`, async () => {
+    for (const [what, change, reason] of [
+      ['becomes invalid', (file: string) => writeFileSync(file, '{"truncated": '), 'invalid_json'],
+      ['is deleted', (file: string) => rmSync(file), 'unreadable'],
+      ['loses the group\'s flag', (file: string) => writeDatafile(file, [{ key: 'another_flag', everyoneElse: 'legacy' }], 5), 'flag_missing'],
+    ] as const) {
+      it(`the local datafile ${what} while watched: the last good one keeps deciding, with one error line, /readyz degraded and counted, until it is fixed`, async () => {
         const s = await stack({ stage: 'complete' });
         const first = await send(s.proxy.trafficUrl, 'GET /products/1');
         change(s.datafile);
-        await until(async () => (await decided(s)).source === 'fallback', 'the broken datafile noticed');
-        const broken = await send(s.proxy.trafficUrl, 'GET /products/1');
-        assert.equal((await readyz(s)).status, 'degraded');
-        const errors = s.logs.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((line) => line.level === 50);
+        await until(async () => sample(await s.metrics(), 'cutover_datafile_errors_total', { reason }) === 1, `the broken datafile counted (${reason})`);
+        const kept = await send(s.proxy.trafficUrl, 'GET /products/1');
+        const ready = await readyz(s);
+        assert.equal(ready.status, 'degraded');
+        assert.match(ready.reasons?.join(' ') ?? '', /^flags: .*; revision 1 \(applied .*\) keeps deciding/);
+        const errors = s.logs.map((line) => JSON.parse(line) as { level: number; msg: string; reason: string }).filter((line) => line.level === 50);
         assert.equal(errors.length, 1, JSON.stringify(errors));
-        assert.match(errors[0]?.msg ?? '', /every group is served by legacy until the datafile is fixed/);
+        assert.equal(errors[0]?.reason, reason);
+        assert.match(errors[0]?.msg ?? '', /the datafile applied before \(revision 1, at .*\) keeps deciding/);
         writeDatafile(s.datafile, [{ key: 'catalog_flag', everyoneElse: 'complete' }], 2);
-        await until(() => fromOptimizely(s), 'the fixed datafile to decide');
+        await until(async () => (await readyz(s)).status === 'ready', 'the fixed datafile to apply');
         await accounted(s, {
-          answers: each([first, broken, await send(s.proxy.trafficUrl, 'GET /products/1')], passed(200, document('1'))),
-          requests: [[read('complete', 'new', '2xx'), 2], [read('legacy', 'legacy', '2xx'), 1]],
-          counters: { cutover_flag_decisions_total: [[{ source: 'fallback', stage: 'legacy' }, 1], [{ source: 'optimizely', stage: 'complete' }, 2]] },
+          answers: each([first, kept, await send(s.proxy.trafficUrl, 'GET /products/1')], passed(200, document('1'))),
+          requests: [[read('complete', 'new', '2xx'), 3]],
+          counters: { cutover_flag_decisions_total: [[{ source: 'optimizely', stage: 'complete' }, 3]], cutover_datafile_errors_total: [[{ reason }, 1]] },
         });
       });
     }

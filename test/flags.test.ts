@@ -246,7 +246,12 @@ describe('start-up checks: mistakes that would otherwise only show as traffic st
     catalog: { flag: 'catalog_migrationn', function: 'catalog', routes: ['GET /products'] },
     orders: { flag: 'orders_flag', function: 'orders', routes: ['GET /orders'] },
   };
-  interface Ready { status: string; reasons?: string[]; flags: string }
+  interface Ready { status: string; reasons?: string[]; flags: string; datafile: { revision: string; appliedAt: string | undefined; ageSeconds: number | undefined } | null }
+  /** /readyz without the times, which differ run by run; checked to be sane. */
+  const untimed = (ready: Ready): Ready => {
+    if (ready.datafile) assert.ok(Number(ready.datafile.ageSeconds) >= 0 && Date.parse(ready.datafile.appliedAt ?? '') <= Date.now(), JSON.stringify(ready.datafile));
+    return { ...ready, datafile: ready.datafile && { ...ready.datafile, appliedAt: undefined, ageSeconds: undefined } };
+  };
   const readyz = async (adminUrl: string) => {
     const response = await fetch(`${adminUrl}/readyz`);
     assert.equal(response.status, 200, 'degraded is still 200: the proxy serves');
@@ -265,10 +270,11 @@ describe('start-up checks: mistakes that would otherwise only show as traffic st
         'start-up check: group catalog: flag "catalog_migrationn" is not in the datafile; /readyz says degraded until the datafile is fixed (cutover flags check)',
         'start-up check: group orders: flag "orders_flag" has no variation for stage complete; /readyz says degraded until the datafile is fixed (cutover flags check)',
       ]);
-      assert.deepEqual(await readyz(stack.proxy.adminUrl), {
+      assert.deepEqual(untimed(await readyz(stack.proxy.adminUrl)), {
         status: 'degraded',
         reasons: ['group catalog: flag "catalog_migrationn" is not in the datafile', 'group orders: flag "orders_flag" has no variation for stage complete'],
         flags: 'loaded',
+        datafile: { revision: '1', appliedAt: undefined, ageSeconds: undefined },
         overrides: 'in this process only (no store)',
       });
       const response = await fetch(`${stack.proxy.trafficUrl}/products`);
@@ -278,7 +284,8 @@ describe('start-up checks: mistakes that would otherwise only show as traffic st
       // A corrected datafile (the flag renamed to what the configuration says) makes it ready again, without a restart.
       writeDatafile(stack.datafile, [{ key: 'catalog_migrationn', everyoneElse: 'shadow' }, { key: 'orders_flag', everyoneElse: 'legacy' }], 2);
       await until(async () => (await readyz(stack.proxy.adminUrl)).status === 'ready', 'the corrected datafile to make the proxy ready');
-      assert.deepEqual(await readyz(stack.proxy.adminUrl), { status: 'ready', flags: 'loaded', overrides: 'in this process only (no store)' });
+      assert.deepEqual(untimed(await readyz(stack.proxy.adminUrl)),
+        { status: 'ready', flags: 'loaded', datafile: { revision: '2', appliedAt: undefined, ageSeconds: undefined }, overrides: 'in this process only (no store)' });
     } finally {
       await stack.close();
       await legacy.close();
@@ -291,7 +298,7 @@ describe('start-up checks: mistakes that would otherwise only show as traffic st
     try {
       await until(() => warnings(stack.logs).length > 0, 'the legacy warning');
       assert.deepEqual(warnings(stack.logs), [`start-up check: legacy http://127.0.0.1:${port}/ does not accept connections (ECONNREFUSED); requests served by legacy fail until it does`]);
-      assert.deepEqual(await readyz(stack.proxy.adminUrl), { status: 'degraded', reasons: [`legacy: http://127.0.0.1:${port}/ does not accept connections (ECONNREFUSED)`], flags: 'loaded', overrides: 'in this process only (no store)' });
+      assert.deepEqual(untimed(await readyz(stack.proxy.adminUrl)), { status: 'degraded', reasons: [`legacy: http://127.0.0.1:${port}/ does not accept connections (ECONNREFUSED)`], flags: 'loaded', datafile: { revision: '1', appliedAt: undefined, ageSeconds: undefined }, overrides: 'in this process only (no store)' });
     } finally {
       await stack.close();
     }
@@ -302,7 +309,8 @@ describe('start-up checks: mistakes that would otherwise only show as traffic st
     const legacy = await listen((_req, res) => { requests += 1; res.end('legacy'); });
     const stack = await startTestProxy({ legacyUrl: legacy.url, functions: {}, groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products'] } }, flags: [{ key: 'catalog_flag', everyoneElse: 'shadow' }] });
     try {
-      assert.deepEqual(await readyz(stack.proxy.adminUrl), { status: 'ready', flags: 'loaded', overrides: 'in this process only (no store)' });
+      assert.deepEqual(untimed(await readyz(stack.proxy.adminUrl)),
+        { status: 'ready', flags: 'loaded', datafile: { revision: '1', appliedAt: undefined, ageSeconds: undefined }, overrides: 'in this process only (no store)' });
       assert.deepEqual(warnings(stack.logs), []);
       assert.equal(requests, 0);
     } finally {

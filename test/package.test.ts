@@ -149,8 +149,12 @@ describe('the packed package, installed with --omit=dev', function () {
       await decider.close();`;
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: app, encoding: 'utf8', timeout: 30_000 });
     assert.equal(run.status, 0, run.stderr);
-    const decision = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '') as { stage: string };
-    assert.equal(decision.stage, 'shadow');
+    // The decider logs to stdout too (the datafile it applied, as a JSON line): the decision is the line with a caller.
+    const lines = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { stage?: string; caller?: string; msg?: string });
+    const decisions = lines.filter((line) => line.caller === 'alice');
+    assert.equal(decisions.length, 1, run.stdout);
+    assert.equal(decisions[0]?.stage, 'shadow');
+    assert.ok(lines.some((line) => line.msg?.startsWith('flags: datafile revision ')), run.stdout);
 
     writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true }, files: ['use.ts'] }));
     writeFileSync(path.join(app, 'use.ts'), `import { openDecider, type Decider } from 'cutover/decide';

@@ -161,7 +161,7 @@ describe('report page (real browser, real proxy and store)', function () {
     const card = page.locator('[data-testid="group-card"][data-group="catalog"]');
     await card.waitFor();
     assert.equal(await card.getByTestId('match-rate').textContent(), '50.0%', 'two of four comparisons matched');
-    assert.equal(await card.getByTestId('stage').textContent(), 'stage by flag');
+    assert.equal(await card.getByTestId('stage').textContent(), 'shadow 100 %');
     assert.ok(await card.getByTestId('readiness').getByTestId('verdict').isVisible());
     assert.ok((await card.getByTestId('readiness-reason').count()) > 0, 'the verdict comes with its reasons');
     assert.match((await card.getByTestId('traffic').textContent()) ?? '', /Requests4/);

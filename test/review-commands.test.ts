@@ -233,7 +233,7 @@ describe('cutover report and cutover recheck, against a proxy with a diff store'
       assert.deepEqual(carts?.readiness.reasons.filter((reason) => !reason.ok), [
         { check: 'route_coverage', ok: false, text: 'POST /carts: 0 of 2 requests compared: writes are not mirrored (shadow.writes: off)' },
       ]);
-      assert.deepEqual(Object.keys(catalog ?? {}).sort(), ['circuit', 'comparisons', 'errorRate', 'fallback', 'flag', 'function', 'latency', 'lostEvidence', 'matchRate', 'name', 'override', 'readiness', 'requests', 'routes', 'skippedShadows', 'window']);
+      assert.deepEqual(Object.keys(catalog ?? {}).sort(), ['changes', 'circuit', 'comparisons', 'current', 'errorRate', 'fallback', 'flag', 'function', 'latency', 'lostEvidence', 'matchRate', 'name', 'override', 'readiness', 'requests', 'routes', 'skippedShadows', 'window']);
     });
 
     it('says in one line, exit 2, that the admin port cannot be reached, or that an option is unusable', async () => {

@@ -83,6 +83,22 @@ WHERE group_name = '$group' AND $__timeFrom()::timestamptz - interval '1 minute'
 GROUP BY 1, 2
 ORDER BY 1`;
 
+/**
+ * Every stage change of the group, as annotations on every panel: a datafile revision that
+ * changed its split, an override set or cleared (the guard's rollback too, tagged `guard`).
+ * The store records each once for the fleet (cutover_stage_history).
+ */
+const STAGE_CHANGES = `
+SELECT at AS "time",
+       coalesce(from_stage, '—') || ' → ' || to_stage || ' ('
+         || CASE WHEN kind = 'datafile' THEN 'datafile revision ' || revision ELSE 'by ' || actor END
+         || CASE WHEN reason <> '' THEN ': ' || reason ELSE '' END || ')' AS "text",
+       kind || CASE WHEN actor = 'guard' THEN ',guard' ELSE '' END AS "tags"
+FROM cutover_stage_history
+WHERE group_name = '$group'
+  AND $__timeFilter(at)
+ORDER BY at`;
+
 export function groupDetail(): dashboard.DashboardBuilder {
   return new dashboard.DashboardBuilder('Cutover: group detail')
     .uid(GROUP_UID).tags(TAGS)
@@ -90,6 +106,8 @@ export function groupDetail(): dashboard.DashboardBuilder {
     .editable().tooltip(dashboard.DashboardCursorSync.Crosshair)
     .time({ from: 'now-6h', to: 'now' }).refresh('1m').timezone('browser')
     .withVariable(datasource()).withVariable(store()).withVariable(group()).withVariable(adminUrl())
+    .annotation(new dashboard.AnnotationQueryBuilder().name('Stage changes').datasource(POSTGRES).enable(true).iconColor('orange')
+      .target(new SqlQueryBuilder('STAGE', STAGE_CHANGES)))
     .link(onTheBar(cutoverDashboards()))
     .link(onTheBar(new dashboard.DashboardLinkBuilder('Report page').type(dashboard.DashboardLinkType.Link)
       .url('${admin_url}/#/group?group=${group}').icon('external link').targetBlank(true)
@@ -127,6 +145,29 @@ export function groupDetail(): dashboard.DashboardBuilder {
       description: 'The new side\'s circuit breaker, worst proxy: closed, half-open or open.',
       unit: 'none', width: 4,
     }, [promql('A', `max (cutover_circuit_state{${G}})`, 'breaker', { instant: true })], { mappings: CIRCUIT_STATES }))
+
+    .withRow(new dashboard.RowBuilder('The stage served and the datafile'))
+    .withPanel(stats({
+      title: 'Stage served now',
+      description: 'The group\'s callers by stage as the proxies serve them now: the flag\'s split under the datafile applied, or 100 % of the stage an override forces. The orange marks on the time series are its stage changes (datafile revisions, overrides, the guard\'s rollbacks), from the store.',
+      unit: 'percent', width: 10,
+    }, [promql('A', `max by (stage) (cutover_group_stage_share{${G}})`, '{{stage}}', { instant: true })]))
+    .withPanel(tableOf({
+      title: 'Datafile per proxy',
+      description: 'The revision of the Optimizely datafile each proxy decides by, and how long ago it applied it: a flip is acknowledged when every proxy shows its revision.',
+      unit: 'none', width: 9, height: 5,
+    }, [
+      promql('A', 'max by (instance) (cutover_datafile_revision)', '', { instant: true, table: true }),
+      promql('B', 'time() - max by (instance) (cutover_datafile_applied_timestamp_seconds)', '', { instant: true, table: true }),
+    ])
+      .withTransformation({ id: 'merge', options: {} }).withTransformation(HIDE_TIME)
+      .withOverride(column('Value #A', 'revision', 'none', [{ id: 'decimals', value: 0 }]))
+      .withOverride(column('Value #B', 'applied', 's', [{ id: 'decimals', value: 0 }])))
+    .withPanel(stats({
+      title: 'Datafiles refused',
+      description: 'Datafiles the proxies could not use over the time range (not JSON, unreadable, rejected by the SDK, a flag gone): the one before kept deciding, and /readyz says degraded until a usable one arrives.',
+      unit: 'none', width: 5, thresholds: lowerIsBetter(1, 1),
+    }, [promql('A', 'sum (increase(cutover_datafile_errors_total[$__range])) or vector(0)', 'refused', { instant: true })], { decimals: 0 }))
 
     .withRow(new dashboard.RowBuilder('Routes side by side'))
     .withPanel(tableOf({

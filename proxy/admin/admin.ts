@@ -79,7 +79,10 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
     const reasons = [...await readiness.reasons(), ...[deps.store?.problem(), deps.overrides.problem()].filter((reason): reason is string => reason !== undefined)];
     const flagState = flags.ready ? 'loaded' : 'unavailable: every group is served by legacy';
     const overrides = deps.overrides.shared ? 'shared through the store' : 'in this process only (no store)';
-    res.json(reasons.length === 0 ? { status: 'ready', flags: flagState, overrides } : { status: 'degraded', reasons, flags: flagState, overrides });
+    const applied = flags.datafile();
+    // Which datafile this replica obeys, and since when: a flip is acknowledged when its revision shows here.
+    const datafile = applied ? { revision: applied.revision, appliedAt: applied.appliedAt.toISOString(), ageSeconds: Math.round((Date.now() - applied.appliedAt.getTime()) / 1000) } : null;
+    res.json(reasons.length === 0 ? { status: 'ready', flags: flagState, datafile, overrides } : { status: 'degraded', reasons, flags: flagState, datafile, overrides });
   });
 
   app.use(optimizelyWebhook({ secret: config.flags.webhookSecret, published: deps.datafilePublished, metrics, log: deps.log }));

@@ -38,7 +38,7 @@ export interface Readiness {
  * The checks that catch configuration mistakes which would otherwise only show as traffic that
  * never leaves legacy, or as every request failing: a flag key the datafile lacks, a flag that
  * cannot express the four stages (both from `Flags.problems`, logged by Flags), no usable
- * datafile, and a legacy URL that does not accept connections. Legacy is checked at once (a
+ * datafile, a later datafile refused (the one before keeps deciding), and a legacy URL that does not accept connections. Legacy is checked at once (a
  * warning line when it does not answer) and again when asked, at most every 5 s, so `/readyz`
  * follows legacy coming and going. None of these stops the proxy: it keeps serving, and a group
  * whose flag is broken is served by legacy, which is safe.
@@ -66,6 +66,9 @@ export function startupChecks(deps: { config: Config; flags: Flags; log: Logger 
       const reasons: string[] = [];
       const unavailable = deps.flags.unavailable;
       if (unavailable) reasons.push(`flags: ${unavailable}; every group is served by legacy`);
+      const refused = deps.flags.refusal();
+      const applied = deps.flags.datafile();
+      if (refused && applied) reasons.push(`flags: ${refused.message}; revision ${applied.revision} (applied ${applied.appliedAt.toISOString()}) keeps deciding`);
       reasons.push(...deps.flags.problems());
       const legacyProblem = await checkLegacy();
       if (legacyProblem) reasons.push(`legacy: ${url.href} does not accept connections (${legacyProblem})`);

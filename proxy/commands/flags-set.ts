@@ -2,6 +2,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { ConfigError } from '../config/config.js';
 import { checkDatafile, type Datafile } from '../decision/flag-check.js';
 import { RolloutError, withStageShare } from '../decision/flag-rollout.js';
+import { splitText } from '../decision/flag-split.js';
 import { isStage } from '../decision/stage.js';
 import type { CommandIo } from './flags-check.js';
 import { loadConfigFile } from './config-file.js';
@@ -61,7 +62,7 @@ export async function flagsSet(group: string, stage: string, share: string | und
   const written = `${file}.${process.pid}.tmp`;
   await writeFile(written, `${JSON.stringify(rollout.datafile, null, 2)}\n`);
   await rename(written, file);
-  const split = rollout.split.map((part) => `${part.stage} ${part.percent} %`).join(' · ');
+  const split = splitText(rollout.split);
   const back = rollout.movedBack > 0 ? `; ${rollout.movedBack} % of callers move from the new side back toward legacy` : '';
   io.stdout(`cutover flags set: group ${group}: ${split} (rule "${rollout.rule}" of flag "${flag}", revision ${(rollout.datafile as { revision?: string }).revision}) in ${file}${back}\n`);
   return 0;

@@ -1,3 +1,4 @@
+import type { CurrentStage } from '../decision/current-stage.js';
 import type { ReadinessVerdict } from '../review/readiness.js';
 import type { GroupSummary, Latency } from '../review/summary.js';
 
@@ -75,6 +76,17 @@ export function problemOf(answer: { status: number; body: Record<string, unknown
   return typeof answer.body.error === 'string' ? answer.body.error : `HTTP ${answer.status}`;
 }
 
+/** One stage change, as GET /api/groups and /api/groups/:name/history give it. */
+interface StageChange {
+  readonly at: string;
+  readonly kind: 'datafile' | 'override';
+  readonly from: string | null;
+  readonly to: string;
+  readonly revision: string | null;
+  readonly actor: string | null;
+  readonly reason: string;
+}
+
 /** A group as GET /api/groups describes it; without an open store, no summary. */
 export type GroupView = {
   readonly name: string;
@@ -83,6 +95,9 @@ export type GroupView = {
   readonly override: string | null;
   readonly fallback: boolean;
   readonly circuit: string;
+  readonly current: CurrentStage;
+  /** Newest first; null when the store does not answer. */
+  readonly changes: readonly StageChange[] | null;
 } & (GroupSummary | { readonly routes: ReadonlyArray<{ route: string }>; readonly readiness: null });
 
 interface GroupsDocument { readonly store: string; readonly groups: GroupView[] }
@@ -129,6 +144,34 @@ export function formatGroup(group: GroupView, store: string): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Stage changes the report lists per group; the history endpoint has the rest. */
+const CHANGES_SHOWN = 5;
+
+function changeLine(change: StageChange): string {
+  const who = change.kind === 'datafile' ? `datafile revision ${change.revision}` : `by ${change.actor}`;
+  return `${change.at}  ${change.from ?? '—'} → ${change.to}  (${who}${change.reason ? `: ${change.reason}` : ''})`;
+}
+
+/**
+ * A group's stage as the fleet serves it now (the split, and the override that wins over it), its
+ * guard's last trip with the figures that tripped it, and its latest stage changes. Its lines
+ * start with "stage of", apart from the evidence block of the group.
+ */
+export function formatStage(group: GroupView): string {
+  const { current } = group;
+  const revision = current.revision === null ? 'no datafile applied yet' : `datafile revision ${current.revision}, applied ${current.appliedAt}`;
+  const lines = [`stage of ${group.name}: ${current.override ? `override ${current.override.stage} (wins over the split ${current.splitText})` : current.splitText}${current.rule ? ` · rule ${current.rule}` : ''} · ${revision}`];
+  if (current.override) lines.push(`  override     ${current.override.stage}, set by ${current.override.actor ?? 'unknown'}${current.override.reason ? `: ${current.override.reason}` : ''}${current.override.at ? ` at ${current.override.at}` : ''}`);
+  if (group.changes === null) {
+    lines.push('  changes      unknown: the stage history is in the diff store, which does not answer');
+  } else {
+    const trip = group.changes.find((change) => change.kind === 'override' && change.actor === 'guard');
+    if (trip) lines.push(`  guard        last trip ${trip.at}: ${trip.from ?? '—'} → ${trip.to} · ${trip.reason}`);
+    lines.push(`  changes      ${group.changes.length === 0 ? 'none recorded yet' : 'newest first'}`, ...group.changes.slice(0, CHANGES_SHOWN).map((change) => `    ${changeLine(change)}`));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 export interface ReportOptions {
   readonly admin?: string | undefined;
   readonly group?: string | undefined;
@@ -168,7 +211,7 @@ export async function report(options: ReportOptions, io: ReviewIo): Promise<numb
     io.stdout(`${JSON.stringify({ store: document.store, groups: shownGroups }, null, 2)}\n`);
   } else {
     const store = document.store === 'up' ? '' : ` · diff store: ${document.store}`;
-    io.stdout(`cutover report: ${shown(fetched.admin)}, last ${window}${store}\n\n${shownGroups.map((group) => formatGroup(group, document.store)).join('\n')}`);
+    io.stdout(`cutover report: ${shown(fetched.admin)}, last ${window}${store}\n\n${shownGroups.map((group) => formatGroup(group, document.store)).join('\n')}\n${shownGroups.map(formatStage).join('\n')}`);
   }
   if (options.group === undefined) return 0;
   const readiness = shownGroups[0]?.readiness ?? null;

@@ -1,8 +1,6 @@
 import { type Datafile, rulesOf } from './flag-check.js';
+import { BUCKETS, type Share, splitOf } from './flag-split.js';
 import type { Stage } from './stage.js';
-
-/** Optimizely's buckets: a rule's traffic allocation ranges over 10,000 of them. */
-const BUCKETS = 10_000;
 
 export class RolloutError extends Error {}
 
@@ -11,7 +9,7 @@ export interface Rollout {
   readonly datafile: Datafile;
   readonly rule: string;
   /** The split after the change: each stage with its share of callers, in percent. */
-  readonly split: ReadonlyArray<{ readonly stage: string; readonly percent: number }>;
+  readonly split: readonly Share[];
   /** Callers the change moves from the new side back to legacy's stages, in percent (0 when it only grows). */
   readonly movedBack: number;
 }
@@ -51,11 +49,5 @@ export function withStageShare(datafile: Datafile, flag: string, stage: Stage, p
   const changedRule = rulesOf(changed, flag)?.[0];
   if (changedRule) changedRule.trafficAllocation = allocation;
   changed.revision = String(Number((datafile as { revision?: string }).revision ?? '0') + 1);
-  let start = 0;
-  const split = allocation.map((range) => {
-    const share = { stage: keyOf(range.entityId), percent: (range.endOfRange - start) / 100 };
-    start = range.endOfRange;
-    return share;
-  });
-  return { datafile: changed, rule: rule.key ?? rule.id, split, movedBack: movedBack / 100 };
+  return { datafile: changed, rule: rule.key ?? rule.id, split: splitOf(changed, flag).shares, movedBack: movedBack / 100 };
 }

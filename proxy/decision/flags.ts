@@ -1,8 +1,10 @@
 import { type Client, type EventDispatcher, OptimizelyDecideOption } from '@optimizely/optimizely-sdk';
 import type { FlagsConfig } from '../config/config.js';
 import { checkDatafile, type Datafile } from './flag-check.js';
-import { type FlagSource, PolledDatafile, WatchedDatafile } from './flag-source.js';
+import { DatafileLedger, type LedgerEntry } from './datafile-ledger.js';
+import { type DatafileError, type FlagSource, PolledDatafile, WatchedDatafile } from './flag-source.js';
 import type { Logger } from '../telemetry/log.js';
+import type { Metrics } from '../telemetry/metrics.js';
 import { isStage, type Stage } from './stage.js';
 
 /** Where a stage came from: the flag, the admin API's kill switch, or the safe default. */
@@ -100,6 +102,7 @@ export class Flags {
   /**
    * @param remembered Decisions kept per datafile, or undefined when every decision must reach the
    * SDK (with A/B events configured, each one is an impression).
+   * @param ledger What was applied and refused; the source reports to it.
    */
   constructor(
     private readonly source: FlagSource,
@@ -107,22 +110,49 @@ export class Flags {
     private readonly log: Logger | undefined,
     private readonly remembered: RememberedDecisions | undefined,
     private readonly overrides: ForcedStages = NO_OVERRIDES,
+    private readonly ledger?: DatafileLedger,
   ) {
     this.groups = groups.map(({ name, flag }) => ({ name, flag }));
     this.flagOf = new Map(groups.map((group) => [group.name, group.flag]));
   }
 
-  /** Opens the configured datafile source; a local datafile that cannot be loaded is a DatafileError. */
-  static async open(config: FlagsConfig, groups: ReadonlyArray<{ name: string; flag: string }>, options: { log: Logger; dispatcher?: EventDispatcher; overrides?: ForcedStages }): Promise<Flags> {
+  /**
+   * Opens the configured datafile source; a local datafile that cannot be loaded is a DatafileError.
+   * Each datafile applied is checked (warnings for its problems) as soon as it is applied.
+   */
+  static async open(config: FlagsConfig, groups: ReadonlyArray<{ name: string; flag: string }>, options: { log: Logger; dispatcher?: EventDispatcher; overrides?: ForcedStages; metrics?: Metrics }): Promise<Flags> {
     const events = config.events ? { ...config.events, ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}) } : undefined;
+    const ledger = new DatafileLedger(groups, options.log, options.metrics);
+    // Set once the Flags exist: a polled datafile applied later is checked at once.
+    const opened: { flags?: Flags } = {};
+    const report = {
+      applied: (...args: Parameters<DatafileLedger['applied']>) => { ledger.applied(...args); opened.flags?.problems(); },
+      refused: (...args: Parameters<DatafileLedger['refused']>) => ledger.refused(...args),
+    };
+    const sourceOptions = { flags: groups.map((group) => group.flag), events, report, log: options.log };
     const source = config.source.kind === 'file'
-      ? await WatchedDatafile.open(config.source.path, { watchIntervalMs: config.source.watchIntervalMs, events, log: options.log })
-      : new PolledDatafile({ ...config.source, events, log: options.log });
-    const flags = new Flags(source, groups, options.log, config.events ? undefined : new RememberedDecisions(), options.overrides);
-    // The start-up check: a warning line for each problem, as soon as there is a datafile.
-    if (source instanceof PolledDatafile) source.settled().then(() => flags.problems(), () => undefined);
-    else flags.problems();
+      ? await WatchedDatafile.open(config.source.path, { ...sourceOptions, watchIntervalMs: config.source.watchIntervalMs })
+      : new PolledDatafile({ ...config.source, ...sourceOptions });
+    const flags = new Flags(source, groups, options.log, config.events ? undefined : new RememberedDecisions(), options.overrides, ledger);
+    opened.flags = flags;
+    // The start-up check of a datafile applied before the Flags existed (a local one).
+    flags.problems();
     return flags;
+  }
+
+  /** The datafile decided by now, with each group's split; undefined before the first. */
+  datafile(): LedgerEntry | undefined {
+    return this.ledger?.current();
+  }
+
+  /** The last datafile that could not be used, while no usable one came after it: /readyz says degraded. */
+  refusal(): DatafileError | undefined {
+    return this.source.refusal();
+  }
+
+  /** Calls `listener` with each datafile applied (and the current one at once). */
+  onApplied(listener: (entry: LedgerEntry) => void): void {
+    this.ledger?.onApplied(listener);
   }
 
   /**

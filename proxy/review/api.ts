@@ -5,6 +5,8 @@ import type { CircuitState } from '../backends/circuit.js';
 import type { Comparator } from '../shadow/comparator.js';
 import type { Config, Group } from '../config/config.js';
 import type { Overrides } from '../decision/overrides.js';
+import { currentStage, type ForcedStage } from '../decision/current-stage.js';
+import type { Flags } from '../decision/flags.js';
 import type { RouteTable } from '../config/route.js';
 import type { Logger } from '../telemetry/log.js';
 import { requestIdOf } from '../http/request-id.js';
@@ -18,6 +20,7 @@ import { summarise } from './summary.js';
 
 export interface ReviewDependencies {
   readonly config: Config;
+  readonly flags: Flags;
   readonly overrides: Overrides;
   readonly circuits: () => ReadonlyMap<string, CircuitState>;
   readonly comparator: Comparator;
@@ -35,6 +38,11 @@ export interface ReviewDependencies {
 
 /** A comparison id the store does not hold: 404. */
 class NotFound extends Error {}
+
+/** Stage changes shown with each group in /api/groups; the history endpoint gives more. */
+const RECENT_CHANGES = 20;
+/** Override changes read for who set the overrides in force. */
+const OVERRIDE_CHANGES = 500;
 
 /** The review API on the admin port: the evidence behind each flip (docs/operations.md, "Reviewing the evidence"). */
 export function reviewApi(deps: ReviewDependencies): Router {
@@ -60,10 +68,32 @@ export function reviewApi(deps: ReviewDependencies): Router {
     });
   };
 
+  /** The overrides in force with who set them and why, from their history (the stage alone when it is out of reach). */
+  const forcedStages = async (): Promise<Map<string, ForcedStage>> => {
+    const changes = await deps.overrides.changes(OVERRIDE_CHANGES).catch(() => []);
+    const forced = new Map<string, ForcedStage>();
+    for (const [group, stage] of deps.overrides.all()) {
+      const set = changes.find((change) => change.group === group);
+      forced.set(group, set?.stage === stage ? { stage, actor: set.actor, reason: set.reason, at: set.at } : { stage, actor: null, reason: null, at: null });
+    }
+    return forced;
+  };
+
+  router.get('/api/groups/:name/history', handle(async (req) => {
+    const name = req.params.name ?? '';
+    if (!groups.has(name)) throw new NotFound(`no group named "${name}"`);
+    const limitText = queryOf(req).text('limit') ?? '100';
+    const limit = /^\d{1,4}$/.test(limitText) ? Number(limitText) : NaN;
+    if (!(limit >= 1 && limit <= 1_000)) throw new BadQuery('limit must be a whole number from 1 to 1000');
+    return { group: name, events: await reader().stageHistory(name, limit) };
+  }));
+
   router.get('/api/groups', handle(async (req) => {
     const hours = queryOf(req).hours('window');
     const circuits = deps.circuits();
     const store = deps.store?.database;
+    const forced = await forcedStages();
+    const datafile = deps.flags.datafile();
     return {
       store: deps.store ? (deps.store.problem() ?? 'up') : 'off',
       groups: await Promise.all(config.groups.map(async (group) => {
@@ -73,6 +103,8 @@ export function reviewApi(deps: ReviewDependencies): Router {
           flag: group.flag,
           function: group.function,
           override: deps.overrides.get(group.name) ?? null,
+          current: currentStage(datafile, group.name, forced.get(group.name) ?? null),
+          changes: store ? await store.stageHistory(group.name, RECENT_CHANGES).catch(() => null) : null,
           fallback: group.fallback,
           circuit: circuits.get(group.name) ?? 'closed',
           ...(store ? summarise(windowed, await store.evidence(group.name, { hours: windowed.readiness.windowHours })) : { routes: group.routes.map((route) => ({ route: route.key })), readiness: null }),

@@ -25,6 +25,17 @@ export interface OverrideRecord {
   readonly at: string;
 }
 
+/** One stage change of a group: a datafile's split (with its revision) or an override (with its actor). */
+export interface StageEvent {
+  readonly at: string;
+  readonly kind: 'datafile' | 'override';
+  readonly from: string | null;
+  readonly to: string;
+  readonly revision: string | null;
+  readonly actor: string | null;
+  readonly reason: string;
+}
+
 const OVERRIDES_CHANNEL = 'cutover_overrides';
 /** A replica told Optimizely's webhook that the datafile changed; the payload is that replica's id. */
 const DATAFILE_CHANNEL = 'cutover_datafile';
@@ -371,6 +382,28 @@ export class StoreDatabase {
     const { rows } = await this.query<{ group_name: string; stage: string | null; previous: string | null; reason: string; actor: string; at: Date }>(
       'SELECT group_name, stage, previous, reason, actor, at FROM cutover_override_history ORDER BY id DESC LIMIT $1', [limit]);
     return rows.map((row) => ({ group: row.group_name, stage: row.stage, previous: row.previous, reason: row.reason, actor: row.actor, at: row.at.toISOString() }));
+  }
+
+  /**
+   * Records a group's split under a datafile revision, when it differs from the last recorded:
+   * once however many replicas apply the revision (unique on group and revision). True when
+   * this call recorded it.
+   */
+  async recordSplit(event: { group: string; revision: string; rule: string | null; split: string }): Promise<boolean> {
+    const { rowCount } = await this.query(`INSERT INTO cutover_stage_events (at, group_name, revision, rule, split_from, split_to)
+      SELECT now(), $1, $2, $3, last.split_to, $4
+        FROM (SELECT 1) AS one LEFT JOIN LATERAL (
+          SELECT split_to FROM cutover_stage_events WHERE group_name = $1 ORDER BY id DESC LIMIT 1) AS last ON true
+       WHERE last.split_to IS DISTINCT FROM $4
+      ON CONFLICT (group_name, revision) DO NOTHING`, [event.group, event.revision, event.rule, event.split]);
+    return rowCount === 1;
+  }
+
+  /** A group's stage changes, newest first: datafile splits and overrides (cutover_stage_history). */
+  async stageHistory(group: string, limit: number): Promise<StageEvent[]> {
+    const { rows } = await this.query<{ at: Date; kind: 'datafile' | 'override'; from_stage: string | null; to_stage: string; revision: string | null; actor: string | null; reason: string }>(
+      'SELECT at, kind, from_stage, to_stage, revision, actor, reason FROM cutover_stage_history WHERE group_name = $1 ORDER BY at DESC LIMIT $2', [group, limit]);
+    return rows.map((row) => ({ at: row.at.toISOString(), kind: row.kind, from: row.from_stage, to: row.to_stage, revision: row.revision, actor: row.actor, reason: row.reason }));
   }
 
   /**

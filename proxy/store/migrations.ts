@@ -161,6 +161,34 @@ CREATE TABLE cutover_lost_minutes (
   PRIMARY KEY (minute, group_name, route, reason)
 );`,
   },
+  {
+    version: 6,
+    name: 'stage changes by datafile, and one history of every stage change',
+    // A table for what the datafiles did, beside the override history (kept as it is): a view
+    // reads both as one history, so a stage change is written in one place only.
+    sql: `
+-- A group's split changed by a datafile revision: one row however many replicas apply it.
+CREATE TABLE cutover_stage_events (
+  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at          timestamptz NOT NULL,
+  group_name  text NOT NULL,
+  revision    text NOT NULL,
+  rule        text,
+  split_from  text,
+  split_to    text NOT NULL,
+  UNIQUE (group_name, revision)
+);
+-- Every stage change of a group: a datafile's split (with its revision) or an override set or
+-- cleared (with its actor and reason). from_stage is null for the first split recorded.
+CREATE VIEW cutover_stage_history AS
+  SELECT at, group_name, 'datafile'::text AS kind, split_from AS from_stage, split_to AS to_stage,
+         revision, NULL::text AS actor, COALESCE('rule ' || rule, '') AS reason
+    FROM cutover_stage_events
+  UNION ALL
+  SELECT at, group_name, 'override'::text, COALESCE('forced ' || previous, 'by flag'), COALESCE('forced ' || stage, 'by flag'),
+         NULL::text, actor, reason
+    FROM cutover_override_history;`,
+  },
 ];
 
 /** Any fixed number: the advisory lock that lets one proxy at a time migrate a shared store. */

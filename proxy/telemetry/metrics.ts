@@ -74,6 +74,27 @@ export class Metrics {
 
   readonly webhooks = this.counter<'outcome'>('cutover_webhooks_total', ['outcome'],
     'Optimizely webhooks received: fetched (a published datafile, fetched here and told to the other replicas), fetch_failed, ignored (another event), bad_signature (refused)');
+  readonly datafileRevision = new Gauge({
+    name: 'cutover_datafile_revision',
+    help: 'The revision of the Optimizely datafile this proxy decides by (absent before the first)',
+    registers: [this.registry],
+  });
+
+  readonly datafileAppliedAt = new Gauge({
+    name: 'cutover_datafile_applied_timestamp_seconds',
+    help: 'When this proxy applied the datafile it decides by (Unix time): time() minus it is the revision\'s age here',
+    registers: [this.registry],
+  });
+
+  readonly datafileErrors = this.counter('cutover_datafile_errors_total', ['reason'],
+    'Datafiles this proxy could not use (the one before keeps deciding): unreadable, invalid_json, rejected (by the SDK), flag_missing');
+
+  readonly groupStageShare = new Gauge({
+    name: 'cutover_group_stage_share',
+    help: 'Each group\'s callers by stage as this proxy serves them now, in percent: the flag\'s split, or 100 for a stage forced by an override',
+    labelNames: ['group', 'stage'] as const,
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

@@ -32,12 +32,47 @@ function readiness(r) {
     }, h('span', { class: 'mark', 'aria-hidden': 'true' }, reason.ok ? '✓' : '✗'), h('span', { class: 'sr-only' }, reason.ok ? 'passed: ' : 'failed: '), reason.text))) : null);
 }
 
+/** The stage badge: the override when one forces the group (it wins over the split), else the flag's split now. */
 function stage(group) {
-  // The admin override, when one forces the whole group to a stage; else each caller's flag decides.
-  const override = group.stage ?? group.override ?? null;
-  return override
-    ? h('span', { class: 'stage override', 'data-testid': 'stage', title: 'forced by an admin override' }, `override: ${override}`)
-    : h('span', { class: 'stage', 'data-testid': 'stage', title: `each caller's stage comes from the flag ${group.flag}` }, 'stage by flag');
+  const current = group.current;
+  const forced = current?.override?.stage ?? group.override ?? null;
+  if (forced) return h('span', { class: 'stage override', 'data-testid': 'stage', title: 'forced by an override: it wins over the flag\'s split' }, `override: ${forced}`);
+  return h('span', { class: 'stage', 'data-testid': 'stage', title: `the split of the flag ${group.flag}` }, current ? current.splitText : 'stage by flag');
+}
+
+/** The stage as the fleet serves it now: the flag's rule and split, the datafile revision, and any override with who set it and why. */
+function currentStage(group) {
+  const current = group.current;
+  if (!current) return null;
+  const override = current.override;
+  return h('dl', { class: 'facts', 'data-testid': 'current-stage' },
+    h('dt', {}, 'Split now'), h('dd', { 'data-testid': 'split' }, current.splitText,
+      override ? h('span', { class: 'overridden', 'data-testid': 'split-overridden' }, ` (not served: the override to ${override.stage} wins)`) : null),
+    h('dt', {}, 'Rule'), h('dd', {}, current.rule ? h('code', {}, current.rule) : '—'),
+    h('dt', {}, 'Datafile'), h('dd', { 'data-testid': 'revision' }, current.revision === null ? 'none applied yet' : `revision ${current.revision}, applied ${time(current.appliedAt)}`),
+    override ? [h('dt', {}, 'Override'), h('dd', { 'data-testid': 'override' }, `${override.stage}, set by ${override.actor ?? 'unknown'}${override.reason ? `: ${override.reason}` : ''}${override.at ? ` (${time(override.at)})` : ''}`)] : null);
+}
+
+/** One change of a group's stage, as the timeline lists it. */
+function change(event) {
+  const who = event.kind === 'datafile' ? `datafile revision ${event.revision}` : `by ${event.actor}`;
+  return h('li', { 'data-testid': 'stage-change', 'data-kind': event.kind, class: event.actor === 'guard' ? 'guard' : null },
+    h('span', { class: 'when' }, time(event.at)), ' ',
+    h('span', { class: 'move', 'data-testid': 'stage-move' }, `${event.from ?? '—'} → ${event.to}`), ' ',
+    h('span', { class: 'who', 'data-testid': 'stage-who' }, who),
+    event.reason ? h('span', { class: 'why', 'data-testid': 'stage-why' }, ` · ${event.reason}`) : null);
+}
+
+/** The group's stage changes, newest first: datafile revisions that changed its split, overrides set and cleared (the guard's too). */
+function timeline(group) {
+  if (group.changes === undefined) return null;
+  return h('section', { class: 'timeline', 'data-testid': 'timeline' },
+    h('h2', {}, 'Stage changes'),
+    group.changes === null
+      ? h('p', { class: 'empty' }, 'The stage history is kept in the diff store, which is off or does not answer.')
+      : group.changes.length === 0
+        ? h('p', { class: 'empty' }, 'No stage change recorded yet.')
+        : h('ol', { class: 'changes' }, group.changes.map(change)));
 }
 
 function traffic(requests) {
@@ -78,6 +113,7 @@ function groupSummary(group, params, linked) {
     h('div', { class: 'card-body' },
       h('div', {}, h('p', { class: 'label' }, 'Match rate'), matchRate(group.matchRate, group.comparisons)),
       readiness(group.readiness),
+      linked ? null : currentStage(group),
       traffic(group.requests),
       health(group)));
 }
@@ -168,6 +204,7 @@ export async function groupView(params) {
     content: [
       storeNotice(groups),
       groupSummary(group, params, false),
+      timeline(group),
       routesTable(group, params),
       h('section', { class: 'fields' },
         h('div', { class: 'page-head' },
