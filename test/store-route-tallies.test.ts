@@ -20,6 +20,8 @@ CREATE TABLE cutover_comparison_minutes (minute timestamptz NOT NULL, group_name
 CREATE TABLE cutover_side_minutes (minute timestamptz NOT NULL, group_name text NOT NULL, side text NOT NULL, le_ms integer NOT NULL, count bigint NOT NULL, errors bigint NOT NULL, PRIMARY KEY (minute, group_name, side, le_ms));
 CREATE TABLE cutover_request_minutes (minute timestamptz NOT NULL, group_name text NOT NULL, stage text NOT NULL, served_by text NOT NULL, count bigint NOT NULL, PRIMARY KEY (minute, group_name, stage, served_by));
 CREATE TABLE cutover_skip_minutes (minute timestamptz NOT NULL, group_name text NOT NULL, reason text NOT NULL, count bigint NOT NULL, PRIMARY KEY (minute, group_name, reason));
+-- Version 3's override history, as a store of version 4 has it: the stage history (migration 6) reads it.
+CREATE TABLE cutover_override_history (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, group_name text NOT NULL, stage text, previous text, reason text NOT NULL, actor text NOT NULL, at timestamptz NOT NULL);
 INSERT INTO cutover_request_minutes VALUES (date_trunc('minute', now()), 'orders', 'shadow', 'legacy', 40);
 INSERT INTO cutover_skip_minutes VALUES (date_trunc('minute', now()), 'orders', 'unsafe_method', 7);`;
 
