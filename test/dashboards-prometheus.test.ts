@@ -26,7 +26,8 @@ import { until } from './support/until.js';
  *  - inventory, in shadow: its function always fails, so the shadow side's breaker opens and
  *    the shadows are skipped (shadow_circuit_open);
  *  - shipments, in live: its function always fails, so reads fall back to legacy and the breaker
- *    opens, and its guard (20 samples) rolls it back to shadow;
+ *    opens, and its guard (100 samples) rolls it back to shadow in the second phase of the traffic,
+ *    so that its `live` requests span several scrapes (a rate needs two);
  *  - reviews: its flag's variation is renamed to one that names no stage, so callers are decided by the fallback;
  *  - the store's queue holds 2 records, so bursts of comparisons are dropped (queue_full).
  * Grafana's `$__rate_interval` exists only in Grafana: here a concrete 1-minute window stands for it
@@ -130,7 +131,7 @@ for (const kind of databaseKinds()) {
           catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products/{id}', 'GET /categories'] },
           orders: { flag: 'orders_flag', function: 'orders', routes: ['GET /orders/{id}', 'POST /orders'], shadow: { percent: 70 } },
           inventory: { flag: 'inventory_flag', function: 'inventory', routes: ['GET /stock/{id}'], circuit: { failures: 2, openMs: 60_000 } },
-          shipments: { flag: 'shipments_flag', function: 'shipments', routes: ['GET /shipments/{id}'], circuit: { failures: 2, openMs: 300 }, guard: { enabled: true, minSamples: 20 } },
+          shipments: { flag: 'shipments_flag', function: 'shipments', routes: ['GET /shipments/{id}'], circuit: { failures: 2, openMs: 300 }, guard: { enabled: true, minSamples: 100 } },
           reviews: { flag: 'reviews_flag', function: 'reviews', routes: ['GET /reviews'] },
         },
         flags: [
