@@ -113,7 +113,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   traffic.on('clientError', handler.clientError);
   traffic.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   traffic.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
-  const admin = http.createServer(createAdminApp({ config, flags, overrides, metrics, circuits: handler.circuits, comparator, store, routes, recheck: (group, request) => shadows.recheck(group, request), log,
+  const admin = http.createServer(createAdminApp({ config, flags, overrides, guard, metrics, circuits: handler.circuits, comparator, store, routes, recheck: (group, request) => shadows.recheck(group, request), log,
     datafilePublished: () => fanout.published() }));
 
   store?.start();

@@ -248,6 +248,9 @@ for (const kind of databaseKinds()) {
         stop = true;
         await running;
         assert.ok(proxy.logs.some((line) => line.includes('"level":50') && line.includes('NOT rolled back, not even on this replica')));
+        const readyz = await (await fetch(`${proxy.proxy.adminUrl}/readyz`)).json() as { status: string; reasons: string[] };
+        assert.equal(readyz.status, 'degraded');
+        assert.ok(readyz.reasons.some((reason) => /^guard: group catalog breaches its thresholds \(.+\) but the store cannot take the rollback: not rolled back$/.test(reason)), readyz.reasons.join('\n'));
         const decision = await (await fetch(`${proxy.proxy.adminUrl}/api/decide?group=catalog&caller=alice`)).json() as { source: string; stage: string };
         assert.deepEqual({ source: decision.source, stage: decision.stage }, { source: 'optimizely', stage: 'complete' });
         assert.equal(await total('cutover_guard_trips_total', { group: 'catalog' }), 0);

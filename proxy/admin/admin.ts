@@ -16,6 +16,8 @@ import type { FanoutResult } from '../decision/datafile-fanout.js';
 export interface AdminDependencies extends Omit<ReviewDependencies, 'authorized' | 'problem' | 'actor'> {
   readonly flags: Flags;
   readonly overrides: Overrides;
+  /** The guard, when it could not roll a breaching group back. */
+  readonly guard: { problem(): string | undefined };
   readonly metrics: Metrics;
   readonly log: Logger;
   /** What `/readyz` reports; by default the start-up checks, which begin when the app is made. */
@@ -76,7 +78,7 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
   // Degraded is still 200: the proxy serves, and whatever is wrong sends traffic to legacy, which is safe.
   const readiness = deps.readiness ?? startupChecks({ config, flags, log: deps.log });
   app.get('/readyz', async (_req, res) => {
-    const reasons = [...await readiness.reasons(), ...[deps.store?.problem(), deps.overrides.problem()].filter((reason): reason is string => reason !== undefined)];
+    const reasons = [...await readiness.reasons(), ...[deps.store?.problem(), deps.overrides.problem(), deps.guard.problem()].filter((reason): reason is string => reason !== undefined)];
     const flagState = flags.ready ? 'loaded' : 'unavailable: every group is served by legacy';
     const overrides = deps.overrides.shared ? 'shared through the store' : 'in this process only (no store)';
     const applied = flags.datafile();

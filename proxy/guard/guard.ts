@@ -103,6 +103,8 @@ export class Guard {
   private readonly windows = new Map<string, Window>();
   private readonly groups: ReadonlyMap<string, Group>;
   private readonly acting = new Set<string>();
+  /** Per group, why its last breach could not be rolled back; gone once a rollback is taken. */
+  private readonly unable = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   readonly name = 'guard';
 
@@ -123,6 +125,11 @@ export class Guard {
     // Evidence from before an override was set or cleared says nothing about what follows: an
     // engineer who clears a rollback gets a guard that judges the new side afresh.
     overrides.onChange((group) => this.windows.get(group)?.clear());
+  }
+
+  /** For `/readyz`: the groups whose breach the guard could not act on. */
+  problem(): string | undefined {
+    return this.unable.size === 0 ? undefined : [...this.unable.values()].join('; ');
   }
 
   start(): void {
@@ -219,6 +226,7 @@ export class Guard {
     try {
       const wrote = await this.overrides.rollBack({ group: group.name, stage, reason, actor: 'guard' });
       this.metrics.guardUnable.set({ group: group.name }, 0);
+      this.unable.delete(group.name);
       // Lost to another replica, or won: either way the override's change clears the window; this
       // is for the replica that has not heard of the winner's yet.
       window.clear();
@@ -228,6 +236,7 @@ export class Guard {
     } catch (error) {
       this.metrics.guardUnable.set({ group: group.name }, 1);
       const why = error instanceof OverrideNotShared ? 'the store cannot take the rollback' : 'the rollback failed';
+      this.unable.set(group.name, `guard: group ${group.name} breaches its thresholds (${figures}) but ${why}: not rolled back`);
       this.log.error({ group: group.name, figures, err: error }, `guard: group ${group.name} breaches its thresholds (${figures}) but ${why} (${(error as Error).message}); NOT rolled back, not even on this replica`);
     }
   }
