@@ -88,6 +88,8 @@ export function createLogger(level: LogLevel, destination: DestinationStream = b
 
 /** The access line of a request: counts and names, never a header or a body. */
 export interface AccessLine {
+  /** First, as on every line of the request. */
+  readonly requestId: string;
   readonly group: string;
   readonly route: string;
   readonly stage: string;
@@ -96,12 +98,14 @@ export interface AccessLine {
   readonly status: number | string;
   readonly complete: boolean;
   readonly primaryMs: number | undefined;
-  readonly failedOverMs?: number;
+  /** When legacy answered a request the new side failed; a field left undefined is not written. */
+  readonly failedOverMs: number | undefined;
   readonly totalMs: number;
 }
 
 /** What the request path logs through. */
 export type RequestLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error' | 'isLevelEnabled'> & {
+  readonly requestId: string;
   /** Writes the request's access line at `info`, when the level has it. */
   access(line: AccessLine): void;
 };
@@ -123,7 +127,7 @@ export function unredactedOf(log: Logger): Logger {
   return child;
 }
 
-type Level = Exclude<keyof RequestLog, 'isLevelEnabled' | 'access'>;
+type Level = Exclude<keyof RequestLog, 'isLevelEnabled' | 'access' | 'requestId'>;
 
 /**
  * The log of one request: every line it writes names the request. The child logger is made on
@@ -134,7 +138,7 @@ type Level = Exclude<keyof RequestLog, 'isLevelEnabled' | 'access'>;
 class LazyRequestLog implements RequestLog {
   private child: Logger | undefined;
 
-  constructor(private readonly log: Logger, private readonly requestId: string) {}
+  constructor(private readonly log: Logger, readonly requestId: string) {}
 
   isLevelEnabled(level: string): boolean {
     return this.log.isLevelEnabled(level);
@@ -157,7 +161,8 @@ class LazyRequestLog implements RequestLog {
   }
 
   access(line: AccessLine): void {
-    if (this.log.isLevelEnabled('info')) unredactedOf(this.log).info({ requestId: this.requestId, ...line }, 'request');
+    // Written as given, not copied: the line already carries the request id.
+    if (this.log.isLevelEnabled('info')) unredactedOf(this.log).info(line, 'request');
   }
 
   private write(level: Level, args: unknown[]): void {
