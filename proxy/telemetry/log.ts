@@ -14,9 +14,10 @@ const REDACTED = [...CREDENTIAL_HEADERS].map((name) => (name.includes('-') ? `"$
  * a synchronous write(2) for every line, cost about a third of a `legacy` request at the default
  * level, where each request writes its access line (issue 26). Each asynchronous write is handed
  * to a libuv thread and back, which costs about 40 µs of CPU whatever its size (4 to 16 KB,
- * measured alone) and more on a busy machine: 12 KB batches (about 70 access lines) make a third
+ * measured alone) and more on a busy machine: 12 KB batches (about 45 access lines) make a third
  * of the writes that 4 KB batches made (A/B, 7 passes: `legacy` 329 against 393 µs a request on a
- * loaded machine; docs/performance.md). sonic-boom's largest write is 16 KB.
+ * loaded machine; docs/performance.md). 64 KB batches were no better (A/B, 5 passes: 190 against
+ * 173 µs, lower in 1 of 5). sonic-boom's largest write is 16 KB.
  */
 const BUFFERED_BYTES = 12_288;
 /** Lines of a quiet proxy wait at most this long. */
