@@ -41,6 +41,9 @@ class Batched implements DestinationStream {
     // at exit; what waits here goes to it first, before pino's own listeners run.
     process.prependListener('beforeExit', () => this.flush());
     process.prependListener('exit', () => {
+      // Nothing waits, or the destination was ended when the event loop emptied (pino's doing,
+      // after the flush above; its type does not say `destroyed`).
+      if (this.lines.length === 0 || (out as { destroyed?: boolean }).destroyed === true) return;
       this.flush();
       out.flushSync();
     });
