@@ -11,8 +11,8 @@
  *
  * Options: --seconds N per pass, --passes N, --warmup N seconds before each pass, --connections N,
  * --rows a,b (ids below, in ROWS of bench/lib/rows.ts), --profile (a CPU profile of the shadow stage),
- * --before DIR (an earlier build's dist/ as three more rows, before-legacy, -shadow and -complete;
- * --before-name names it in the table).
+ * --before DIR (an earlier build's dist/ as three more rows, before-legacy, -shadow and -complete,
+ * or those of them --rows names; --before-name names it in the table).
  */
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -65,15 +65,18 @@ function parseOptions(args: string[]): Options {
     strict: true,
   });
   const ids = values.rows?.split(',').map((id) => id.trim()).filter(Boolean);
-  const unknown = ids?.filter((id) => !ROWS.some((row) => row.id === id)) ?? [];
+  const before = values.before ? beforeRows(values.before, values['before-name']) : [];
+  const unknown = ids?.filter((id) => !ROWS.some((row) => row.id === id) && !before.some((row) => row.id === id)) ?? [];
   if (unknown.length > 0) throw new Error(`unknown row ${unknown.join(', ')}; the rows: ${ROWS.map((row) => row.id).join(', ')}`);
+  // --rows may name some of the earlier build's rows (before-legacy, say); naming none keeps all three.
+  const someBefore = ids?.some((id) => before.some((row) => row.id === id)) === true;
   return {
     seconds: count(values.seconds, 'seconds'),
     passes: count(values.passes, 'passes'),
     warmup: count(values.warmup, 'warmup', true),
     connections: count(values.connections, 'connections'),
     // In the table's order whatever the order asked.
-    rows: [...(ids ? ROWS.filter((row) => ids.includes(row.id)) : ROWS), ...(values.before ? beforeRows(values.before, values['before-name']) : [])],
+    rows: [...(ids ? ROWS.filter((row) => ids.includes(row.id)) : ROWS), ...(someBefore ? before.filter((row) => ids?.includes(row.id)) : before)],
     profile: values.profile ? stageOption(values['profile-stage']) : undefined,
   };
 }

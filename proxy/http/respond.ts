@@ -6,6 +6,7 @@ import { onceGone } from './connection.js';
 
 /** Above a load balancer's 60 s idle timeout, so that the balancer, not the proxy, closes idle connections. */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+const KEEP_ALIVE_HEADER = `timeout=${Math.floor(KEEP_ALIVE_TIMEOUT_MS / 1000)}`;
 
 /** What every response of the proxy needs to know, whichever side or the proxy itself answers. */
 export interface Reply {
@@ -31,7 +32,7 @@ export function responseHeaders(reply: Reply, upstream: OutgoingHttpHeaders, kee
   headers['x-request-id'] = reply.requestId;
   if (keepAlive) {
     headers.connection = 'keep-alive';
-    headers['keep-alive'] = `timeout=${Math.floor(KEEP_ALIVE_TIMEOUT_MS / 1000)}`;
+    headers['keep-alive'] = KEEP_ALIVE_HEADER;
   } else {
     headers.connection = 'close';
   }

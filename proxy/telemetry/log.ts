@@ -14,23 +14,68 @@ const REDACTED = [...CREDENTIAL_HEADERS].map((name) => (name.includes('-') ? `"$
  * a synchronous write(2) for every line, cost about a third of a `legacy` request at the default
  * level, where each request writes its access line (issue 26). Each asynchronous write is handed
  * to a libuv thread and back, which costs about 40 µs of CPU whatever its size (4 to 16 KB,
- * measured alone) and more on a busy machine: 12 KB batches (about 70 access lines) make a third
+ * measured alone) and more on a busy machine: 12 KB batches (about 45 access lines) make a third
  * of the writes that 4 KB batches made (A/B, 7 passes: `legacy` 329 against 393 µs a request on a
- * loaded machine; docs/performance.md). sonic-boom's largest write is 16 KB.
+ * loaded machine; docs/performance.md). 64 KB batches were no better (A/B, 5 passes: 190 against
+ * 173 µs, lower in 1 of 5). sonic-boom's largest write is 16 KB.
  */
 const BUFFERED_BYTES = 12_288;
 /** Lines of a quiet proxy wait at most this long. */
 const FLUSH_EVERY_MS = 1_000;
 
 /**
- * Standard output through pino's asynchronous destination. pino writes what is buffered
- * synchronously when the process exits (also after an uncaught exception, and after
- * `cutover start`'s SIGTERM or SIGINT drain, which ends in process.exit). A process killed
- * outright (SIGKILL, out of memory) loses what was not written yet: the lines of the last second
- * at most, under 4 KB when standard output keeps up (README, "Logs").
+ * Lines waiting for standard output, in an array until a batch is there, then handed to pino's
+ * asynchronous destination as one string. Not sonic-boom's own batching (`minLength`): it grows
+ * its batch by string concatenation and measures the whole batch (`Buffer.byteLength`) on every
+ * line, which copies the batch each time (about 6.6 µs a line against 2.4 for this, measured
+ * alone writing to a pipe; issue 26).
+ */
+class Batched implements DestinationStream {
+  private lines: string[] = [];
+  /** Characters waiting: the bytes of an ASCII line, fewer than its bytes for any other. */
+  private waiting = 0;
+
+  constructor(private readonly out: ReturnType<typeof pino.destination>) {
+    setInterval(() => this.flush(), FLUSH_EVERY_MS).unref();
+    // pino ends its destination when the event loop empties and writes what it holds synchronously
+    // at exit; what waits here goes to it first, before pino's own listeners run.
+    process.prependListener('beforeExit', () => this.flush());
+    process.prependListener('exit', () => {
+      // Nothing waits, or the destination was ended when the event loop emptied (pino's doing,
+      // after the flush above; its type does not say `destroyed`).
+      if (this.lines.length === 0 || (out as { destroyed?: boolean }).destroyed === true) return;
+      this.flush();
+      out.flushSync();
+    });
+  }
+
+  write(line: string): void {
+    this.lines.push(line);
+    this.waiting += line.length;
+    if (this.waiting >= BUFFERED_BYTES) this.flush();
+  }
+
+  private flush(): void {
+    if (this.lines.length === 0) return;
+    const batch = this.lines.join('');
+    this.lines = [];
+    this.waiting = 0;
+    this.out.write(batch);
+  }
+}
+
+let stdout: Batched | undefined;
+
+/**
+ * Standard output, batched, through pino's asynchronous destination; one for the process, however
+ * many loggers write to it. What waits is written synchronously when the process exits (also after
+ * an uncaught exception, and after `cutover start`'s SIGTERM or SIGINT drain, which ends in
+ * process.exit). A process killed outright (SIGKILL, out of memory) loses what was not written
+ * yet: the lines of the last second at most, under 12 KB when standard output keeps up (docs/reference.md, "Logs").
  */
 function bufferedStdout(): DestinationStream {
-  return pino.destination({ dest: 1, sync: false, minLength: BUFFERED_BYTES, periodicFlush: FLUSH_EVERY_MS });
+  stdout ??= new Batched(pino.destination({ dest: 1, sync: false, minLength: 0 }));
+  return stdout;
 }
 
 /**
@@ -47,6 +92,8 @@ export function createLogger(level: LogLevel, destination: DestinationStream = b
 
 /** The access line of a request: counts and names, never a header or a body. */
 export interface AccessLine {
+  /** First, as on every line of the request. */
+  readonly requestId: string;
   readonly group: string;
   readonly route: string;
   readonly stage: string;
@@ -55,12 +102,14 @@ export interface AccessLine {
   readonly status: number | string;
   readonly complete: boolean;
   readonly primaryMs: number | undefined;
-  readonly failedOverMs?: number;
+  /** When legacy answered a request the new side failed; a field left undefined is not written. */
+  readonly failedOverMs: number | undefined;
   readonly totalMs: number;
 }
 
 /** What the request path logs through. */
 export type RequestLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error' | 'isLevelEnabled'> & {
+  readonly requestId: string;
   /** Writes the request's access line at `info`, when the level has it. */
   access(line: AccessLine): void;
 };
@@ -82,7 +131,7 @@ export function unredactedOf(log: Logger): Logger {
   return child;
 }
 
-type Level = Exclude<keyof RequestLog, 'isLevelEnabled' | 'access'>;
+type Level = Exclude<keyof RequestLog, 'isLevelEnabled' | 'access' | 'requestId'>;
 
 /**
  * The log of one request: every line it writes names the request. The child logger is made on
@@ -93,7 +142,7 @@ type Level = Exclude<keyof RequestLog, 'isLevelEnabled' | 'access'>;
 class LazyRequestLog implements RequestLog {
   private child: Logger | undefined;
 
-  constructor(private readonly log: Logger, private readonly requestId: string) {}
+  constructor(private readonly log: Logger, readonly requestId: string) {}
 
   isLevelEnabled(level: string): boolean {
     return this.log.isLevelEnabled(level);
@@ -116,7 +165,8 @@ class LazyRequestLog implements RequestLog {
   }
 
   access(line: AccessLine): void {
-    if (this.log.isLevelEnabled('info')) unredactedOf(this.log).info({ requestId: this.requestId, ...line }, 'request');
+    // Written as given, not copied: the line already carries the request id.
+    if (this.log.isLevelEnabled('info')) unredactedOf(this.log).info(line, 'request');
   }
 
   private write(level: Level, args: unknown[]): void {

@@ -61,6 +61,7 @@ export function account(accounts: Accounts, res: ServerResponse, log: RequestLog
   if (conversion && res.writableFinished && res.statusCode >= 200 && res.statusCode < 300) accounts.flags.track(conversion.caller, conversion.event);
   if (!log.isLevelEnabled('info')) return;
   log.access({
+    requestId: log.requestId,
     group: labels.group,
     route: labels.route,
     stage: labels.stage,
@@ -68,7 +69,7 @@ export function account(accounts: Accounts, res: ServerResponse, log: RequestLog
     status: res.headersSent ? res.statusCode : statusClass,
     complete: res.writableFinished,
     primaryMs: served.primaryMs,
-    ...(served.failedOverMs === undefined ? {} : { failedOverMs: served.failedOverMs }),
+    failedOverMs: served.failedOverMs,
     totalMs: Number(process.hrtime.bigint() - startedAt) / 1e6,
   });
 }

@@ -9,10 +9,10 @@ import type { Metrics } from '../telemetry/metrics.js';
 import { requestIdOf } from '../http/request-id.js';
 import type { Tally } from '../evidence/tally.js';
 import { account, type Accounts, type Handled, type Labels, statusClass, UNMATCHED } from './account.js';
-import { Connection } from '../http/connection.js';
+import { Connection, onceGone } from '../http/connection.js';
 import { isRefusal, readInbound } from './inbound.js';
 import { type PlanDependencies, planOf } from './plan.js';
-import { delivered, endWithProblem, type Reply, sendProblem } from '../http/respond.js';
+import { endWithProblem, type Reply, sendProblem } from '../http/respond.js';
 import type { Primary } from './serve.js';
 import type { Overrides } from '../decision/overrides.js';
 
@@ -111,9 +111,20 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
     const requestId = requestIdOf(req.headers);
     const log = forRequest(deps.log, requestId);
     handle(req, res, log, requestId)
-      .then(async (handled) => {
-        await delivered(res);
-        account(deps, res, log, handled, startedAt);
+      .then((handled) => {
+        // Accounted in the response's own 'close', without a promise for it (see onceGone: it may call twice).
+        let accounted = false;
+        const accountOnce = () => {
+          if (accounted) return;
+          accounted = true;
+          try {
+            account(deps, res, log, handled, startedAt);
+          } catch (error) {
+            log.error({ err: error }, 'accounting failed');
+          }
+        };
+        if (res.closed) accountOnce();
+        else onceGone(res, accountOnce);
       })
       .catch((error: unknown) => log.error({ err: error }, 'accounting failed'));
   };

@@ -22,6 +22,9 @@ export interface Served {
   readonly failedOverMs?: number;
 }
 
+/** The body of a request without one (neither a length nor chunked framing). */
+const NO_BODY = Buffer.alloc(0);
+
 const CIRCUIT_GAUGE: Record<CircuitState, number> = { closed: 0, half_open: 1, open: 2 };
 
 /** Legacy's answer as the client got it, when there is one to compare: not when the client ended the exchange. */
@@ -79,6 +82,8 @@ export class Primary {
    * a shadow: its body's first `legacy.bufferBodyBytes` are read before a pooled connection is taken.
    */
   async passThrough(exchange: Exchange, plan?: Plan): Promise<Served> {
+    // Nothing to read first: the request goes at once, without the body's promise in between.
+    if (exchange.inbound.framing.kind === 'none') return this.forwardWhole(exchange, NO_BODY);
     let buffered: BufferedBody;
     try {
       buffered = await this.bodyOf(exchange, this.config.legacy.bufferBodyBytes);
@@ -183,7 +188,7 @@ export class Primary {
    * client's pace, so such bodies may take only `legacy.streamedShare` of the pool together.
    */
   private async forwardToLegacy(exchange: Exchange, buffered: BufferedBody): Promise<Served> {
-    if ('body' in buffered) return this.answeredByLegacy(exchange, await this.legacy.forward(exchange, buffered.body));
+    if ('body' in buffered) return this.forwardWhole(exchange, buffered.body);
     if (this.streaming >= this.maxStreaming) {
       buffered.stream.destroy();
       exchange.log.warn({ streaming: this.streaming }, 'a streamed upload refused: streamed uploads hold their share of the legacy pool');
@@ -196,6 +201,10 @@ export class Primary {
     } finally {
       this.streaming -= 1;
     }
+  }
+
+  private forwardWhole(exchange: Exchange, body: Buffer): Promise<Served> {
+    return this.legacy.forward(exchange, body).then((forwarded) => this.answeredByLegacy(exchange, forwarded));
   }
 
   private bodyOf(exchange: Exchange, limit: number): Promise<BufferedBody> {
