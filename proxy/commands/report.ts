@@ -1,4 +1,5 @@
 import type { CurrentStage } from '../decision/current-stage.js';
+import type { StageEvent as StageChange } from '../review/api.js';
 import type { ReadinessVerdict } from '../review/readiness.js';
 import type { GroupSummary, Latency } from '../review/summary.js';
 
@@ -74,17 +75,6 @@ export async function adminRequest(io: ReviewIo, admin: URL, path: string, init:
 /** The `error` line of an admin problem answer. */
 export function problemOf(answer: { status: number; body: Record<string, unknown> }): string {
   return typeof answer.body.error === 'string' ? answer.body.error : `HTTP ${answer.status}`;
-}
-
-/** One stage change, as GET /api/groups and /api/groups/:name/history give it. */
-interface StageChange {
-  readonly at: string;
-  readonly kind: 'datafile' | 'override';
-  readonly from: string | null;
-  readonly to: string;
-  readonly revision: string | null;
-  readonly actor: string | null;
-  readonly reason: string;
 }
 
 /** A group as GET /api/groups describes it; without an open store, no summary. */

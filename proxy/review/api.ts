@@ -10,13 +10,16 @@ import type { Flags } from '../decision/flags.js';
 import type { RouteTable } from '../config/route.js';
 import type { Logger } from '../telemetry/log.js';
 import { requestIdOf } from '../http/request-id.js';
-import type { StoreDatabase } from '../store/database.js';
+import type { StageEvent, StoreDatabase } from '../store/database.js';
 import { StoreUnavailable } from '../store/database.js';
 import { maySendTwice } from '../shadow/shadow.js';
 import type { Store } from '../store/store.js';
 import { BadQuery, comparisonId, ReviewQuery } from './query.js';
 import { replayable, replayCommands } from './replay.js';
 import { summarise } from './summary.js';
+
+/** One stage change, as GET /api/groups and /api/groups/:name/history give it. */
+export type { StageEvent };
 
 export interface ReviewDependencies {
   readonly config: Config;
