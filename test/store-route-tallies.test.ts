@@ -110,7 +110,11 @@ describe('a shadow that times out: compared as an error, and its evidence lost o
     await response.arrayBuffer();
     type Summary = { routes: Array<{ route: string; comparisons: { error: number }; lost: Record<string, number> }>; readiness: { reasons: Array<{ check: string; ok: boolean; text: string }> } };
     const catalog = async () => ((await (await fetch(`${s.proxy.adminUrl}/api/groups`)).json()) as { groups: Summary[] }).groups[0];
-    await until(async () => (await catalog())?.routes[0]?.lost.shadow_timeout === 1, 'the timeout counted in the store', 10_000);
+    // The timeout is tallied as the shadow settles; its comparison (an error) reaches the store after the comparator, later.
+    await until(async () => {
+      const route = (await catalog())?.routes[0];
+      return route?.lost.shadow_timeout === 1 && route.comparisons.error === 1;
+    }, 'the timeout counted in the store, and its comparison stored as an error', 10_000);
     const summary = await catalog() as Summary;
     assert.deepEqual(summary.routes.map((route) => [route.route, route.comparisons.error, route.lost]), [['GET /products/{id}', 1, { shadow_timeout: 1 }], ['GET /categories/{id}', 0, {}]]);
     assert.deepEqual(summary.readiness.reasons.filter((reason) => reason.check === 'lost_evidence'), [
