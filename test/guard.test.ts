@@ -45,9 +45,8 @@ for (const kind of databaseKinds()) {
     afterEach(async () => {
       for (const proxy of fleet) await proxy.close();
       fleet = [];
-      // A comparison still queued when a scenario clears its rollback can re-trip the guard on a
-      // loaded machine (docs/operations.md, "The guard": known limit); each scenario starts from
-      // a store with no override, so that such a late trip is not taken for the next one's.
+      // A scenario that failed before clearing its rollback would leave it to the next one: each
+      // starts from a store with no override.
       const store = await StoreDatabase.open(database.url, () => undefined);
       try {
         if ((await store.overrides()).has('catalog')) await store.changeOverride({ group: 'catalog', stage: null, reason: 'test: between scenarios', actor: 'test' }, 5_000);

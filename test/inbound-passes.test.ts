@@ -12,7 +12,7 @@ function request(headers: IncomingHttpHeaders, options: { method?: string; url?:
 }
 
 function inbound(headers: IncomingHttpHeaders, overrides: Partial<Inbound> = {}): Inbound {
-  return { method: 'GET', target: '/products/1', path: '/products/1', requestId: 'req-00000001', headers, framing: { kind: 'none' }, httpVersion: '1.1', sourceIp: '198.51.100.7', ...overrides };
+  return { method: 'GET', target: '/products/1', path: '/products/1', requestId: 'req-00000001', headers, framing: { kind: 'none' }, httpVersion: '1.1', sourceIp: '198.51.100.7', receivedAt: 0, ...overrides };
 }
 
 const untrusted = { trustForwarded: false };
@@ -73,7 +73,7 @@ describe('the inbound passes, one by one', () => {
 
   it('readInbound: runs them all, and leaves the parsed request untouched', () => {
     const headers = { host: 'shop.example', 'content-length': '2', 'x-cutover-shadow': '1' };
-    const read = passed(readInbound(request(headers, { method: 'POST', url: '/orders?x=1' }), 'req-00000002', untrusted));
+    const read = passed(readInbound(request(headers, { method: 'POST', url: '/orders?x=1' }), 'req-00000002', 0, untrusted));
     assert.deepEqual({ target: read.target, path: read.path, framing: read.framing }, { target: '/orders?x=1', path: '/orders', framing: { kind: 'length', bytes: 2 } });
     assert.equal(read.headers['x-cutover-shadow'], undefined);
     assert.equal(read.headers['x-request-id'], 'req-00000002');

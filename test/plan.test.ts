@@ -28,7 +28,7 @@ function dependencies(stage: Stage, options: { poolFull?: boolean; chance?: numb
 }
 
 const request = (method: string, path: string, headers: Record<string, string> = { 'x-customer-id': 'alice' }): Inbound =>
-  ({ method, target: path, path, requestId: 'req-00000001', headers, framing: { kind: 'none' }, httpVersion: '1.1', sourceIp: '127.0.0.1' });
+  ({ method, target: path, path, requestId: 'req-00000001', headers, framing: { kind: 'none' }, httpVersion: '1.1', sourceIp: '127.0.0.1', receivedAt: 0 });
 
 describe('the plan: route, caller, decide, count the decision, choose shadow', () => {
   it('is undefined for a path no route matches, which legacy serves untouched', () => {

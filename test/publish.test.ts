@@ -13,7 +13,7 @@ function record(noiseFields: string[]): ComparisonRecord {
     at: new Date(0), group: 'catalog', route: 'GET /products/{id}', primarySide: 'legacy',
     legacy: { observation: legacy, ms: 1 }, new: { observation: candidate, ms: 2 },
     comparison: compare(legacy, candidate), noiseFields: new Set(noiseFields), rules: DEFAULT_RULES,
-    request: { method: 'GET', path: '/products/1', query: '', requestId: 'r1', caller: 'c1', stage: 'shadow', rule: null, variation: null, headers: {}, body: Buffer.alloc(0) },
+    request: { method: 'GET', path: '/products/1', query: '', requestId: 'r1', caller: 'c1', stage: 'shadow', rule: null, variation: null, headers: {}, body: Buffer.alloc(0), receivedAt: 0 },
   });
 }
 

@@ -16,6 +16,8 @@ export interface ObservedRequest {
   readonly variation: string | null;
   readonly headers: IncomingHttpHeaders;
   readonly body: Buffer;
+  /** When the proxy received it (epoch ms); `at` is when its comparison was made. */
+  readonly receivedAt: number;
 }
 
 /**

@@ -44,6 +44,8 @@ const percent = (part: number, whole: number) => `${(whole === 0 ? 0 : (100 * pa
 /** One group's sliding window, in slices of SLICE_MS. */
 class Window {
   private slices: Slice[] = [];
+  /** When the group's override last changed here (epoch ms): requests received before it are not evidence of what follows. */
+  private since = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly windowMs: number) {}
 
@@ -80,8 +82,14 @@ class Window {
     return { counts: sum, latency: { legacy: histogram(latency.legacy), new: histogram(latency.new) } };
   }
 
-  clear(): void {
+  /** Whether a request received at `receivedAt` counts: not one received before the override's last change, answered or compared since. */
+  admits(receivedAt: number): boolean {
+    return receivedAt >= this.since;
+  }
+
+  clear(now: number): void {
     this.slices = [];
+    this.since = now;
   }
 }
 
@@ -123,8 +131,10 @@ export class Guard {
       metrics.guardUnable.set({ group: group.name }, 0);
     }
     // Evidence from before an override was set or cleared says nothing about what follows: an
-    // engineer who clears a rollback gets a guard that judges the new side afresh.
-    overrides.onChange((group) => this.windows.get(group)?.clear());
+    // engineer who clears a rollback gets a guard that judges the new side afresh. Nor does a
+    // request received before the change and answered or compared after it (a loaded replica's
+    // compare pool can hold its comparisons for seconds): it is left out by when it was received.
+    overrides.onChange((group) => this.windows.get(group)?.clear(Date.now()));
   }
 
   /** For `/readyz`: the groups whose breach the guard could not act on. */
@@ -144,9 +154,9 @@ export class Guard {
    * A primary answer, `ms` to its response when it gave one: `failedOver` when the new side failed
    * and legacy answered instead (a failure of the new side, whose time is not an answer's).
    */
-  answered(group: string, servedBy: Side, status: number, failedOver: boolean, ms: number | undefined): void {
+  answered(group: string, servedBy: Side, status: number, failedOver: boolean, ms: number | undefined, receivedAt: number): void {
     const window = this.windows.get(group);
-    if (window === undefined) return;
+    if (window === undefined || !window.admits(receivedAt)) return;
     const now = Date.now();
     const failed = status >= 500;
     window.add(now, (counts) => {
@@ -165,7 +175,7 @@ export class Guard {
   /** A consumer of `publish`: the shadow side's answer and its time, and the reverse shadow's verdict. */
   consume(record: ComparisonRecord): void {
     const window = this.windows.get(record.group);
-    if (window === undefined) return;
+    if (window === undefined || !window.admits(record.request.receivedAt)) return;
     const now = Date.now();
     const shadowSide: Side = record.primarySide === 'legacy' ? 'new' : 'legacy';
     window.add(now, (counts) => {
@@ -229,7 +239,7 @@ export class Guard {
       this.unable.delete(group.name);
       // Lost to another replica, or won: either way the override's change clears the window; this
       // is for the replica that has not heard of the winner's yet.
-      window.clear();
+      window.clear(Date.now());
       if (!wrote) return;
       this.metrics.guardTrips.inc({ group: group.name });
       this.log.error({ group: group.name, stage, figures }, `guard: group ${group.name} rolled back to ${stage} on every replica: ${figures}; clear the override once the new side is fixed`);

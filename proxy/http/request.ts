@@ -23,4 +23,9 @@ export interface Inbound {
   readonly framing: Framing;
   readonly httpVersion: string;
   readonly sourceIp: string;
+  /**
+   * When the proxy received it (epoch ms): the guard tells by it evidence of requests that arrived
+   * before a group's override changed from evidence of those after.
+   */
+  readonly receivedAt: number;
 }

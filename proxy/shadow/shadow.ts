@@ -43,6 +43,8 @@ export interface ShadowInput {
   readonly group: Group;
   readonly route: string;
   readonly request: UpstreamRequest;
+  /** When the proxy received the client's request (epoch ms). */
+  readonly receivedAt: number;
   readonly decision: Decision;
   readonly primarySide: Side;
   /** What the client got, once the client has it; undefined when the client left before that. */
@@ -142,7 +144,7 @@ export class Shadows {
       at: new Date(), group: group.name, route, primarySide, legacy, new: newSide, comparison, noiseFields, rules,
       request: {
         method: request.method, ...target, requestId: request.requestId, caller: decision.caller, stage: decision.stage,
-        rule: decision.rule, variation: decision.variation, headers: input.request.headers, body: request.body,
+        rule: decision.rule, variation: decision.variation, headers: input.request.headers, body: request.body, receivedAt: input.receivedAt,
       },
     }));
     if (second) await this.comparator.recordAA(group.name, route, query, primary.observation, second.observation);

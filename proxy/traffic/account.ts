@@ -44,7 +44,7 @@ export interface Accounts {
   readonly tally: Tally;
   readonly flags: Pick<Flags, 'track'>;
   /** The guard, which watches the answers of the groups it guards. */
-  readonly guard: { answered(group: string, servedBy: Side, status: number, failedOver: boolean, ms: number | undefined): void };
+  readonly guard: { answered(group: string, servedBy: Side, status: number, failedOver: boolean, ms: number | undefined, receivedAt: number): void };
 }
 
 /**
@@ -52,12 +52,12 @@ export interface Accounts {
  * `cutover_requests_total`, one in the store's tally when it was routed, the A/B conversion of a
  * 2xx, and the access line when the log level has one.
  */
-export function account(accounts: Accounts, res: ServerResponse, log: RequestLog, { labels, served, conversion }: Handled, startedAt: bigint): void {
+export function account(accounts: Accounts, res: ServerResponse, log: RequestLog, { labels, served, conversion }: Handled, startedAt: bigint, receivedAt: number): void {
   const statusClass = statusClassOf(res);
   accounts.metrics.requests.inc({ ...labels, served_by: served.servedBy, status_class: statusClass });
   if (labels.group !== UNMATCHED) accounts.tally.countRequest(labels.group, labels.route, labels.stage, served.servedBy);
   // A client that left before any answer says nothing about either side.
-  if (labels.group !== UNMATCHED && res.headersSent) accounts.guard.answered(labels.group, served.servedBy, res.statusCode, served.failedOverMs !== undefined, served.primaryMs);
+  if (labels.group !== UNMATCHED && res.headersSent) accounts.guard.answered(labels.group, served.servedBy, res.statusCode, served.failedOverMs !== undefined, served.primaryMs, receivedAt);
   if (conversion && res.writableFinished && res.statusCode >= 200 && res.statusCode < 300) accounts.flags.track(conversion.caller, conversion.event);
   if (!log.isLevelEnabled('info')) return;
   log.access({

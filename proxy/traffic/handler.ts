@@ -69,7 +69,7 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
   const planning: PlanDependencies = { ...deps, groups: new Map<string, Group>(deps.config.groups.map((group) => [group.name, group])) };
   let draining = false;
 
-  async function handle(req: IncomingMessage, res: ServerResponse, log: RequestLog, requestId: string): Promise<Handled> {
+  async function handle(req: IncomingMessage, res: ServerResponse, log: RequestLog, requestId: string, receivedAt: number): Promise<Handled> {
     const connection = new Connection(req.socket);
     const keepAlive = (reusable = true) => connection.keepsAlive(reusable && res.shouldKeepAlive, draining);
     const reply: Reply = { res, requestId, setCookies: [], keepAlive };
@@ -81,7 +81,7 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
         sendProblem(reply, 503, 'connection_closing', 'An earlier answer on this connection closed it; the request was not forwarded. Send it again.');
         return { labels, served: { servedBy: 'legacy', primaryMs: undefined } };
       }
-      const inbound = readInbound(req, requestId, deps.config.traffic);
+      const inbound = readInbound(req, requestId, receivedAt, deps.config.traffic);
       if (isRefusal(inbound)) {
         sendProblem(reply, inbound.refused.status, inbound.refused.code, inbound.refused.detail);
         return { labels, served: { servedBy: 'legacy', primaryMs: undefined } };
@@ -108,9 +108,10 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const startedAt = process.hrtime.bigint();
+    const receivedAt = Date.now();
     const requestId = requestIdOf(req.headers);
     const log = forRequest(deps.log, requestId);
-    handle(req, res, log, requestId)
+    handle(req, res, log, requestId, receivedAt)
       .then((handled) => {
         // Accounted in the response's own 'close', without a promise for it (see onceGone: it may call twice).
         let accounted = false;
@@ -118,7 +119,7 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
           if (accounted) return;
           accounted = true;
           try {
-            account(deps, res, log, handled, startedAt);
+            account(deps, res, log, handled, startedAt, receivedAt);
           } catch (error) {
             log.error({ err: error }, 'accounting failed');
           }

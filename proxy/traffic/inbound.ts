@@ -92,7 +92,7 @@ export function isRefusal(value: Inbound | Refusal): value is Refusal {
 }
 
 /** Runs the inbound passes over a client request; its id is read first, so that a refusal carries it too. */
-export function readInbound(req: IncomingMessage, requestId: string, settings: InboundSettings): Inbound | Refusal {
+export function readInbound(req: IncomingMessage, requestId: string, receivedAt: number, settings: InboundSettings): Inbound | Refusal {
   const target = req.url ?? '/';
   const queryAt = target.indexOf('?');
   let inbound: Inbound = {
@@ -104,6 +104,7 @@ export function readInbound(req: IncomingMessage, requestId: string, settings: I
     framing: { kind: 'none' },
     httpVersion: req.httpVersion,
     sourceIp: req.socket.remoteAddress ?? '',
+    receivedAt,
   };
   for (const pass of INBOUND_PASSES) {
     const next = pass(inbound, req, settings);

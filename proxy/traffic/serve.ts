@@ -11,6 +11,7 @@ import { asCompared, SAFE_METHODS, type Shadows, type SkipReason } from '../shad
 import type { Side } from '../decision/stage.js';
 import type { Tally } from '../evidence/tally.js';
 import type { Plan } from './plan.js';
+import type { Inbound } from '../http/request.js';
 import { delivered, sendProblem } from '../http/respond.js';
 
 /** How the primary side served a request: what accounting reads. */
@@ -134,7 +135,7 @@ export class Primary {
       return this.forwardToLegacy(exchange, buffered);
     }
     const forwarded = this.legacy.forward(exchange, buffered.body, this.config.shadow.captureBytes);
-    this.dispatch(plan, upstreamRequest(exchange.inbound, group.name, match, buffered.body, this.config.legacy.timeoutMs), forwarded.then(comparable));
+    this.dispatch(plan, exchange.inbound, upstreamRequest(exchange.inbound, group.name, match, buffered.body, this.config.legacy.timeoutMs), forwarded.then(comparable));
     return this.answeredByLegacy(exchange, await forwarded);
   }
 
@@ -162,7 +163,7 @@ export class Primary {
     const answering = this.invoke(exchange, plan, request);
     if (plan.shadow === 'send') {
       if (body.length > group.shadow.maxBodyBytes) this.skipped(plan, 'body_too_large');
-      else this.dispatch(plan, request, answering.then(async (answer) => (await this.deliveredWhole(exchange)) ? asCompared(request.method, answer) : undefined));
+      else this.dispatch(plan, exchange.inbound, request, answering.then(async (answer) => (await this.deliveredWhole(exchange)) ? asCompared(request.method, answer) : undefined));
     }
 
     const answer = await answering;
@@ -254,10 +255,10 @@ export class Primary {
     });
   }
 
-  private dispatch(plan: Plan, request: UpstreamRequest, primary: Promise<Answer | undefined>): void {
+  private dispatch(plan: Plan, inbound: Inbound, request: UpstreamRequest, primary: Promise<Answer | undefined>): void {
     const { group, match } = plan;
     const dispatched = this.shadows.dispatch({
-      group, route: match.route.key, request, decision: plan.decision, primarySide: plan.side, primary,
+      group, route: match.route.key, request, receivedAt: inbound.receivedAt, decision: plan.decision, primarySide: plan.side, primary,
       calibrate: SAFE_METHODS.has(request.method) && this.random() * 100 < group.shadow.calibrationPercent,
     });
     if (dispatched !== 'dispatched') this.skipped(plan, dispatched);
