@@ -332,11 +332,15 @@ describe('remembered decisions', () => {
     assert.equal(remembered.get(first, 'catalog', 'alice', ask('alice', 'shadow')).stage, 'shadow');
     assert.equal(remembered.get(first, 'catalog', 'alice', ask('alice', 'live')).stage, 'shadow', 'the same datafile decides the same');
     assert.equal(asked, 1);
+    // Callers bucketed alike share what they got, each with its own id.
+    assert.equal(remembered.get(first, 'catalog', 'dave', ask('dave', 'shadow')).caller, 'dave');
+    assert.deepEqual(remembered.get(first, 'catalog', 'dave', ask('dave', 'live')), decision('dave', 'shadow'));
+    assert.equal(asked, 2);
     assert.equal(remembered.get(second, 'catalog', 'alice', ask('alice', 'live')).stage, 'live', 'a new datafile decides afresh');
     remembered.get(second, 'catalog', 'bob', ask('bob', 'live'));
     remembered.get(second, 'catalog', 'carol', ask('carol', 'live'));
-    assert.equal(asked, 4);
+    assert.equal(asked, 5);
     remembered.get(second, 'catalog', 'alice', ask('alice', 'complete'));
-    assert.equal(asked, 5, 'alice, the oldest, made room for carol');
+    assert.equal(asked, 6, 'alice, the oldest, made room for carol');
   });
 });
