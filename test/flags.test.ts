@@ -342,5 +342,8 @@ describe('remembered decisions', () => {
     assert.equal(asked, 5);
     remembered.get(second, 'catalog', 'alice', ask('alice', 'complete'));
     assert.equal(asked, 6, 'alice, the oldest, made room for carol');
+    assert.equal(remembered.get(second, 'catalog', 'alice', ask('alice', 'legacy')).stage, 'complete', 'callers bucketed otherwise keep their own outcome');
+    assert.equal(remembered.get(second, 'catalog', 'carol', ask('carol', 'legacy')).stage, 'live');
+    assert.equal(asked, 6);
   });
 });
