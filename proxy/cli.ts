@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { Command, CommanderError } from 'commander';
 import type { Config } from './config/config.js';
 import { ConfigError } from './config/config.js';
-import { DatafileError } from './decision/flag-source.js';
+import { DatafileError } from './decision/datafile/source.js';
 import { DEFAULT_CONFIG, loadConfigFile } from './commands/config-file.js';
 import { diff, type DiffIo } from './commands/diff.js';
 import { flagsCheck } from './commands/flags-check.js';

@@ -23,7 +23,7 @@ import { createTrafficHandler, type TrafficHandler } from './traffic/handler.js'
 import { KEEP_ALIVE_TIMEOUT_MS } from './http/respond.js';
 import { Primary } from './traffic/serve.js';
 import { Guard } from './guard/guard.js';
-import { DatafileFanout } from './decision/datafile-fanout.js';
+import { DatafileFanout } from './decision/datafile/fanout.js';
 import { publishStageShares } from './decision/current-stage.js';
 import { StageRecorder } from './decision/stage-history.js';
 

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { HostedFunction } from '../new-services/lambda-host/server.js';
-import { DatafileError } from '../proxy/decision/flag-source.js';
+import { DatafileError } from '../proxy/decision/datafile/source.js';
 import type { Decision } from '../proxy/decision/flags.js';
 import type { Side, Stage } from '../proxy/decision/stage.js';
 import { accounted, cut, each, passed, problem, shadowsEnded } from './support/accounted.js';

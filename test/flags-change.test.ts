@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { flagsCheckCommand } from '../proxy/commands/flags-check.js';
-import { checkChange, type Datafile } from '../proxy/decision/flag-check.js';
+import { checkChange, type Datafile } from '../proxy/decision/datafile/check.js';
 import { buildDatafile, type FlagSpec } from './support/datafile.js';
 
 const GROUPS = [{ name: 'orders', flag: 'orders_flag' }];

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { EventDispatcher, LogEvent } from '@optimizely/optimizely-sdk';
 import { flagsCheckCommand } from '../proxy/commands/flags-check.js';
-import { checkDatafile } from '../proxy/decision/flag-check.js';
+import { checkDatafile } from '../proxy/decision/datafile/check.js';
 import { parseConfig } from '../proxy/config/config.js';
 import { type Decision, Flags, RememberedDecisions } from '../proxy/decision/flags.js';
 import { Overrides } from '../proxy/decision/overrides.js';

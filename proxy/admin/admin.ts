@@ -11,7 +11,7 @@ import { isStage, type Stage, STAGES } from '../decision/stage.js';
 import { type Readiness, startupChecks } from './startup-checks.js';
 import { optimizelyWebhook } from './webhook.js';
 import { agentDecide } from './agent-decide.js';
-import type { FanoutResult } from '../decision/datafile-fanout.js';
+import type { FanoutResult } from '../decision/datafile/fanout.js';
 
 export interface AdminDependencies extends Omit<ReviewDependencies, 'authorized' | 'problem' | 'actor'> {
   readonly flags: Flags;

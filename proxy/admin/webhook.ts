@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
-import type { FanoutResult } from '../decision/datafile-fanout.js';
+import type { FanoutResult } from '../decision/datafile/fanout.js';
 import { problemDocument } from '../http/problem.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics, WebhookOutcome } from '../telemetry/metrics.js';

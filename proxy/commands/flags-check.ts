@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config.js';
 import { DEFAULT_CONFIG, loadConfigFile } from './config-file.js';
-import { checkChange, checkDatafile, type Datafile } from '../decision/flag-check.js';
+import { checkChange, checkDatafile, type Datafile } from '../decision/datafile/check.js';
 
 export interface CommandIo {
   stdout(text: string): void;

@@ -1,6 +1,6 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { ConfigError } from '../config/config.js';
-import { checkDatafile, type Datafile } from '../decision/flag-check.js';
+import { checkDatafile, type Datafile } from '../decision/datafile/check.js';
 import { RolloutError, withStageShare } from '../decision/flag-rollout.js';
 import { splitText } from '../decision/flag-split.js';
 import { isStage } from '../decision/stage.js';

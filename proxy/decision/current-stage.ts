@@ -1,4 +1,4 @@
-import type { LedgerEntry } from './datafile-ledger.js';
+import type { LedgerEntry } from './datafile/ledger.js';
 import type { Flags } from './flags.js';
 import { type Share, splitText } from './flag-split.js';
 import type { Overrides } from './overrides.js';

@@ -1,4 +1,4 @@
-import { type Datafile, rulesOf } from './flag-check.js';
+import { type Datafile, rulesOf } from './datafile/check.js';
 import { BUCKETS, type Share, splitOf } from './flag-split.js';
 import type { Stage } from './stage.js';
 

@@ -1,4 +1,4 @@
-import { type Datafile, rulesOf } from './flag-check.js';
+import { type Datafile, rulesOf } from './datafile/check.js';
 import { isStage, type Stage } from './stage.js';
 
 /** Optimizely's buckets: a rule's traffic allocation ranges over 10,000 of them. */

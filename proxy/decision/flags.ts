@@ -1,8 +1,8 @@
 import { type Client, type EventDispatcher, OptimizelyDecideOption } from '@optimizely/optimizely-sdk';
 import type { FlagsConfig } from '../config/config.js';
-import { checkDatafile, type Datafile } from './flag-check.js';
-import { DatafileLedger, type LedgerEntry } from './datafile-ledger.js';
-import { type DatafileError, type FlagSource, PolledDatafile, WatchedDatafile } from './flag-source.js';
+import { checkDatafile, type Datafile } from './datafile/check.js';
+import { DatafileLedger, type LedgerEntry } from './datafile/ledger.js';
+import { type DatafileError, type FlagSource, PolledDatafile, WatchedDatafile } from './datafile/source.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { isStage, type Stage } from './stage.js';

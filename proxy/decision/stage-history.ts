@@ -1,4 +1,4 @@
-import type { LedgerEntry } from './datafile-ledger.js';
+import type { LedgerEntry } from './datafile/ledger.js';
 import type { Flags } from './flags.js';
 import { splitText } from './flag-split.js';
 import type { Logger } from '../telemetry/log.js';

@@ -8,8 +8,8 @@ import {
   type EventDispatcher,
   OptimizelyDecideOption,
 } from '@optimizely/optimizely-sdk';
-import { type Datafile, rulesOf } from './flag-check.js';
-import type { Logger } from '../telemetry/log.js';
+import { type Datafile, rulesOf } from './check.js';
+import type { Logger } from '../../telemetry/log.js';
 
 /** A datafile the proxy decides by: its revision, when it was applied here, and its content. */
 export interface AppliedDatafile {

@@ -1,4 +1,4 @@
-import { STAGES } from './stage.js';
+import { STAGES } from '../stage.js';
 
 interface Variation { id?: string; key: string; featureEnabled?: boolean }
 interface Rule { id: string; key?: string; variations?: Variation[]; trafficAllocation?: Array<{ entityId: string; endOfRange: number }> }

@@ -1,7 +1,7 @@
-import { type AppliedDatafile, DATAFILE_ERROR_REASONS, type DatafileError, type DatafileReport } from './flag-source.js';
-import { type Split, splitOf, splitText } from './flag-split.js';
-import type { Logger } from '../telemetry/log.js';
-import type { Metrics } from '../telemetry/metrics.js';
+import { type AppliedDatafile, DATAFILE_ERROR_REASONS, type DatafileError, type DatafileReport } from './source.js';
+import { type Split, splitOf, splitText } from '../flag-split.js';
+import type { Logger } from '../../telemetry/log.js';
+import type { Metrics } from '../../telemetry/metrics.js';
 
 /** The datafile the proxy decides by, with each configured group's split under it. */
 export interface LedgerEntry {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { StoreDatabase } from '../store/database.js';
-import type { Logger } from '../telemetry/log.js';
+import type { StoreDatabase } from '../../store/database.js';
+import type { Logger } from '../../telemetry/log.js';
 
 /** How often a replica that does not listen checks for an open store: it listens as soon as one opens. */
 const STORE_CHECK_MS = 50;
