@@ -179,8 +179,12 @@ for (const kind of databaseKinds()) {
       began = Date.now() / 1000;
       for (let phase = 0; phase < 3; phase++) {
         await send(300, phase * 300);
+        // A truncated datafile published after the first phase: refused, the one applied keeps deciding.
+        if (phase === 0) writeFileSync(s.datafile, readFileSync(s.datafile, 'utf8').slice(0, 100));
         await sleep(1_200);
       }
+      assert.equal(sample(await s.metrics(), 'cutover_datafile_errors_total', { reason: 'invalid_json' }), 1, 'the truncated datafile refused');
+      assert.equal((await decide('reviews')).source, 'fallback', 'the datafile applied before (revision 2) still decides');
       assert.ok(sample(await s.metrics(), 'cutover_store_dropped_total', { reason: 'queue_full' }) >= 1, 'records dropped as queue_full');
       // Prometheus has scraped all of it once cutover_requests_total sums to every request sent.
       await until(async () => {
@@ -294,6 +298,7 @@ for (const kind of databaseKinds()) {
       assert.ok(of('CutoverFallbacks').includes('shipments'));
       assert.ok(of('CutoverBreakerOpen').includes('shipments'));
       assert.deepEqual(of('CutoverFlagsOnFallback'), ['reviews']);
+      assert.deepEqual(of('CutoverDatafileRefused'), ['invalid_json']);
       assert.ok(of('CutoverStoreDropping').includes('queue_full'));
       assert.ok(of('CutoverMismatchRateAfterStageChange').includes('catalog'));
       assert.ok(of('CutoverNewSideErrorsAboveLegacy').includes('orders'));

@@ -150,7 +150,7 @@ describe('dashboards/: Grafana dashboards as code, Prometheus rules and provisio
 
     it('give every alert a severity, a duration, a summary, a description and a link to an existing dashboard', () => {
       const expected = ['CutoverMismatchRateAfterStageChange', 'CutoverNewSideErrorsAboveLegacy', 'CutoverNewP99AboveLegacy', 'CutoverShadowsSkipped',
-        'CutoverFallbacks', 'CutoverBreakerOpen', 'CutoverFlagsOnFallback', 'CutoverStoreDropping', 'CutoverGuardTripped', 'CutoverGuardUnable'];
+        'CutoverFallbacks', 'CutoverBreakerOpen', 'CutoverFlagsOnFallback', 'CutoverDatafileRefused', 'CutoverStoreDropping', 'CutoverGuardTripped', 'CutoverGuardUnable'];
       assert.deepEqual(alerts.map((rule) => rule.alert), expected);
       for (const rule of alerts) {
         assert.match(String(rule.labels?.severity), /^(critical|warning)$/, `${rule.alert}: severity`);
