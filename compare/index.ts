@@ -7,7 +7,7 @@ export type { Difference, DifferenceKind } from './diff.js';
 export { hiddenDifferences, type HiddenDifference } from './explain.js';
 export { memberText } from './json-scan.js';
 export {
-  bucketOf, judgeLatency, LATENCY_BUCKETS_MS, normalCdf, rankSum, type LatencyHistogram, type LatencyJudgement, type LatencyTolerance, type RankSum,
+  bucketLowerBound, bucketOf, judgeLatency, LATENCY_BUCKETS_MS, normalCdf, rankSum, type LatencyHistogram, type LatencyJudgement, type LatencyTolerance, type RankSum,
 } from './latency.js';
 export {
   DEFAULT_NOISE_THRESHOLDS, isNoisyField, NoiseModel, noiseOf, suggestRules,

@@ -88,8 +88,8 @@ export function normalCdf(z: number): number {
   return z >= 0 ? 1 - erfc / 2 : erfc / 2;
 }
 
-/** Each bucket's lower bound: the bound before it. */
-function lowerOf(leMs: number): number {
+/** Each bucket's lower bound: the bound before it on the grid. */
+export function bucketLowerBound(leMs: number): number {
   const index = LATENCY_BUCKETS_MS.indexOf(leMs as (typeof LATENCY_BUCKETS_MS)[number]);
   if (index === -1) throw new RangeError(`${leMs} ms is not a latency bucket bound`);
   return index === 0 ? 0 : LATENCY_BUCKETS_MS[index - 1] as number;
@@ -104,7 +104,7 @@ function spread(histogram: LatencyHistogram, cells: readonly number[], scale: nu
       weights[cells.length] = (weights[cells.length] as number) + count;
       continue;
     }
-    const lo = lowerOf(leMs) * scale, hi = leMs * scale;
+    const lo = bucketLowerBound(leMs) * scale, hi = leMs * scale;
     let cellLow = 0;
     for (const [cell, cellHigh] of cells.entries()) {
       const overlap = Math.min(hi, cellHigh) - Math.max(lo, cellLow);

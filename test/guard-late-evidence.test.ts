@@ -3,7 +3,7 @@ import { openTestDatabase, type TestDatabase } from './support/database.js';
 import { sampleAll } from './support/metrics.js';
 import { ADMIN_TOKEN, startTestProxy, type TestProxy, untilReady } from './support/proxy.js';
 import { listen, type TestServer } from './support/servers.js';
-import { until } from './support/until.js';
+import { gate, until } from './support/until.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -20,8 +20,7 @@ describe('the guard after its rollback is cleared: evidence of requests received
   let proxy: TestProxy;
   let phase: 'failing' | 'held' | 'healthy' = 'failing';
   let invocations = 0;
-  let release: () => void = () => undefined;
-  const held = new Promise<void>((resolve) => { release = resolve; });
+  const shadows = gate();
 
   before(async () => {
     database = await openTestDatabase();
@@ -35,7 +34,7 @@ describe('the guard after its rollback is cleared: evidence of requests received
         catalog: {
           handler: async () => {
             ++invocations;
-            if (phase === 'held') await held;
+            if (phase === 'held') await shadows.passed;
             if (phase === 'healthy') return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"price":1}' };
             return { statusCode: 500, headers: { 'content-type': 'application/json' }, body: '{"error":"boom"}' };
           },
@@ -56,7 +55,7 @@ describe('the guard after its rollback is cleared: evidence of requests received
   });
 
   after(async () => {
-    release();
+    shadows.open();
     await proxy?.close();
     await legacy?.close();
     await database?.close();
@@ -91,7 +90,7 @@ describe('the guard after its rollback is cleared: evidence of requests received
 
     // The 30 old shadows settle now, as failures of the new side, and are compared.
     const comparedBefore = await compared();
-    release();
+    shadows.open();
     await until(async () => (await compared()) - comparedBefore >= 30, 'the late shadows compared', 10_000);
 
     // The fixed new side serves callers again: the guard judges, and has no reason to trip.

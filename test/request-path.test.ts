@@ -15,7 +15,7 @@ import { ConfigError, parseConfig } from '../proxy/config/config.js';
 import { sample, sampleAll } from './support/metrics.js';
 import { startTestProxy, type TestProxy } from './support/proxy.js';
 import { listen, raw, type TestServer } from './support/servers.js';
-import { until } from './support/until.js';
+import { gate, until } from './support/until.js';
 
 /** One request as the legacy server's own parser saw it: a smuggled request shows up as a hit of its own. */
 interface Hit { method: string; url: string; headers: http.IncomingHttpHeaders; body: Buffer }
@@ -348,13 +348,12 @@ describe('pauses that are not failures, pooled connections, a client\'s forwarde
 
   it('at shutdown, refuses unforwarded a request sent behind an answer that closes its connection', async () => {
     const seen: string[] = [];
-    let release: () => void = () => undefined;
-    const answering = new Promise<void>((resolve) => { release = resolve; });
+    const answering = gate();
     let finish: () => void = () => undefined;
     const finishing = new Promise<void>((resolve) => { finish = resolve; });
     const legacy = await upstream(listen((req, res) => {
       seen.push(req.url ?? '');
-      void answering.then(() => {
+      void answering.passed.then(() => {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.write('part-');
         return finishing;
@@ -368,7 +367,7 @@ describe('pauses that are not failures, pooled connections, a client\'s forwarde
     socket.write('GET /first HTTP/1.1\r\nHost: shop.example\r\n\r\n');
     await until(() => seen.length === 1, 'legacy to hold the first request');
     const closing = s.proxy.close(10_000);
-    release();
+    answering.open();
     await until(() => received.includes('part-'), 'the first answer under way, saying Connection: close');
     socket.write('GET /second HTTP/1.1\r\nHost: shop.example\r\n\r\n');
     await until(() => seen.length > 1 || s.logs.some((line) => line.includes('refused, not forwarded')), 'the second request forwarded or refused');

@@ -4,7 +4,7 @@ import { StoreDatabase } from '../proxy/store/database.js';
 import { databaseKinds, openTestDatabase, type TestDatabase } from './support/database.js';
 import { startTestProxy, type TestProxy, untilReady } from './support/proxy.js';
 import { listen, type TestServer } from './support/servers.js';
-import { until } from './support/until.js';
+import { gate, until } from './support/until.js';
 
 /**
  * Requests and skipped shadows are tallied by route since migration 5. A store holding tallies of
@@ -78,8 +78,7 @@ describe('a shadow that times out: compared as an error, and its evidence lost o
   let legacy: TestServer;
   let s: TestProxy;
   /** The new side answers no shadow until the test ends: its 100 ms shadow timeout always fires first. */
-  let release: () => void = () => undefined;
-  const held = new Promise<void>((resolve) => { release = resolve; });
+  const shadows = gate();
 
   before(async () => {
     database = await openTestDatabase();
@@ -89,7 +88,7 @@ describe('a shadow that times out: compared as an error, and its evidence lost o
     });
     s = await startTestProxy({
       legacyUrl: legacy.url,
-      functions: { catalog: { handler: async () => { await held; return { statusCode: 200, body: '{"id":1}' }; } } },
+      functions: { catalog: { handler: async () => { await shadows.passed; return { statusCode: 200, body: '{"id":1}' }; } } },
       groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products/{id}', 'GET /categories/{id}'], shadow: { timeoutMs: 100 } } },
       flags: [{ key: 'catalog_flag', everyoneElse: 'shadow' }],
       extra: { store: { url: database.url, queue: { flushMs: 25 } } },
@@ -98,7 +97,7 @@ describe('a shadow that times out: compared as an error, and its evidence lost o
   });
 
   after(async () => {
-    release();
+    shadows.open();
     await s?.close();
     await legacy?.close();
     await database?.close();

@@ -1,4 +1,4 @@
-import { LATENCY_BUCKETS_MS } from '../../compare/index.js';
+import { bucketLowerBound } from '../../compare/index.js';
 import type { Group } from '../config/config.js';
 import type { GroupEvidence, SideSummary, VerdictCounts } from '../store/database.js';
 import { STAGES } from '../decision/stage.js';
@@ -41,17 +41,6 @@ function sum(a: VerdictCounts, b: VerdictCounts): VerdictCounts {
 }
 
 /**
- * A bucket's lower bound: the bound below it on the grid, whether or not that bucket counted
- * anything (the store keeps rows only for buckets that did); for a bound off the grid, the row
- * before it.
- */
-function lowerBound(leMs: number, previousRow: number): number {
-  const at = (LATENCY_BUCKETS_MS as readonly number[]).indexOf(leMs);
-  if (at === -1) return previousRow;
-  return at === 0 ? 0 : LATENCY_BUCKETS_MS[at - 1] as number;
-}
-
-/**
  * A quantile from bucket counts, interpolated inside its bucket as Prometheus's
  * histogram_quantile does; in the last (unbounded) bucket, that bucket's lower bound.
  */
@@ -59,17 +48,17 @@ export function quantile(q: number, buckets: SideSummary['buckets']): number | n
   const total = buckets.reduce((all, bucket) => all + bucket.count, 0);
   if (total === 0) return null;
   const rank = q * total;
-  let seen = 0, previousRow = 0;
+  let seen = 0;
   for (const [index, bucket] of buckets.entries()) {
-    const lower = lowerBound(bucket.leMs, previousRow);
+    // The bound below on the grid, whether or not its bucket has a row: the store keeps rows only for buckets that counted an answer.
+    const lower = bucketLowerBound(bucket.leMs);
     if (seen + bucket.count >= rank) {
       if (index === buckets.length - 1 && bucket.leMs >= 2_147_483_647) return lower;
       return lower + (bucket.leMs - lower) * ((rank - seen) / bucket.count);
     }
     seen += bucket.count;
-    previousRow = bucket.leMs;
   }
-  return previousRow;
+  return buckets.at(-1)?.leMs ?? null;
 }
 
 function latency(side: SideSummary): Latency | null {

@@ -12,3 +12,10 @@ export async function until(probe: () => unknown, what: string, timeoutMs = 5_00
     await sleep(10);
   }
 }
+
+/** A promise the test settles when it chooses: what a stand-in upstream awaits to hold its answers back. */
+export function gate(): { readonly passed: Promise<void>; open(): void } {
+  let open: () => void = () => undefined;
+  const passed = new Promise<void>((resolve) => { open = resolve; });
+  return { passed, open: () => open() };
+}
