@@ -1,3 +1,4 @@
+import type { EventDispatcher } from '@optimizely/optimizely-sdk';
 import { type Config, loadConfig } from './config/config.js';
 import { type Decision, Flags } from './decision/flags.js';
 import { createLogger, type Logger } from './telemetry/log.js';
@@ -23,16 +24,17 @@ const REOPEN_MS = 2_000;
 /**
  * Opens a decider from a proxy's configuration (its file, or the parsed object). With a store
  * server (`store.url`) the overrides are the fleet's, read as the proxies read them; an embedded
- * store belongs to one proxy, so without `store.url` only the flags decide.
+ * store belongs to one proxy, so without `store.url` only the flags decide. With `flags.events`
+ * configured, each decision is an impression sent through `dispatcher` (the SDK's own by default).
  */
-export async function openDecider(options: { config: string | Config; log?: Logger }): Promise<Decider> {
+export async function openDecider(options: { config: string | Config; log?: Logger; dispatcher?: EventDispatcher }): Promise<Decider> {
   const config = typeof options.config === 'string' ? loadConfig(options.config) : options.config;
   const log = options.log ?? createLogger(config.log.level);
   const location = config.store.location;
   let store: StoreDatabase | undefined;
   let closed = false;
   const overrides = new Overrides(new Set(config.groups.map((group) => group.name)), () => store, location.kind === 'server', log, config.store.overrides);
-  const flags = await Flags.open(config.flags, config.groups, { log, overrides });
+  const flags = await Flags.open(config.flags, config.groups, { log, overrides, ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}) });
   let retry: NodeJS.Timeout | undefined;
   const open = async (url: string): Promise<void> => {
     try {

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { EventDispatcher, LogEvent } from '@optimizely/optimizely-sdk';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { recheck } from '../proxy/commands/recheck.js';
@@ -6,6 +9,10 @@ import { openTestDatabase, type TestDatabase } from './support/database.js';
 import { ADMIN_TOKEN, startTestProxy, type TestProxy, untilReady } from './support/proxy.js';
 import { listen, type TestServer } from './support/servers.js';
 import { until } from './support/until.js';
+import { parseConfig } from '../proxy/config/config.js';
+import { openDecider } from '../proxy/decide.js';
+import { writeDatafile } from './support/datafile.js';
+import { capturedLogger } from './support/logs.js';
 
 /** What Optimizely's event API would receive in one batch: visitors, each with snapshots of decisions and events. */
 interface EventBatch {
@@ -179,5 +186,28 @@ describe("POST /v1/decide: decideOptions as Optimizely Agent reads them", functi
     const notAList = await decide({ userId: 'alice', decideOptions: 'INCLUDE_REASONS' });
     assert.equal(notAList.status, 400);
     assert.match((notAList.body as { error: string }).error, /^"decideOptions" must be a list: the body is \{"userId"/);
+  });
+});
+
+describe('impressions: a decision asked through cutover/decide serves a caller, so it is one', () => {
+  it('sends one impression per decision, with A/B events configured', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-decide-impressions-'));
+    const batches: LogEvent[] = [];
+    const dispatcher: EventDispatcher = { dispatchEvent: async (event) => { batches.push(event); return { statusCode: 204 }; } };
+    writeDatafile(path.join(dir, 'datafile.json'), [{ key: 'catalog_flag', everyoneElse: 'shadow' }]);
+    const config = parseConfig({
+      legacy: { url: 'http://127.0.0.1:1' },
+      flags: { datafile: 'datafile.json', events: { batchSize: 1, flushIntervalMs: 60_000 } },
+      groups: { catalog: { flag: 'catalog_flag', function: 'catalog', routes: ['GET /products/{id}'] } },
+    }, dir, {});
+    const decider = await openDecider({ config, dispatcher, log: capturedLogger().logger });
+    try {
+      assert.equal(decider.decide('catalog', 'storefront-shopper').stage, 'shadow');
+      assert.equal(decider.decide('catalog', 'storefront-shopper').stage, 'shadow');
+      await until(() => impressionsOf(batches, 'storefront-shopper') === 2, 'two impressions of the storefront\'s shopper');
+    } finally {
+      await decider.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
