@@ -51,7 +51,7 @@ describe('the Lambda event\'s query parameters, through the proxy and the local 
   it('builds the event\'s headers with a header named __proto__ or constructor as one like any other', () => {
     const headers: IncomingHttpHeaders = Object.fromEntries([['host', 'shop.example'], ['__proto__', 'p'], ['constructor', 'c']]);
     const match = { route: parseRoute('GET /pets', 'echo'), params: {} };
-    const event = toHttpEvent({ method: 'GET', url: '/pets', headers, httpVersion: '1.1', sourceIp: '127.0.0.1', body: Buffer.alloc(0), requestId: 'r-1', receivedAt: new Date(0) }, match);
+    const event = toHttpEvent({ method: 'GET', url: '/pets', headers, httpVersion: '1.1', sourceIp: '127.0.0.1', body: Buffer.alloc(0), requestId: 'r-1' }, match, 0);
     const received = JSON.parse(JSON.stringify(event)) as APIGatewayProxyEventV2;
     assert.deepEqual(Object.entries(received.headers).sort(), [['__proto__', 'p'], ['constructor', 'c'], ['host', 'shop.example']]);
   });

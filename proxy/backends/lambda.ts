@@ -1,6 +1,7 @@
 import { LambdaServiceException } from '@aws-sdk/client-lambda';
 import type { Config, Group } from '../config/config.js';
 import { responseHeaders } from '../http/respond.js';
+import { withHeader } from '../http/headers.js';
 import { fromFunctionResult, type HttpResponse, InvalidFunctionResult, toHttpEvent } from './lambda-event.js';
 import { type Answer, failedAnswer, msSince, type UpstreamFailure } from './answer.js';
 import type { Exchange, UpstreamRequest } from './upstream.js';
@@ -66,7 +67,7 @@ export class LambdaBackend {
     const functionName = this.functionOf.get(request.group);
     if (!functionName) throw new Error(`group ${request.group} has no function on the new side`);
     const { timeoutMs } = request;
-    const event = toHttpEvent({ ...request, receivedAt: new Date() }, request.match);
+    const event = toHttpEvent(request, request.match, Date.now());
     const payload = Buffer.from(JSON.stringify(event));
     if (payload.length > MAX_PAYLOAD_BYTES) throw new PayloadTooLarge();
     const output = await this.client.send(functionName, payload, timeoutMs);
@@ -87,6 +88,6 @@ export class LambdaBackend {
 
 /** Writes a function's answer to the client, with the proxy's own headers. */
 export function writeResponse(exchange: Exchange, response: HttpResponse): void {
-  exchange.res.writeHead(response.status, responseHeaders(exchange, { ...response.headers, 'content-length': response.body.length }));
+  exchange.res.writeHead(response.status, responseHeaders(exchange, withHeader(response.headers, 'content-length', response.body.length)));
   exchange.res.end(exchange.inbound.method === 'HEAD' ? undefined : response.body);
 }

@@ -22,6 +22,17 @@ export function headersWithout<Headers extends Record<string, unknown>>(headers:
   return copy as Headers;
 }
 
+/**
+ * A copy with `name` set. Copied key by key, not `{ ...headers, [name]: value }`: on Node 20's V8 a
+ * key added to a spread's copy goes through the runtime and makes a new hidden class, about
+ * 0.5 µs each time, against about 0.05 µs for this copy (docs/performance.md, issue 26).
+ */
+export function withHeader<Headers extends Record<string, unknown>>(headers: Headers, name: string, value: unknown): Headers {
+  const copy = headersWithout(headers, (other) => other === name) as Record<string, unknown>;
+  copy[name] = value;
+  return copy as Headers;
+}
+
 /** A copy without the hop-by-hop headers, those the `Connection` header names, and any in `also`. */
 export function withoutHopByHop<Headers extends Record<string, unknown>>(headers: Headers, also?: ReadonlySet<string>): Headers {
   const connection = headers.connection;

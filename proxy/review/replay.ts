@@ -114,7 +114,7 @@ export function replayCommands(replay: Replayable, group: Group, config: Config)
   const legacyUrl = `${config.legacy.url.origin}${request.url}`;
   const legacy = withBody(['curl -sS -i -g --path-as-is', `-X ${quoted(request.method)}`, word(legacyUrl), ...headerFlags(marked)], request.body);
   const endpoint = config.lambda.endpoint?.href.replace(/\/$/, '') ?? `https://lambda.${config.lambda.region}.amazonaws.com`;
-  const event = toHttpEvent({ ...request, headers: marked, receivedAt: new Date(0) }, request.match);
+  const event = toHttpEvent({ ...request, headers: marked }, request.match, 0);
   const invoke = withBody([
     'curl -sS', quoted(`${endpoint}/2015-03-31/functions/${encodeURIComponent(group.function)}/invocations`),
     `--aws-sigv4 ${quoted(`aws:amz:${config.lambda.region}:lambda`)}`, '--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"',

@@ -7,7 +7,7 @@ import type { UpstreamRequest } from '../backends/upstream.js';
 import { CircuitBreaker } from '../backends/circuit.js';
 import type { Comparator } from './comparator.js';
 import type { Config, Group } from '../config/config.js';
-import { SHADOW_HEADER } from '../http/headers.js';
+import { SHADOW_HEADER, withHeader } from '../http/headers.js';
 import { comparisonRecord, type ComparisonRecord, splitTarget } from '../evidence/record.js';
 import type { Decision } from '../decision/flags.js';
 import type { Logger } from '../telemetry/log.js';
@@ -114,7 +114,7 @@ export class Shadows {
     const { group, route, primarySide } = input;
     const request: UpstreamRequest = {
       ...input.request,
-      headers: { ...input.request.headers, [SHADOW_HEADER]: '1' },
+      headers: withHeader(input.request.headers, SHADOW_HEADER, '1'),
       timeoutMs: group.shadow.timeoutMs,
     };
     const shadowSide = otherSide(primarySide);
@@ -173,7 +173,7 @@ export class Shadows {
    * under the group's rules: the loop after a fix. Nothing is learned or counted as a comparison.
    */
   async recheck(group: Group, request: UpstreamRequest): Promise<Comparison> {
-    const marked: UpstreamRequest = { ...request, headers: { ...request.headers, [SHADOW_HEADER]: '1' }, timeoutMs: group.shadow.timeoutMs };
+    const marked: UpstreamRequest = { ...request, headers: withHeader(request.headers, SHADOW_HEADER, '1'), timeoutMs: group.shadow.timeoutMs };
     const [legacy, newSide] = await Promise.all([this.call('legacy', marked), this.call('new', marked)]);
     return compare(legacy.observation, newSide.observation, this.comparator.rulesFor(group.name, request.match.route.key, splitTarget(request.url).query));
   }

@@ -54,7 +54,7 @@ export interface Accounts {
  */
 export function account(accounts: Accounts, res: ServerResponse, log: RequestLog, { labels, served, conversion }: Handled, startedAt: bigint, receivedAt: number): void {
   const statusClass = statusClassOf(res);
-  accounts.metrics.requests.inc({ ...labels, served_by: served.servedBy, status_class: statusClass });
+  accounts.metrics.requests.inc({ group: labels.group, route: labels.route, stage: labels.stage, served_by: served.servedBy, status_class: statusClass });
   if (labels.group !== UNMATCHED) accounts.tally.countRequest(labels.group, labels.route, labels.stage, served.servedBy);
   // A client that left before any answer says nothing about either side.
   if (labels.group !== UNMATCHED && res.headersSent) accounts.guard.answered(labels.group, served.servedBy, res.statusCode, served.failedOverMs !== undefined, served.primaryMs, receivedAt);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Exchange } from '../backends/upstream.js';
+import { exchangeOf } from '../backends/upstream.js';
 import type { CircuitState } from '../backends/circuit.js';
 import type { Group } from '../config/config.js';
 import { forRequest, type Logger, type RequestLog } from '../telemetry/log.js';
@@ -93,9 +93,9 @@ export function createTrafficHandler(deps: TrafficDependencies): TrafficHandler 
         return { labels, served: { servedBy: 'legacy', primaryMs: undefined } };
       }
       const plan = planOf(inbound, planning);
-      if (!plan) return { labels, served: await deps.primary.passThrough({ ...reply, inbound, req, log, group: UNMATCHED }) };
+      if (!plan) return { labels, served: await deps.primary.passThrough(exchangeOf(reply, inbound, req, log, UNMATCHED, reply.setCookies)) };
       labels = { group: plan.group.name, route: plan.match.route.key, stage: plan.decision.stage };
-      const exchange: Exchange = { ...reply, inbound, req, log, group: plan.group.name, setCookies: plan.caller.setCookie ? [plan.caller.setCookie] : [] };
+      const exchange = exchangeOf(reply, inbound, req, log, plan.group.name, plan.caller.setCookie ? [plan.caller.setCookie] : []);
       const served = await deps.primary.serve(exchange, plan);
       const event = plan.match.route.conversion;
       return { labels, served, ...(event ? { conversion: { caller: plan.caller.id, event } } : {}) };

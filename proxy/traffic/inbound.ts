@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { headersWithout, SHADOW_HEADER, withoutHopByHop } from '../http/headers.js';
+import { headersWithout, SHADOW_HEADER, withHeader, withoutHopByHop } from '../http/headers.js';
 import type { Framing, Inbound } from '../http/request.js';
 
 /** A request the proxy answers itself, without asking any side. */
@@ -75,7 +75,7 @@ export const forwardedHeaders: InboundPass = (inbound, req, settings) => {
   return { ...inbound, headers: forwarded };
 };
 
-export const requestIdHeader: InboundPass = (inbound) => ({ ...inbound, headers: { ...inbound.headers, 'x-request-id': inbound.requestId } });
+export const requestIdHeader: InboundPass = (inbound) => ({ ...inbound, headers: withHeader(inbound.headers, 'x-request-id', inbound.requestId) });
 
 /** The inbound half of the request path, in order; each pass has one job and changes nothing it was given. */
 export const INBOUND_PASSES: readonly InboundPass[] = [
