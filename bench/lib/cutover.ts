@@ -35,6 +35,8 @@ export interface CutoverOptions {
   readonly heapGrowthPercent?: number;
   /** `log.level`: the default (`info`, an access line per request) when absent. */
   readonly logLevel?: LogLevel;
+  /** A command that runs node (valgrind, say), and how long a start may take under it. */
+  readonly launcher?: { readonly command: readonly string[]; readonly startTimeoutMs: number };
 }
 
 export interface RunningCutover {
@@ -66,9 +68,9 @@ function writeConfig(options: CutoverOptions): string {
 
 export async function startCutover(children: Children, name: string, repoRoot: string, options: CutoverOptions): Promise<RunningCutover> {
   const config = writeConfig(options);
-  const args = [...(options.nodeArgs ?? []), ...(options.entry ?? [CUTOVER_BIN]), 'start', '--config', config];
+  const [command = process.execPath, ...args] = [...(options.launcher?.command ?? []), process.execPath, ...(options.nodeArgs ?? []), ...(options.entry ?? [CUTOVER_BIN]), 'start', '--config', config];
   // A minute: on a shared machine a start-up (the build's imports, the embedded store) has taken over 20 s.
-  const started = await children.start(name, process.execPath, args, { cwd: repoRoot, ready: /cutover: traffic on (\S+), admin on (\S+)/, timeoutMs: 60_000 });
+  const started = await children.start(name, command, args, { cwd: repoRoot, ready: /cutover: traffic on (\S+), admin on (\S+)/, timeoutMs: options.launcher?.startTimeoutMs ?? 60_000 });
   return { url: started.ready[1] as string, admin: started.ready[2] as string, stage: options.stage, process: started };
 }
 

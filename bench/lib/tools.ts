@@ -40,6 +40,18 @@ function version(command: string, pattern: RegExp): string {
   return pattern.exec(`${result.stdout ?? ''}${result.stderr ?? ''}`)?.[0] ?? 'unknown version';
 }
 
+/**
+ * One command from the Debian package of its name: installed when missing and the bench runs as
+ * root; otherwise false, with what to install in `notes`.
+ */
+export function ensureCommand(command: string, notes: string[]): boolean {
+  if (!installed(command)) {
+    if (process.getuid?.() === 0) install([command], notes);
+    else notes.push(`${command} is not installed, and the bench is not root: install it with "apt-get install -y ${command}"`);
+  }
+  return installed(command);
+}
+
 export function ensureTools(): Tools {
   const notes: string[] = [];
   const missing = ['nginx', 'wrk'].filter((command) => !installed(command));
