@@ -214,6 +214,19 @@ describe('the request path, tried by an attacker', function () {
       assert.match(refused, /\r\nx-request-id: [0-9a-f-]{36}\r\n/i);
     });
 
+    it('names a new caller with a cookie on legacy\'s and the new side\'s answers, and a returning one keeps its id', async () => {
+      const s = await stack({ orders: 'complete' });
+      for (const path of ['/products/1', '/orders/1']) {
+        const first = await fetch(`${s.proxy.trafficUrl}${path}`);
+        await first.arrayBuffer();
+        const cookie = first.headers.get('set-cookie') ?? '';
+        assert.match(cookie, /^cutover_caller=[^;]+; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Lax$/, `${path}: the new caller is named`);
+        const again = await fetch(`${s.proxy.trafficUrl}${path}`, { headers: { cookie: cookie.split(';')[0] as string } });
+        await again.arrayBuffer();
+        assert.equal(again.headers.get('set-cookie'), null, `${path}: the returning caller keeps its id`);
+      }
+    });
+
     it('keeps a valid caller cookie when the caller header is invalid', async () => {
       const s = await stack({});
       const response = await fetch(`${s.proxy.trafficUrl}/products/1`, { headers: { 'x-customer-id': 'not valid!', cookie: 'cutover_caller=known-caller' } });
