@@ -1,7 +1,7 @@
 /**
  * Instructions a request of the proxy's main thread, counted by valgrind's callgrind: the
  * bench for a change of a few per cent, which the wall-clock bench cannot resolve on a shared
- * machine (its passes differ by up to 40 %; the same count repeats within about 2 %). Each row's
+ * machine (its passes differ by up to 40 %; the same count repeats within 5 %). Each row's
  * process runs under callgrind uninstrumented through a warm-up (the JIT settles), then
  * `--requests` requests as the 10,000 returning callers are counted, thread by thread. The main
  * thread is the figure: it runs the request path, and it is what saturates first (93-95 % of a
