@@ -9,12 +9,15 @@
  * they are still compiling what a process at full speed finished long before.
  *
  *   npm run bench:instructions [-- --rows http-proxy,undici,cutover-legacy,cutover-shadow,cutover-complete]
- *     [--warmup 30000] [--requests 3000] [--top 15] [--before DIR] [--before-name NAME]
+ *     [--warmup 30000] [--requests 3000] [--top 15] [--before DIR] [--before-name NAME] [--keep DIR]
+ *
+ * `--keep DIR` keeps each row's dumps and V8's map of its code in DIR/ROW, for callgrind_annotate
+ * or a closer look at who calls what (the map names the addresses callgrind could not).
  *
  * Needs valgrind (installed with apt-get when missing, as root). Writes bench/results/instructions.md.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -43,6 +46,7 @@ const { values } = parseArgs({
     top: { type: 'string', default: '15' },
     before: { type: 'string' },
     'before-name': { type: 'string', default: 'before' },
+    keep: { type: 'string' },
   },
 });
 
@@ -146,6 +150,7 @@ async function measure(lab: Lab, row: Row, dir: string, warmup: number, requests
     if (!main) throw new Error(`${row.id}: callgrind wrote no dump of the main thread in ${dir}`);
     const perfMap = `/tmp/perf-${started.pid}.map`;
     const profile = readProfile(path.join(dir, main), perfMap);
+    if (values.keep) copyFileSync(perfMap, path.join(dir, 'perf.map'));
     rmSync(perfMap, { force: true });
     const all = dumps.reduce((sum, file) => sum + totalOf(path.join(dir, file)), 0);
     return { row, main: profile.total / requests, all: all / requests, profile };
@@ -198,7 +203,7 @@ async function main(): Promise<void> {
   if (values.before && !existsSync(path.resolve(values.before, 'proxy/cli.js'))) throw new Error(`--before ${values.before} holds no proxy/cli.js: give an earlier build's dist/`);
 
   const children = new Children();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-instructions-'));
+  const dir = values.keep ? path.resolve(values.keep) : mkdtempSync(path.join(os.tmpdir(), 'cutover-instructions-'));
   const stop = () => {
     children.killAllNow();
     process.exit(130);
@@ -218,7 +223,7 @@ async function main(): Promise<void> {
     console.log(`\nbench: wrote ${path.relative(REPO_ROOT, file)}`);
   } finally {
     await children.stopAll();
-    rmSync(dir, { recursive: true, force: true });
+    if (!values.keep) rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -54,6 +54,7 @@ export interface Accounts {
  */
 export function account(accounts: Accounts, res: ServerResponse, log: RequestLog, { labels, served, conversion }: Handled, startedAt: bigint, receivedAt: number): void {
   const statusClass = statusClassOf(res);
+  // The labels written out: a key added after a spread costs Node 20's V8 a new hidden class each time (backends/upstream.ts, exchangeOf).
   accounts.metrics.requests.inc({ group: labels.group, route: labels.route, stage: labels.stage, served_by: served.servedBy, status_class: statusClass });
   if (labels.group !== UNMATCHED) accounts.tally.countRequest(labels.group, labels.route, labels.stage, served.servedBy);
   // A client that left before any answer says nothing about either side.
