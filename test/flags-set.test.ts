@@ -71,6 +71,17 @@ describe('cutover flags set: a rollout in the local datafile', function () {
     assert.doesNotMatch(set('catalog', 'live', '40%').stdout, /move from the new side back/, 'growing moves nobody back');
   });
 
+  it('refuses a stage the rule has no variation for (exit 2, one line naming the rule), writing nothing', () => {
+    const without = JSON.parse(readFileSync(datafile, 'utf8')) as { rollouts: Array<{ experiments: Array<{ variations: Array<{ key: string }> }> }> };
+    for (const rollout of without.rollouts) for (const rule of rollout.experiments) rule.variations = rule.variations.filter((variation) => variation.key !== 'live');
+    writeFileSync(datafile, JSON.stringify(without));
+    const before = readFileSync(datafile, 'utf8');
+    const run = set('catalog', 'live', '10%');
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, /^cutover flags set: rule "catalog_stage" of flag "catalog_migration" has no variation "live"\n$/);
+    assert.equal(readFileSync(datafile, 'utf8'), before);
+  });
+
   it('writes nothing when the datafile it would write fails flags check (exit 1, one line naming why)', () => {
     const broken = JSON.parse(readFileSync(datafile, 'utf8')) as { rollouts: Array<{ experiments: Array<{ variations: Array<{ key: string; featureEnabled: boolean }> }> }> };
     for (const rollout of broken.rollouts) for (const rule of rollout.experiments) for (const variation of rule.variations) if (variation.key === 'complete') variation.featureEnabled = false;
