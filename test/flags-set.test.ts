@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openDecider } from '../proxy/decide.js';
 import { createLogger } from '../proxy/telemetry/log.js';
+import { switchOff } from './support/datafile.js';
 
 const BIN = JSON.parse(readFileSync('package.json', 'utf8')).bin.cutover as string;
 const CALLERS = Array.from({ length: 2_000 }, (_, index) => `caller-${index}`);
@@ -83,9 +84,7 @@ describe('cutover flags set: a rollout in the local datafile', function () {
   });
 
   it('writes nothing when the datafile it would write fails flags check (exit 1, one line naming why)', () => {
-    const broken = JSON.parse(readFileSync(datafile, 'utf8')) as { rollouts: Array<{ experiments: Array<{ variations: Array<{ key: string; featureEnabled: boolean }> }> }> };
-    for (const rollout of broken.rollouts) for (const rule of rollout.experiments) for (const variation of rule.variations) if (variation.key === 'complete') variation.featureEnabled = false;
-    writeFileSync(datafile, JSON.stringify(broken));
+    switchOff(datafile, 'complete');
     const before = readFileSync(datafile, 'utf8');
     const run = set('catalog', 'live', '10%');
     assert.equal(run.status, 1, run.stderr);

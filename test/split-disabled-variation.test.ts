@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { switchOff } from './support/datafile.js';
 import { sample } from './support/metrics.js';
 import { startTestProxy, type TestProxy } from './support/proxy.js';
 import { listen } from './support/servers.js';
@@ -32,10 +32,7 @@ describe('the split of a rule whose variation is off', function () {
       .groups.find((group) => group.name === 'catalog')?.current;
     assert.deepEqual((await current())?.split, [{ stage: 'shadow', percent: 100 }], 'before: the rule serves shadow');
 
-    const datafile = JSON.parse(readFileSync(proxy.datafile, 'utf8')) as { revision: string; rollouts: Array<{ experiments: Array<{ variations: Array<{ key: string; featureEnabled: boolean }> }> }> };
-    for (const rollout of datafile.rollouts) for (const rule of rollout.experiments) for (const variation of rule.variations) if (variation.key === 'shadow') variation.featureEnabled = false;
-    datafile.revision = '2';
-    writeFileSync(proxy.datafile, JSON.stringify(datafile));
+    switchOff(proxy.datafile, 'shadow', '2');
     await until(async () => (await current())?.revision === '2', 'revision 2 applied');
 
     assert.deepEqual((await current())?.split, [{ stage: 'legacy', percent: 100 }]);

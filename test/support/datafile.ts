@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { STAGES, type Stage } from '../../proxy/decision/stage.js';
 
 /** A variation key of a migration flag: a stage, or Optimizely's disabled `off`. */
@@ -69,6 +69,17 @@ export function buildDatafile(flags: FlagSpec[], revision = 1, events: string[] 
     featureFlags,
     rollouts,
   };
+}
+
+/**
+ * Turns off, in a datafile file on disk, every variation keyed `key` of every rule (at `revision`,
+ * when given): a datafile Optimizely could publish, in which that stage serves legacy.
+ */
+export function switchOff(file: string, key: VariationKey, revision?: string): void {
+  const datafile = JSON.parse(readFileSync(file, 'utf8')) as { revision: string; rollouts: Array<{ experiments: Array<{ variations: Array<{ key: string; featureEnabled: boolean }> }> }> };
+  for (const rollout of datafile.rollouts) for (const rule of rollout.experiments) for (const variation of rule.variations) if (variation.key === key) variation.featureEnabled = false;
+  if (revision !== undefined) datafile.revision = revision;
+  writeFileSync(file, JSON.stringify(datafile));
 }
 
 export function writeDatafile(file: string, flags: FlagSpec[], revision = 1, events: string[] = []): string {
