@@ -9,9 +9,9 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
 import deepDiff from 'deep-diff';
-import { compare, type Comparison, type JsonValue, type Observation, parseRules, response } from '../compare/index.js';
+import { ComparePool } from '../proxy/shadow/compare-pool.js';
+import { compare, type JsonValue, type Observation, parseRules, response } from '../compare/index.js';
 
 /** Rules like the example in docs/architecture.md, which exercise every rule kind. */
 const rules = parseRules({
@@ -99,17 +99,8 @@ async function loopDelay(c: Case, seconds: number): Promise<LoopFigures> {
  * loop only clones the bodies across. Throughput is per worker.
  */
 async function inWorker(c: Case, seconds: number): Promise<{ readonly perSecond: number; readonly loop: LoopFigures }> {
-  // The worker is TypeScript too; Node 20 does not pass --import tsx to workers, so it registers tsx itself.
-  const entry = new URL('../proxy/shadow/compare-worker.ts', import.meta.url).href;
-  const worker = new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`, { eval: true });
-  const pending = new Map<number, (comparison: Comparison) => void>();
-  worker.on('message', ({ id, comparison }: { id: number; comparison: Comparison }) => pending.get(id)?.(comparison));
-  let next = 0;
-  const run = () => new Promise<Comparison>((resolve) => {
-    const id = next++;
-    pending.set(id, (comparison) => { pending.delete(id); resolve(comparison); });
-    worker.postMessage({ id, legacy: c.legacy, candidate: c.candidate, rules });
-  });
+  const pool = new ComparePool(1);
+  const run = () => pool.compare(c.legacy, c.candidate, rules);
   if ((await run()).verdict !== 'match') throw new Error(`${c.name}: the worker's comparison should match`);
   const histogram = monitorEventLoopDelay({ resolution: 1 });
   const durations: number[] = [];
@@ -124,7 +115,7 @@ async function inWorker(c: Case, seconds: number): Promise<{ readonly perSecond:
   }
   const elapsed = performance.now() - start;
   histogram.disable();
-  await worker.terminate();
+  await pool.close();
   durations.sort((a, b) => a - b);
   const ms = (ns: number) => ns / 1e6;
   return {

@@ -31,16 +31,61 @@ export interface Scan {
   readonly exactNumbers: boolean;
 }
 
-interface Frame {
-  readonly path: readonly PathSegment[];
+/** Past this many members, an object's names are looked up in a Map rather than by a walk along them. */
+const MEMBERS_WALKED = 16;
+
+/**
+ * The container being read at one depth. One Frame serves every container at its depth in turn,
+ * so that a document's objects and arrays cost the scan no allocation of their own.
+ */
+class Frame {
+  isObject = false;
   /** Arrays: the index of the element being read. */
-  index: number;
-  /** Objects: where the value of each member read so far starts; undefined for arrays. */
-  readonly firstValues: Map<string, number> | undefined;
-  /** Objects: the members repeated so far, made on the first one. */
-  repeated: Map<string, RepeatedMember> | undefined;
+  index = 0;
   /** Objects: the member whose value comes next, or undefined while a name is expected. */
-  name: string | undefined;
+  name: string | undefined = undefined;
+  /**
+   * Objects: the members read so far, by name and where each one's first value starts: the first
+   * `members` entries of the two arrays, which keep their room from one object to the next.
+   */
+  private members = 0;
+  private readonly names: string[] = [];
+  private readonly starts: number[] = [];
+  /** Objects past MEMBERS_WALKED members: each name's place in `names`. */
+  private places: Map<string, number> | undefined = undefined;
+  /** Objects: the members repeated so far, made on the first one. */
+  repeated: Map<string, RepeatedMember> | undefined = undefined;
+
+  open(isObject: boolean): void {
+    this.isObject = isObject;
+    this.index = 0;
+    this.name = undefined;
+    this.members = 0;
+    this.places = undefined;
+    this.repeated = undefined;
+  }
+
+  /** This container's step in the path of the value being read: the member's name or the element's index. */
+  segment(): PathSegment {
+    return this.isObject ? this.name ?? '' : this.index;
+  }
+
+  /** Where the member `name`'s first value starts, or -1 when it is new, and then it is noted as starting at `at`. */
+  firstStart(name: string, at: number): number {
+    const place = this.places ? this.places.get(name) ?? -1 : this.walkedPlace(name);
+    if (place !== -1) return this.starts[place] as number;
+    this.names[this.members] = name;
+    this.starts[this.members] = at;
+    this.places?.set(name, this.members);
+    this.members++;
+    if (!this.places && this.members > MEMBERS_WALKED) this.places = new Map(this.names.slice(0, this.members).map((each, i) => [each, i]));
+    return -1;
+  }
+
+  private walkedPlace(name: string): number {
+    for (let place = 0; place < this.members; place++) if (this.names[place] === name) return place;
+    return -1;
+  }
 }
 
 const QUOTE = 0x22, BACKSLASH = 0x5c, COMMA = 0x2c, COLON = 0x3a, MINUS = 0x2d, ZERO = 0x30, NINE = 0x39;
@@ -98,8 +143,9 @@ export function valueEnd(text: string, start: number): number {
 
 /** A member name as the parser reads it, escapes undone ("\u0061" is "a"). */
 function memberName(text: string, start: number, end: number): string {
+  const inner = text.slice(start + 1, end - 1);
+  if (!inner.includes('\\')) return inner;
   const quoted = text.slice(start, end);
-  if (!quoted.includes('\\')) return quoted.slice(1, -1);
   try {
     return JSON.parse(quoted) as string;
   } catch {
@@ -108,7 +154,9 @@ function memberName(text: string, start: number, end: number): string {
 }
 
 class Scanner {
+  /** Frames by depth, reused; those below `depth` are the containers open now, the innermost last. */
   private readonly frames: Frame[] = [];
+  private depth = 0;
   private values = 0;
   private readonly repeated: RepeatedMember[] = [];
   private exactNumbers = false;
@@ -120,22 +168,22 @@ class Scanner {
     let at = 0;
     while (at < text.length) {
       const code = text.charCodeAt(at);
-      const frame = this.frames[this.frames.length - 1];
+      const frame = this.depth > 0 ? this.frames[this.depth - 1] : undefined;
       if (code === OPEN_OBJECT || code === OPEN_ARRAY) {
         this.valueStarts(at);
         this.open(code === OPEN_OBJECT);
         at++;
       } else if (code === CLOSE_OBJECT || code === CLOSE_ARRAY) {
-        this.frames.pop();
+        if (this.depth > 0) this.depth--;
         at++;
       } else if (code === QUOTE) {
         const end = stringEnd(text, at);
-        if (frame?.firstValues !== undefined && frame.name === undefined) frame.name = memberName(text, at, end);
+        if (frame?.isObject && frame.name === undefined) frame.name = memberName(text, at, end);
         else this.valueStarts(at);
         at = end;
       } else if (code === COMMA) {
         // After a comma comes an array's next element, or an object's next member name.
-        if (frame?.firstValues !== undefined) frame.name = undefined;
+        if (frame?.isObject) frame.name = undefined;
         else if (frame) frame.index++;
         at++;
       } else if (code === COLON || isWhitespace(code)) {
@@ -143,35 +191,32 @@ class Scanner {
       } else {
         this.valueStarts(at);
         const end = Math.max(scalarEnd(text, at), at + 1);
-        if (!this.exactNumbers && isNumberStart(code)) this.exactNumbers = !fitsDouble(text.slice(at, end));
+        if (!this.exactNumbers && isNumberStart(code)) this.exactNumbers = !fitsDouble(text, at, end);
         at = end;
       }
     }
     return { repeated: this.repeated, exactNumbers: this.exactNumbers };
   }
 
-  /** The path of the value about to be read: the innermost frame's path and its current member or index. */
-  private nextPath(): PathSegment[] {
-    const frame = this.frames[this.frames.length - 1];
-    if (!frame) return [];
-    return [...frame.path, frame.firstValues === undefined ? frame.index : frame.name ?? ''];
+  /** The path of the value about to be read: each open container's member or index. */
+  private path(): PathSegment[] {
+    const path: PathSegment[] = [];
+    for (let depth = 0; depth < this.depth; depth++) path.push((this.frames[depth] as Frame).segment());
+    return path;
   }
 
   /** Counts a value that starts at `at`, and notes it when it is a repeated member's. */
   private valueStarts(at: number): void {
     if (++this.values > this.limits.maxValues) throw new JsonLimitError(`more than ${this.limits.maxValues} JSON values`);
-    const frame = this.frames[this.frames.length - 1];
-    if (frame?.firstValues === undefined) return;
+    const frame = this.depth > 0 ? this.frames[this.depth - 1] as Frame : undefined;
+    if (!frame?.isObject) return;
     const name = frame.name ?? '';
-    const first = frame.firstValues.get(name);
-    if (first === undefined) {
-      frame.firstValues.set(name, at);
-      return;
-    }
+    const first = frame.firstStart(name, at);
+    if (first === -1) return;
     frame.repeated ??= new Map();
     let member = frame.repeated.get(name);
     if (!member) {
-      member = { path: this.nextPath(), starts: [first] };
+      member = { path: this.path(), starts: [first] };
       frame.repeated.set(name, member);
       this.repeated.push(member);
     }
@@ -179,8 +224,14 @@ class Scanner {
   }
 
   private open(isObject: boolean): void {
-    if (this.frames.length >= this.limits.maxDepth) throw new JsonLimitError(`JSON nested deeper than ${this.limits.maxDepth} levels`);
-    this.frames.push({ path: this.nextPath(), index: 0, firstValues: isObject ? new Map() : undefined, repeated: undefined, name: undefined });
+    if (this.depth >= this.limits.maxDepth) throw new JsonLimitError(`JSON nested deeper than ${this.limits.maxDepth} levels`);
+    let frame = this.frames[this.depth];
+    if (!frame) {
+      frame = new Frame();
+      this.frames.push(frame);
+    }
+    frame.open(isObject);
+    this.depth++;
   }
 }
 

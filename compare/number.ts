@@ -33,18 +33,29 @@ function sameDecimal(a: string, b: string): boolean {
   return x.sign === y.sign && x.digits === y.digits && x.exponent === y.exponent;
 }
 
+/** Fifteen characters or fewer without an exponent: a number that always survives a double unchanged. */
+function isShortDecimal(text: string, start: number, end: number): boolean {
+  if (end - start > 15) return false;
+  // `| 0x20` reads E as e.
+  for (let at = start; at < end; at++) if ((text.charCodeAt(at) | 0x20) === 0x65) return false;
+  return true;
+}
+
 /** The number a JSON number's text writes. */
 export function parseNumber(text: string): JsonNumber {
-  // Fifteen digits or fewer, without an exponent, always survive a double unchanged.
-  if (text.length <= 15 && !/[eE]/.test(text)) return Number(text);
+  if (isShortDecimal(text, 0, text.length)) return Number(text);
   const double = Number(text);
   return Number.isFinite(double) && sameDecimal(String(double), text) ? double : new ExactNumber(text);
 }
 
-/** Whether a number's text, valid or not, reads as a double without losing anything. */
-export function fitsDouble(text: string): boolean {
+/**
+ * Whether the number text[start, end), valid or not, reads as a double without losing anything;
+ * a short one is known without being cut out of the text, as most of a document's numbers are.
+ */
+export function fitsDouble(text: string, start: number, end: number): boolean {
+  if (isShortDecimal(text, start, end)) return true;
   try {
-    return typeof parseNumber(text) === 'number';
+    return typeof parseNumber(text.slice(start, end)) === 'number';
   } catch {
     return false; // Not a number: the parser will say so.
   }

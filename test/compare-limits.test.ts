@@ -114,6 +114,30 @@ describe('compare: duplicate keys', () => {
     assert.equal(comparison.differences[0]?.field, '/items/*/id');
   });
 
+  it('is found among many members, and a name is repeated only within its own object', () => {
+    const many = (extra: string) => `{${Array.from({ length: 20 }, (_, i) => `"m${i}":${i}`).join(',')}${extra}}`;
+    // Repeated before and after the object has more members than are walked one by one.
+    assert.deepEqual(differences(compare(raw(`{"m3":-3,${many(',"m19":33').slice(1)}`), raw(many('')))), [
+      { path: '/m19', kind: 'duplicate_key', legacy: [19, 33], new: null },
+      { path: '/m19', kind: 'changed', legacy: 33, new: 19 },
+      { path: '/m3', kind: 'duplicate_key', legacy: [-3, 3], new: null },
+    ]);
+    // Objects after one another at the same depth, after a small and after a large one, share no names.
+    for (const siblings of ['[{"a":1,"b":2,"c":3},{"c":4,"a":5}]', `[${many('')},{"m5":5,"m19":19}]`, '{"x":{"a":1},"y":{"a":1},"a":{"a":1}}']) {
+      assert.equal(compare(raw(siblings), raw(siblings)).verdict, 'match', siblings);
+    }
+  });
+
+  it('gives the path of a repeat inside arrays and objects that follow others', () => {
+    assert.deepEqual(differences(compare(raw('[[{"a":1},{"a":1}],[{"b":1},{"c":{"d":1,"d":2}}]]'), raw('[[{"a":1},{"a":1}],[{"b":1},{"c":{"d":2}}]]'))), [
+      { path: '/1/1/c/d', kind: 'duplicate_key', legacy: [1, 2], new: null },
+    ]);
+    assert.deepEqual(differences(compare(raw('[{"a":1,"a":2},{"a":3,"a":4}]'), raw('[{"a":2},{"a":4}]'))), [
+      { path: '/0/a', kind: 'duplicate_key', legacy: [1, 2], new: null },
+      { path: '/1/a', kind: 'duplicate_key', legacy: [3, 4], new: null },
+    ]);
+  });
+
   it('keeps big numbers and nested values of the repeated member exact', () => {
     assert.deepEqual(differences(compare(raw('{"a":{"b":[12345678901234567890]},"a":{}}'), raw('{"a":{}}'))), [
       { path: '/a', kind: 'duplicate_key', legacy: [{ b: [{ $number: '12345678901234567890' }] }, {}], new: null },
