@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import { checkLimits, type Json, type JsonDocument, parseJson } from './json.js';
-import { type JsonLimits, JsonLimitError } from './json-scan.js';
+import { type JsonLimits, JsonLimitError, scanJson } from './json-scan.js';
 import type { Headers, JsonValue, Response } from './observation.js';
 
 /** A body as the store keeps it: a JSON tree (as JSON.parse reads it), text, or (anything else) the digest of its bytes. */
@@ -150,20 +150,43 @@ function plainSize(response: Response): number {
   return body instanceof Uint8Array && codingsOf(response.headers).length === 0 ? body.length : 0;
 }
 
-function readCompared(response: Response, limits: BodyLimits): ComparedBody {
+/** A body as compare() reads it, but for its JSON text, which is not parsed yet. */
+type Decoded = ComparedBody | { readonly kind: 'jsonText'; readonly text: string };
+
+function decoded(response: Response, limits: BodyLimits): Decoded {
   const { body } = response;
   const type = mediaTypeOf(response.headers);
   if (isEmpty(body)) return EMPTY;
   if (plainSize(response) > limits.maxBytes) throw new BodyError(`larger than ${limits.maxBytes} bytes`);
-  if (typeof body === 'string') return isJsonText(response, type) ? exactJsonOrText(body, limits) : { kind: 'text', text: body };
+  if (typeof body === 'string') return isJsonText(response, type) ? { kind: 'jsonText', text: body } : { kind: 'text', text: body };
   if (!(body instanceof Uint8Array)) {
     checkLimits(body as JsonValue, limits);
     return { kind: 'json', value: body as Json, duplicates: [] };
   }
   const bytes = decodeContent(body, response.headers, limits.maxBytes);
-  if (isJsonText(response, type)) return exactJsonOrText(decodeText(bytes, type?.charset), limits);
+  if (isJsonText(response, type)) return { kind: 'jsonText', text: decodeText(bytes, type?.charset) };
   if (type && isText(type)) return { kind: 'text', text: decodeText(bytes, type.charset) };
   return { kind: 'bytes', sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+function readCompared(response: Response, limits: BodyLimits): ComparedBody {
+  const body = decoded(response, limits);
+  return body.kind === 'jsonText' ? exactJsonOrText(body.text, limits) : body;
+}
+
+/**
+ * Whether a body compared with the same bytes shows no difference: it can be read within the
+ * limits, and its JSON repeats no member (a repeated member is a difference of its own, whichever
+ * side repeats it). Known from the scan alone, without the parse that is most of a read's cost.
+ */
+export function matchesItself(response: Response, limits: BodyLimits): boolean {
+  try {
+    const body = decoded(response, limits);
+    return body.kind !== 'jsonText' || scanJson(body.text, limits).repeated.length === 0;
+  } catch (error) {
+    if (error instanceof BodyError || error instanceof JsonLimitError) return false;
+    throw error;
+  }
 }
 
 /**

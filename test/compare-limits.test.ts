@@ -101,6 +101,13 @@ describe('compare: duplicate keys', () => {
     assert.deepEqual(differences(compare(raw('{"a":1,"a":2}'), raw('{"a":3,"a":2}'))), [{ path: '/a', kind: 'duplicate_key', legacy: [1, 2], new: [3, 2] }]);
   });
 
+  it('is a difference when both sides send the same bytes, and text that only looks like JSON is not', () => {
+    const same = compare(raw('{"a":1,"a":2}'), raw('{"a":1,"a":2}'));
+    assert.equal(same.verdict, 'mismatch');
+    assert.deepEqual(differences(same), [{ path: '/a', kind: 'duplicate_key', legacy: [1, 2], new: [1, 2] }]);
+    assert.equal(compare(raw('{"a":1,"a":2'), raw('{"a":1,"a":2')).verdict, 'match');
+  });
+
   it('the last value is the one compared, as JSON.parse reads it', () => {
     assert.deepEqual(differences(compare(raw('{"total":99,"total":10}'), raw('{"total":99}'))), [
       { path: '/total', kind: 'duplicate_key', legacy: [99, 10], new: null },
