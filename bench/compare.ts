@@ -48,7 +48,16 @@ function documents(products: number): { legacy: JsonValue; candidate: JsonValue 
 
 const JSON_API = { 'content-type': 'application/vnd.api+json' };
 
-interface Case { readonly name: string; readonly bytes: number; readonly legacy: Observation; readonly candidate: Observation; readonly legacyText: string; readonly candidateText: string }
+interface Case {
+  readonly name: string;
+  readonly bytes: number;
+  readonly legacy: Observation;
+  readonly candidate: Observation;
+  readonly legacyText: string;
+  readonly candidateText: string;
+  /** Legacy's bytes again, as a new side that answers alike sends them: the agreeing case, most comparisons in a shadow. */
+  readonly alike: Observation;
+}
 
 function benchCase(name: string, products: number): Case {
   const { legacy, candidate } = documents(products);
@@ -56,6 +65,7 @@ function benchCase(name: string, products: number): Case {
   return {
     name, bytes: legacyText.length, legacyText, candidateText,
     legacy: response(200, JSON_API, Buffer.from(legacyText)),
+    alike: response(200, JSON_API, Buffer.from(legacyText)),
     candidate: response(200, JSON_API, Buffer.from(candidateText)),
   };
 }
@@ -140,14 +150,15 @@ async function main(): Promise<void> {
     const peerStringify = opsPerSecond(() => JSON.stringify(JSON.parse(c.legacyText)) === JSON.stringify(JSON.parse(c.candidateText)), seconds);
     const withRules = opsPerSecond(() => compare(c.legacy, c.candidate, rules), seconds);
     const withoutRules = opsPerSecond(() => compare(c.legacy, c.candidate), seconds);
+    const alike = opsPerSecond(() => compare(c.legacy, c.alike, rules), seconds);
     const ratio = (ops: number) => `${format(ops / peerDeepDiff, 2)}×`;
-    rows.push(`| ${c.name} (${format(c.bytes / 1024, 1)} KiB) | ${format(withRules)} | ${format(withoutRules)} (${format(unruled)} differences) | ${format(peerDeepDiff)} | ${format(peerStringify)} | ${ratio(withRules)} | ${ratio(withoutRules)} | ${ratio(peerStringify)} |`);
+    rows.push(`| ${c.name} (${format(c.bytes / 1024, 1)} KiB) | ${format(withRules)} | ${format(withoutRules)} (${format(unruled)} differences) | ${format(alike)} | ${format(peerDeepDiff)} | ${format(peerStringify)} | ${ratio(withRules)} | ${ratio(withoutRules)} | ${ratio(peerStringify)} |`);
     const loop = await loopDelay(c, seconds);
     const worker = await inWorker(c, seconds);
     loops.push(`| ${c.name} | main thread | ${format(1000 / withRules, 2)} | ${format(loop.compareP99, 2)} | ${format(loop.p50, 2)} | ${format(loop.p99, 2)} | ${format(loop.max, 2)} |`);
     loops.push(`| ${c.name} | worker thread | ${format(1000 / worker.perSecond, 2)} | ${format(worker.loop.compareP99, 2)} | ${format(worker.loop.p50, 2)} | ${format(worker.loop.p99, 2)} | ${format(worker.loop.max, 2)} |`);
     blocking.push(`A ${c.name} comparison holds the main thread ${format(1000 / withRules, 2)} ms on average (loop delay p50 ${format(loop.p50, 2)} ms; ${format(worker.loop.p50, 2)} ms with the comparisons in a worker)`);
-    console.log(`${c.name}: compare ${format(withRules)}/s with rules, ${format(withoutRules)}/s without; deep-diff ${format(peerDeepDiff)}/s; loop delay p99 ${format(loop.p99, 2)} ms, ${format(worker.loop.p99, 2)} ms with a worker`);
+    console.log(`${c.name}: compare ${format(withRules)}/s with rules, ${format(withoutRules)}/s without, ${format(alike)}/s of the same bytes; deep-diff ${format(peerDeepDiff)}/s; loop delay p99 ${format(loop.p99, 2)} ms, ${format(worker.loop.p99, 2)} ms with a worker`);
   }
   const cpus = os.cpus();
   const report = `# Comparison engine benchmark
@@ -160,12 +171,14 @@ Figures from a shared machine vary from run to run; the ratios, measured in the 
 Bodies: JSON:API product lists as the proxy captures them (bytes with \`application/vnd.api+json\`), legacy
 against new with every kind of difference the rules of docs/architecture.md's example absorb (ignored members,
 \`/data\` in reverse order matched by \`id\`, reordered tags, prices within the tolerance, timestamps with
-and without milliseconds). Every comparison includes JSON.parse of both bodies; so do the peers.
+and without milliseconds). Every comparison of two different bodies includes JSON.parse of both; so do the peers. "Of the same
+bytes" is the agreeing case, most comparisons in a shadow: the new side sent legacy's bytes again, and
+compare() scans them once without parsing them (\`compare/body.ts\`, \`matchesItself\`).
 
 ## Comparisons per second
 
-| body | compare() with rules | compare() without rules | peer: JSON.parse + deep-diff | peer: JSON.parse + stringify equality | with rules / deep-diff | without rules / deep-diff | stringify / deep-diff |
-|---|---|---|---|---|---|---|---|
+| body | compare() with rules | compare() without rules | compare() of the same bytes | peer: JSON.parse + deep-diff | peer: JSON.parse + stringify equality | with rules / deep-diff | without rules / deep-diff | stringify / deep-diff |
+|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 ## Event-loop delay while comparing
