@@ -105,10 +105,11 @@ export function compare(legacy: Observation, newSide: Observation, rules: Rules 
   return comparison(differences.length > 0 ? 'mismatch' : 'match', differences);
 }
 
-/** Bodies that decode alike: the same bytes, of the same type and coding. */
+/** Bodies that decode alike: the same bytes, of the same type and coding, read as JSON on both sides or on neither. */
 function sameBytes(legacy: Response, newSide: Response): boolean {
   const [a, b] = [legacy.body, newSide.body];
   return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.compare(a, b) === 0
+    && legacy.bodyIsJson === newSide.bodyIsJson
     && headerValue(legacy.headers, 'content-type') === headerValue(newSide.headers, 'content-type')
     && headerValue(legacy.headers, 'content-encoding') === headerValue(newSide.headers, 'content-encoding');
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
@@ -106,6 +107,14 @@ describe('compare: duplicate keys', () => {
     assert.equal(same.verdict, 'mismatch');
     assert.deepEqual(differences(same), [{ path: '/a', kind: 'duplicate_key', legacy: [1, 2], new: [1, 2] }]);
     assert.equal(compare(raw('{"a":1,"a":2'), raw('{"a":1,"a":2')).verdict, 'match');
+  });
+
+  it('reads the same bytes as JSON on one side only when that side says its body is JSON', () => {
+    const bytes = Buffer.from('{"a":1,"a":2}');
+    const comparison = compare({ status: 200, headers: {}, body: bytes }, { status: 200, headers: {}, body: bytes, bodyIsJson: true });
+    assert.equal(comparison.verdict, 'mismatch');
+    // Legacy's bytes without a JSON type are compared by their digest, the new side's as the value JSON.parse reads.
+    assert.deepEqual(differences(comparison), [{ path: '', kind: 'type', legacy: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, new: { a: 2 } }]);
   });
 
   it('the last value is the one compared, as JSON.parse reads it', () => {
