@@ -47,7 +47,7 @@ export interface RowSpec {
 }
 
 type UpstreamKind = 'legacy' | 'mirror' | 'slow';
-type NewSide = 'fast' | 'slow' | 'refused';
+type NewSide = 'fast' | 'slow' | 'refused' | 'differs';
 
 /** Responses are small and in memory: a short pause is enough for the last ones to leave. */
 const brief = async () => {
@@ -91,10 +91,10 @@ export class Lab {
     return this.once(`upstream-${kind}`, () => this.script(`upstream (${kind})`, 'bench/upstream.ts', args));
   }
 
-  /** The new side: the local Lambda host, fast, slow, or a port that refuses connections. */
+  /** The new side: the local Lambda host, fast, slow, answering a price changed, or a port that refuses connections. */
   async newSide(kind: NewSide): Promise<string> {
     if (kind === 'refused') return `http://${REFUSED}`;
-    const args = kind === 'slow' ? ['--delay-ms', String(SLOW_MS)] : [];
+    const args = kind === 'slow' ? ['--delay-ms', String(SLOW_MS)] : kind === 'differs' ? ['--differs'] : [];
     return (await this.once(`lambda-${kind}`, () => this.script(`lambda host (${kind})`, 'bench/lambda-upstream.ts', args))).url;
   }
 
@@ -223,6 +223,7 @@ export const ROWS: readonly RowSpec[] = [
   cutoverRow('cutover-complete', 'Cutover complete (new side only)', { stage: 'complete', newSide: 'fast' }),
   cutoverRow('cutover-legacy-lean', `Cutover legacy, memory.heapGrowthPercent ${LEAN_HEAP_GROWTH}`, { stage: 'legacy', newSide: 'fast', heapGrowthPercent: LEAN_HEAP_GROWTH }),
   cutoverRow('cutover-shadow-lean', `Cutover shadow, memory.heapGrowthPercent ${LEAN_HEAP_GROWTH}`, { stage: 'shadow', newSide: 'fast', heapGrowthPercent: LEAN_HEAP_GROWTH }),
+  cutoverRow('cutover-shadow-mismatch', 'Cutover shadow, every comparison a mismatch (a bad release: each one kept in the store)', { stage: 'shadow', newSide: 'differs' }),
   cutoverRow('cutover-shadow-slow', 'Cutover shadow, shadow side 2 s slow', { stage: 'shadow', newSide: 'slow' }),
   nginxRow('nginx-mirror-slow', 'nginx mirror, mirror side 2 s slow', 'slow'),
   cutoverRow('cutover-shadow-refused', 'Cutover shadow, shadow side refused', { stage: 'shadow', newSide: 'refused' }),
