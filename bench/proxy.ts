@@ -10,7 +10,8 @@
  *   npm run bench -- --rows http-proxy,cutover-shadow --profile
  *
  * Options: --seconds N per pass, --passes N, --warmup N seconds before each pass, --connections N,
- * --rows a,b (ids below, in ROWS of bench/lib/rows.ts), --profile (a CPU profile of the shadow stage),
+ * --rows a,b (ids below, in ROWS of bench/lib/rows.ts), --profile (a CPU profile of the shadow stage,
+ * or of --profile-stage S; with --profile-mismatch the new side answers otherwise, as in the mismatch row),
  * --before DIR (an earlier build's dist/ as three more rows, before-legacy, -shadow and -complete,
  * or those of them --rows names; --before-name names it in the table).
  */
@@ -45,6 +46,8 @@ interface Options {
   readonly rows: readonly RowSpec[];
   /** The stage to profile, when a profile is asked for. */
   readonly profile: Stage | undefined;
+  /** Whether the profiled proxy's new side answers otherwise than legacy (the mismatch row's case). */
+  readonly profileMismatch: boolean;
 }
 
 /** The options; whole numbers only, since wrk takes its duration in whole seconds. */
@@ -59,6 +62,7 @@ function parseOptions(args: string[]): Options {
       rows: { type: 'string' },
       profile: { type: 'boolean', default: false },
       'profile-stage': { type: 'string', default: 'shadow' },
+      'profile-mismatch': { type: 'boolean', default: false },
       before: { type: 'string' },
       'before-name': { type: 'string', default: 'the build before' },
     },
@@ -78,6 +82,7 @@ function parseOptions(args: string[]): Options {
     // In the table's order whatever the order asked.
     rows: [...(ids ? ROWS.filter((row) => ids.includes(row.id)) : ROWS), ...(someBefore ? before.filter((row) => ids?.includes(row.id)) : before)],
     profile: values.profile ? stageOption(values['profile-stage']) : undefined,
+    profileMismatch: values['profile-mismatch'],
   };
 }
 
@@ -180,7 +185,8 @@ function results(figures: Map<RowSpec, PassFigures[]>): RowResult[] {
 async function profileStage(lab: Lab, options: Options, stage: Stage): Promise<ProfileSummary> {
   const dir = path.join(lab.dir, 'profile');
   mkdirSync(dir, { recursive: true });
-  const target = await prepareCutover(lab, `cutover-${stage}-profiled`, { stage, newSide: 'fast', nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir] });
+  const name = `${stage}${options.profileMismatch ? '-mismatch' : ''}`;
+  const target = await prepareCutover(lab, `cutover-${name}-profiled`, { stage, newSide: options.profileMismatch ? 'differs' : 'fast', nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir] });
   if (target.pid === undefined) throw new Error('the profiled proxy has no process id');
   await target.ready?.();
   if (options.warmup > 0) await runWrk(lab.children, { url: target.url, connections: options.connections, seconds: options.warmup });
@@ -190,7 +196,7 @@ async function profileStage(lab: Lab, options: Options, stage: Stage): Promise<P
   if (proxy) await lab.children.stop(proxy, 'SIGTERM', 15_000);
   const file = mainThreadProfile(dir, target.pid);
   if (!file) throw new Error(`no CPU profile of process ${target.pid} in ${dir}`);
-  const kept = path.join(RESULTS_DIR, `proxy-${stage}.cpuprofile`);
+  const kept = path.join(RESULTS_DIR, `proxy-${name}.cpuprofile`);
   copyFileSync(file, kept);
   return { ...summarizeProfile(file, REPO_ROOT, PROFILE_TOP), file: path.relative(REPO_ROOT, kept) };
 }

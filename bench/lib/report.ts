@@ -152,7 +152,8 @@ Reading:
   order reversed every other pass, so drift of a shared machine falls on every row alike.
 - The baseline is the bare http-proxy row: "× baseline" is a row's req/s over its req/s.
 - CPU µs/req is utime + stime of the proxy process (/proc/PID/stat) over the window, until its
-  shadows settled, divided by the requests wrk completed: the figure least disturbed by other tenants.
+  shadows settled and it and its store went quiet (what the window kept is written before the next
+  row's window), divided by the requests wrk completed: the figure least disturbed by other tenants.
   For nginx, the worker process. The direct row has no proxy, so no CPU or RSS. The kernel counts
   CPU time in clock ticks (10 ms): a window of a few hundred requests (the slow mirror) reads coarsely.
 - Peak RSS is VmHWM of the proxy process, reset at the start of each window; the highest of the passes.
