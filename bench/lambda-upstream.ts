@@ -2,7 +2,7 @@
  * The new side for the proxy benchmark: the local Lambda host serving a `catalog` function that
  * answers the same ~2 KB document as the legacy upstream, in its own process (like bench/upstream.ts).
  * `--delay-ms` makes the function slow, for the "shadow side slow" rows; `--differs` makes it
- * answer its prices of 8.99 as 9.99, so that every comparison is a mismatch, which the store keeps (a bad
+ * answer the product's price of 8.99 as 9.99, so that every comparison is a mismatch, which the store keeps (a bad
  * release of the new side). Prints `listening URL`.
  *
  *   node --import tsx bench/lambda-upstream.ts [--delay-ms 2000] [--differs]

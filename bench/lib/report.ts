@@ -164,7 +164,7 @@ Reading:
   wrk closing its connections at the end of a window.
 - Isolation rows: the shadow side answers after 2 s, or refuses connections (127.0.0.1:1). The
   client should not notice: compare their req/s and p99 with the plain mirror rows.
-- The mismatch row: the new side answers two prices changed, so every comparison is a mismatch and
+- The mismatch row: the new side answers the product's price changed, so every comparison is a mismatch and
   the store keeps each one (matches are kept at \`store.sample.match\`, 1 % by default). It is the
   cost of a bad release of the new side, beside the plain shadow row.
 ${report.profile ? profileSection(report.profile) : ''}`;
